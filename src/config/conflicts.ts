@@ -1,0 +1,115 @@
+/**
+ * Checks across entries that one field's schema cannot see: unique virtual service names,
+ * listen addresses that would collide, and real servers listed twice.
+ */
+import { ErrorCode } from '../errors.ts';
+import { formatAddress, type HostPort } from './address.ts';
+import type { ConfigIssue } from './problem.ts';
+import type { Config } from './schema.ts';
+
+export function findConflicts(config: Config): ConfigIssue[] {
+  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config)];
+}
+
+function duplicateNames(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const firstByName = new Map<string, number>();
+  config.virtualServices.forEach((vs, index) => {
+    const first = firstByName.get(vs.name);
+    if (first === undefined) {
+      firstByName.set(vs.name, index);
+      return;
+    }
+    issues.push({
+      code: ErrorCode.CONFIG_CONFLICT,
+      path: ['virtualServices', index, 'name'],
+      target: 'value',
+      message: `virtual service name "${vs.name}" is already used; names must be unique because logs, metrics and the API address a virtual service by name`,
+      related: ['virtualServices', first, 'name'],
+    });
+  });
+  return issues;
+}
+
+/**
+ * Two virtual services must not claim the same address and port: one would fail to bind, or,
+ * with port reuse, each would get a random share of the other's clients. The same trap as two
+ * hosts with one IP address, familiar from Windows NLB clusters.
+ */
+function listenConflicts(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const services = config.virtualServices;
+  services.forEach((vs, index) => {
+    const earlier = services.findIndex((other, otherIndex) => otherIndex < index && overlap(other.listen, vs.listen) !== null);
+    const other = services[earlier];
+    if (other === undefined) return;
+    const kind = overlap(other.listen, vs.listen);
+    const mine = formatAddress(vs.listen);
+    const theirs = formatAddress(other.listen);
+    const message =
+      kind === 'same'
+        ? `${mine} is also the listen address of virtual service "${other.name}"; give each virtual service its own address and port`
+        : `${mine} overlaps virtual service "${other.name}" on ${theirs}: ${wildcardText(vs.listen, other.listen)}, so both claim port ${vs.listen.port}; use another port, or specific addresses on both`;
+    issues.push({
+      code: ErrorCode.CONFIG_CONFLICT,
+      path: ['virtualServices', index, 'listen'],
+      target: 'value',
+      message,
+      related: ['virtualServices', earlier, 'listen'],
+    });
+  });
+  return issues;
+}
+
+function duplicateRealServers(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.virtualServices.forEach((vs, vsIndex) => {
+    const firstByAddress = new Map<string, number>();
+    vs.realServers.forEach((rs, rsIndex) => {
+      const key = formatAddress(rs.address);
+      const first = firstByAddress.get(key);
+      if (first === undefined) {
+        firstByAddress.set(key, rsIndex);
+        return;
+      }
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path: ['virtualServices', vsIndex, 'realServers', rsIndex, 'address'],
+        target: 'value',
+        message: `real server ${key} is listed twice in virtual service "${vs.name}"; list it once and set its weight instead`,
+        related: ['virtualServices', vsIndex, 'realServers', first, 'address'],
+      });
+    });
+  });
+  return issues;
+}
+
+const IPV4_ANY = '0.0.0.0';
+const IPV6_ANY = '::';
+
+/**
+ * 'same' for one address, 'wildcard' when one side listens on every address that the other
+ * uses. [::] covers IPv4 too because Node listens dual-stack by default (ipv6Only: false).
+ * Host names are assumed to resolve into the wildcard's family; localhost is 127.0.0.1 and ::1.
+ */
+function overlap(a: HostPort, b: HostPort): 'same' | 'wildcard' | null {
+  if (a.port !== b.port) return null;
+  const hostsA = aliases(a.host);
+  if (aliases(b.host).some((host) => hostsA.includes(host))) return 'same';
+  if (covers(a.host, b.host) || covers(b.host, a.host)) return 'wildcard';
+  return null;
+}
+
+function covers(wildcard: string, host: string): boolean {
+  if (wildcard === IPV6_ANY) return true;
+  return wildcard === IPV4_ANY && !host.includes(':');
+}
+
+function aliases(host: string): string[] {
+  return host === 'localhost' ? ['localhost', '127.0.0.1', '::1'] : [host];
+}
+
+function wildcardText(a: HostPort, b: HostPort): string {
+  if (a.host === IPV6_ANY || b.host === IPV6_ANY) return ':: listens on every IPv6 and IPv4 address';
+  return '0.0.0.0 listens on every IPv4 address';
+}

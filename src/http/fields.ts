@@ -1,0 +1,121 @@
+import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TCHAR } from './chars.ts';
+import { classifyHeader, type HeaderKind } from './header-kind.ts';
+import { ParseError } from './parse-error.ts';
+
+/**
+ * The header fields of one message head, as offsets into the buffer that holds the head.
+ * One table per worker is enough: a head is parsed and rewritten synchronously, so nothing
+ * survives into the next event-loop turn. Offsets instead of strings keep the hot path free of
+ * per-header allocations.
+ */
+export class FieldTable {
+  count = 0;
+  readonly lineStart: Int32Array;
+  readonly nameEnd: Int32Array;
+  readonly valueStart: Int32Array;
+  readonly valueEnd: Int32Array;
+  /** Index of the CR that ends the line. */
+  readonly lineEnd: Int32Array;
+  readonly kind: Uint8Array;
+  /** 1 when the rewriter must not forward this field. */
+  readonly drop: Uint8Array;
+
+  constructor(capacity: number) {
+    this.lineStart = new Int32Array(capacity);
+    this.nameEnd = new Int32Array(capacity);
+    this.valueStart = new Int32Array(capacity);
+    this.valueEnd = new Int32Array(capacity);
+    this.lineEnd = new Int32Array(capacity);
+    this.kind = new Uint8Array(capacity);
+    this.drop = new Uint8Array(capacity);
+  }
+
+  get capacity(): number {
+    return this.kind.length;
+  }
+}
+
+/**
+ * Parse the field lines in buf[pos, headEnd), where headEnd is the index of the CRLF that closes
+ * the head (the second half of CRLFCRLF). Fills `table`; returns ParseError.NONE or the error.
+ */
+export function parseFields(
+  buf: Uint8Array,
+  pos: number,
+  headEnd: number,
+  table: FieldTable,
+  maxFields: number,
+): ParseError {
+  let count = 0;
+  while (pos < headEnd) {
+    const lineStart = pos;
+    let b = buf[pos]!;
+    if (b === SP || b === HTAB) return ParseError.OBS_FOLD;
+    while (TCHAR[b] === 1) b = buf[++pos]!;
+    const nameEnd = pos;
+    if (b !== COLON || nameEnd === lineStart) return ParseError.BAD_HEADER_NAME;
+    pos++;
+    b = buf[pos]!;
+    while (b === SP || b === HTAB) b = buf[++pos]!;
+    const valueStart = pos;
+    while (FIELD_VALUE[b] === 1) b = buf[++pos]!;
+    if (b !== CR) return b === LF ? ParseError.BARE_CR_OR_LF : ParseError.BAD_HEADER_VALUE;
+    if (buf[pos + 1] !== LF) return ParseError.BARE_CR_OR_LF;
+    const lineEnd = pos;
+    let valueEnd = pos;
+    while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) valueEnd--;
+    if (count === maxFields || count === table.capacity) return ParseError.TOO_MANY_HEADERS;
+    table.lineStart[count] = lineStart;
+    table.nameEnd[count] = nameEnd;
+    table.valueStart[count] = valueStart;
+    table.valueEnd[count] = valueEnd;
+    table.lineEnd[count] = lineEnd;
+    table.kind[count] = classifyHeader(buf, lineStart, nameEnd - lineStart);
+    table.drop[count] = 0;
+    count++;
+    pos = lineEnd + 2;
+  }
+  table.count = count;
+  return ParseError.NONE;
+}
+
+export function kindAt(table: FieldTable, i: number): HeaderKind {
+  return table.kind[i] as HeaderKind;
+}
+
+/**
+ * Parse a decimal Content-Length value in buf[start, end). Returns -1 when it is not 1*DIGIT or
+ * exceeds 2^53 - 1 (15 digits keep us exactly representable).
+ */
+export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len === 0 || len > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * Walk the comma-separated list in buf[start, end) and call `each(tokenStart, tokenEnd)` for every
+ * non-empty element, trimmed of optional whitespace (RFC 9110 §5.6.1).
+ */
+export function forEachListElement(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  each: (tokenStart: number, tokenEnd: number) => void,
+): void {
+  let i = start;
+  while (i < end) {
+    while (i < end && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
+    const tokenStart = i;
+    while (i < end && buf[i] !== 0x2c) i++;
+    let tokenEnd = i;
+    while (tokenEnd > tokenStart && (buf[tokenEnd - 1] === SP || buf[tokenEnd - 1] === HTAB)) tokenEnd--;
+    if (tokenEnd > tokenStart) each(tokenStart, tokenEnd);
+  }
+}

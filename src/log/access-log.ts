@@ -1,0 +1,82 @@
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+
+/** One finished request, as the access log records it. */
+export interface AccessRecord {
+  client: string;
+  virtualService: string;
+  server: string;
+  method: string;
+  path: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  error: string;
+}
+
+export interface AccessLogSink {
+  log(r: AccessRecord): void;
+  close(): Promise<void>;
+}
+
+/** Batching caps: a write per event-loop turn, or earlier once 64 KiB of lines are waiting. */
+const FLUSH_BYTES = 64 * 1024;
+
+/**
+ * JSON lines, batched so that a busy worker makes one write per event-loop turn instead of one
+ * per request. Strings that a client controls (path, method) go through JSON.stringify.
+ */
+export class JsonAccessLog implements AccessLogSink {
+  readonly #out: Writable;
+  readonly #ownsStream: boolean;
+  #pending = '';
+  #scheduled = false;
+  #lastMs = 0;
+  #lastIso = '';
+
+  constructor(path: string) {
+    if (path === 'stdout' || path === 'stderr') {
+      this.#out = path === 'stdout' ? process.stdout : process.stderr;
+      this.#ownsStream = false;
+    } else {
+      this.#out = createWriteStream(path, { flags: 'a' });
+      this.#ownsStream = true;
+    }
+  }
+
+  log(r: AccessRecord): void {
+    const now = Date.now();
+    if (now !== this.#lastMs) {
+      this.#lastMs = now;
+      this.#lastIso = new Date(now).toISOString();
+    }
+    this.#pending +=
+      `{"time":"${this.#lastIso}","client":"${r.client}","virtualService":${JSON.stringify(r.virtualService)}` +
+      `,"realServer":"${r.server}","method":"${r.method}","path":${JSON.stringify(r.path)},"status":${r.status}` +
+      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${r.durationMs.toFixed(3)}` +
+      (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
+    if (this.#pending.length >= FLUSH_BYTES) this.#flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flushSoon);
+    }
+  }
+
+  readonly #flushSoon = (): void => {
+    this.#scheduled = false;
+    this.#flush();
+  };
+
+  #flush(): void {
+    if (this.#pending === '') return;
+    this.#out.write(this.#pending);
+    this.#pending = '';
+  }
+
+  close(): Promise<void> {
+    this.#flush();
+    if (!this.#ownsStream) return Promise.resolve();
+    return new Promise((resolve) => this.#out.end(resolve));
+  }
+}

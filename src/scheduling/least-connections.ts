@@ -1,0 +1,55 @@
+import type { RealServer } from '../upstream/real-server.ts';
+import type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
+import { availableServers, isUsable } from './usable.ts';
+
+/**
+ * Least connections: the available server with the fewest requests in flight (`inflight`, kept by
+ * the engine; Caddy's least_conn counts requests the same way). Weights are ignored.
+ *
+ * Ties are broken by rotation: the scan starts one past the previous winner and keeps the first
+ * server with the lowest count. Without it an idle pool (every count 0, the usual state at low
+ * load, where each request finishes before the next arrives) would send everything to the first
+ * server. O(n) per pick.
+ */
+class LeastConnections implements Scheduler {
+  readonly #servers: readonly RealServer[];
+  #available: RealServer[] = [];
+  /** Position in #available where the next scan starts. */
+  #start = 0;
+
+  constructor(servers: readonly RealServer[]) {
+    this.#servers = servers;
+    this.rebuild();
+  }
+
+  rebuild(): void {
+    this.#available = availableServers(this.#servers);
+    this.#start = this.#available.length === 0 ? 0 : this.#start % this.#available.length;
+  }
+
+  pick(ctx: PickContext): RealServer | null {
+    const available = this.#available;
+    const n = available.length;
+    let best: RealServer | null = null;
+    let bestPosition = 0;
+    for (let step = 0; step < n; step++) {
+      const position = (this.#start + step) % n;
+      const server = available[position]!;
+      if (!isUsable(server, ctx.exclude)) continue;
+      if (best === null || server.inflight < best.inflight) {
+        best = server;
+        bestPosition = position;
+      }
+    }
+    if (best !== null) this.#start = (bestPosition + 1) % n;
+    return best;
+  }
+}
+
+export const leastConnections: SchedulerModule = {
+  name: 'least-connections',
+  needs: 'address',
+  description:
+    'The real server with the fewest requests in flight; equal servers take turns. Weights are ignored.',
+  create: (servers) => new LeastConnections(servers),
+};

@@ -1,0 +1,187 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile } from '../config/load.ts';
+import { formatProblems } from '../config/format.ts';
+import type { Config } from '../config/schema.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import type { FromWorker, ToWorker } from '../worker/messages.ts';
+
+const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
+/** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
+const DRAIN_GRACE_MS = 15_000;
+/** A worker that dies is restarted after this pause, doubling up to 5 s so a crash loop cannot spin. */
+const RESTART_BACKOFF_MS = [100, 200, 400, 800, 1600, 3200, 5000];
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly slot: number;
+  generation: number;
+  exited: boolean;
+}
+
+export interface SupervisorOptions {
+  configPath: string;
+  config: Config;
+}
+
+/**
+ * The process `fulcrum start` runs: it forks the workers (each listens on every virtual service
+ * with SO_REUSEPORT), re-reads the config on SIGHUP and drains on SIGTERM. It never touches
+ * client traffic, so a bad config or a crashed worker cannot take the data path down with it.
+ */
+export async function runSupervisor({ configPath, config }: SupervisorOptions): Promise<void> {
+  const supervisor = new Supervisor(configPath, config, createLogger('fulcrum'));
+  await supervisor.start();
+}
+
+class Supervisor {
+  readonly #configPath: string;
+  readonly #log: Logger;
+  #config: Config;
+  #generation = 1;
+  #workers: Worker[] = [];
+  #stopping = false;
+  #reloading: Promise<void> = Promise.resolve();
+  readonly #restarts = new Map<number, number>();
+
+  constructor(configPath: string, config: Config, log: Logger) {
+    this.#configPath = configPath;
+    this.#config = config;
+    this.#log = log;
+  }
+
+  async start(): Promise<void> {
+    const count = workerCount(this.#config);
+    const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed !== undefined) {
+      this.#log.fatal({ error: String((failed as PromiseRejectedResult).reason) }, 'start failed');
+      await this.#stopAll(0);
+      process.exitCode = 1;
+      return;
+    }
+    process.on('SIGHUP', () => {
+      this.#reloading = this.#reloading.then(() => this.#reload());
+    });
+    process.on('SIGTERM', () => void this.#shutdown('SIGTERM'));
+    process.on('SIGINT', () => void this.#shutdown('SIGINT'));
+    this.#log.info(
+      { workers: this.#workers.map((w) => w.child.pid), virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`) },
+      'ready',
+    );
+  }
+
+  /** Fork a worker and resolve once it listens on every virtual service of the current config. */
+  #spawn(slot: number): Promise<Worker> {
+    const child = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const worker: Worker = { child, slot, generation: 0, exited: false };
+    this.#workers[slot] = worker;
+    child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    return this.#sendConfig(worker, this.#config, this.#generation).then(() => worker);
+  }
+
+  #sendConfig(worker: Worker, config: Config, generation: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: FromWorker): void => {
+        if (m.type === 'applied' && m.generation === generation) {
+          cleanup();
+          worker.generation = generation;
+          resolve();
+        } else if (m.type === 'apply-failed' && m.generation === generation) {
+          cleanup();
+          reject(new Error(`${m.code}: ${m.error}`));
+        }
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(new Error(`worker ${worker.child.pid} exited before applying the config`));
+      };
+      const cleanup = (): void => {
+        worker.child.off('message', onMessage);
+        worker.child.off('exit', onExit);
+      };
+      worker.child.on('message', onMessage);
+      worker.child.once('exit', onExit);
+      const message: ToWorker = { type: 'apply', generation, config };
+      worker.child.send(message);
+    });
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#stopping) return;
+    const result = await loadConfigFile(this.#configPath);
+    if (!result.ok) {
+      this.#log.error({ file: this.#configPath, problems: result.problems, text: formatProblems(result.problems) }, 'reload failed');
+      return;
+    }
+    const next = result.config;
+    const generation = this.#generation + 1;
+    const live = this.#workers.filter((w) => !w.exited);
+    const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation)));
+    const failure = applied.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failure !== undefined) {
+      // Some workers may have applied it: put them back on the running config so all agree.
+      await Promise.allSettled(live.map((w) => this.#sendConfig(w, this.#config, generation + 1)));
+      this.#generation = generation + 1;
+      this.#log.error({ file: this.#configPath, error: String(failure.reason) }, 'reload failed');
+      return;
+    }
+    this.#config = next;
+    this.#generation = generation;
+    await this.#resize(workerCount(next));
+    this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
+  }
+
+  async #resize(count: number): Promise<void> {
+    while (this.#workers.length < count) await this.#spawn(this.#workers.length);
+    const extra = this.#workers.splice(count);
+    await Promise.all(extra.map((w) => this.#drainWorker(w, DRAIN_GRACE_MS)));
+  }
+
+  #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    worker.exited = true;
+    if (this.#stopping || this.#workers[worker.slot] !== worker) return;
+    const attempt = this.#restarts.get(worker.slot) ?? 0;
+    this.#restarts.set(worker.slot, attempt + 1);
+    const delay = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+    this.#log.error({ worker: worker.child.pid, code, signal, restartInMs: delay }, 'worker exited; restarting');
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#spawn(worker.slot).then(
+        () => this.#restarts.set(worker.slot, 0),
+        (err: unknown) => this.#log.error({ error: String(err) }, 'worker restart failed'),
+      );
+    }, delay).unref();
+  }
+
+  #drainWorker(worker: Worker, graceMs: number): Promise<void> {
+    if (worker.exited) return Promise.resolve();
+    return new Promise((resolve) => {
+      const hard = setTimeout(() => worker.child.kill('SIGKILL'), graceMs + 2000);
+      worker.child.once('exit', () => {
+        clearTimeout(hard);
+        resolve();
+      });
+      const message: ToWorker = { type: 'drain', graceMs };
+      worker.child.send(message);
+    });
+  }
+
+  async #shutdown(signal: string): Promise<void> {
+    if (this.#stopping) return;
+    this.#log.info({ signal, graceMs: DRAIN_GRACE_MS }, 'draining');
+    await this.#stopAll(DRAIN_GRACE_MS);
+    this.#log.info('stopped');
+    process.exit(0);
+  }
+
+  async #stopAll(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
+  }
+}
+
+function workerCount(config: Config): number {
+  return config.workers === 'auto' ? availableParallelism() : config.workers;
+}

@@ -1,0 +1,44 @@
+import { createLogger } from '../log/logger.ts';
+import type { FromWorker, ToWorker } from './messages.ts';
+import { WorkerRuntime } from './runtime.ts';
+
+/**
+ * A worker process: runs the data path for every virtual service and takes its orders from the
+ * supervisor over the IPC channel. Started by the supervisor with child_process.fork.
+ */
+const log = createLogger('fulcrum-worker');
+const runtime = new WorkerRuntime();
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+process.on('message', (message: ToWorker) => {
+  if (message.type === 'apply') {
+    runtime.apply(message.config).then(
+      () => send({ type: 'applied', generation: message.generation }),
+      (err: NodeJS.ErrnoException) =>
+        send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),
+    );
+  } else if (message.type === 'drain') {
+    void runtime.drain(message.graceMs).then((clean) => {
+      send({ type: 'drained', clean });
+      process.disconnect?.();
+      process.exit(0);
+    });
+  }
+});
+
+// The supervisor owns the signals: a Ctrl-C in a terminal reaches the whole process group, and
+// only the supervisor's drain order should stop a worker.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+process.on('SIGHUP', () => {});
+// If the supervisor dies, do not linger as an orphan holding the ports.
+process.on('disconnect', () => process.exit(0));
+
+process.on('uncaughtException', (err) => {
+  // Last line of defence: the connection-level handlers catch engine errors; log anything that
+  // escapes and keep serving the other connections.
+  log.error({ err }, 'uncaught exception in worker');
+});

@@ -1,0 +1,12 @@
+import type { Config } from '../config/schema.ts';
+
+/** Supervisor → worker. */
+export type ToWorker =
+  | { type: 'apply'; generation: number; config: Config }
+  | { type: 'drain'; graceMs: number };
+
+/** Worker → supervisor. */
+export type FromWorker =
+  | { type: 'applied'; generation: number }
+  | { type: 'apply-failed'; generation: number; error: string; code: string }
+  | { type: 'drained'; clean: boolean };
