@@ -48,7 +48,8 @@ interface Row {
 
 /** docs/configuration.md: one row per key, in schema order. */
 export function configReferenceMarkdown(): string {
-  const rows = collectRows(configJsonSchema(), '', []);
+  const schema = configJsonSchema();
+  const rows = collectRows(schema, '', schema.required ?? []);
   const table = [
     '| Key | Type / allowed values | Default | Description |',
     '|---|---|---|---|',

@@ -94,7 +94,7 @@ const RealServerSchema = z.strictObject({
 
 const name = field(
   z.string().regex(/^[A-Za-z0-9._-]+$/).max(64),
-  'Unique name of the virtual service; logs, metrics and the API refer to it by this name.',
+  'Unique name of the virtual service (letters, digits, ".", "_", "-"); logs, metrics and the API refer to it by this name.',
   { noun: 'a virtual service name', allowed: 'letters, digits, ".", "_" and "-", at most 64 characters' },
 );
 
