@@ -76,9 +76,10 @@ const TimeoutsSchema = z.strictObject({
 
 const LimitsSchema = z.strictObject({
   maxHeaderBytes: integer(1, 1_048_576, 16_384, 'Largest request head (request line and headers) in bytes; a larger one is answered 431.'),
-  maxHeaders: integer(1, 10_000, 100, 'Most header fields in one request; more are answered 431.'),
+  // 1024: the size of the worker's header offset table (src/l7/engine-context.ts FIELD_TABLE_CAPACITY).
+  maxHeaders: integer(1, 1024, 100, 'Most header fields in one request; more are answered 431.'),
   maxUriBytes: integer(1, 1_048_576, 8_192, 'Longest request target (URI) in bytes; a longer one is answered 414.'),
-  maxConnections: integer(1, 1_000_000, 10_000, 'Most client connections open at once on this virtual service.'),
+  maxConnections: integer(1, 1_000_000, 10_000, 'Most client connections open at once on this virtual service, per worker process.'),
   maxIdlePerServer: integer(1, 100_000, 64, 'Most idle keep-alive connections kept open to each real server.'),
 });
 
