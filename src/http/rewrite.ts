@@ -1,6 +1,6 @@
 import type { FieldTable } from './fields.ts';
 import { HeaderKind } from './header-kind.ts';
-import type { RequestHead } from './request-head.ts';
+import { dropConnectionNominated, type RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
 
 /** How a virtual service tells real servers who the client is (config: forwardedHeaders). */
@@ -96,6 +96,8 @@ export function writeClientResponseHead(
   extra: number,
 ): { buf: Buffer; headLength: number } {
   if (dechunk && res.transferEncodingField >= 0) fields.drop[res.transferEncodingField] = 1;
+  // RFC 9110 §7.6.1 applies both ways: fields the real server names in Connection are for us only.
+  if (res.extraConnectionTokens) dropConnectionNominated(src, fields);
   if (connection === 'upgrade') {
     for (let i = 0; i < fields.count; i++) if (fields.kind[i] === HeaderKind.UPGRADE) fields.drop[i] = 0;
   }

@@ -48,7 +48,10 @@ export class Listener implements ServiceSource {
     this.connections.delete(conn);
   };
 
-  /** Stop accepting; resolves when the listening socket is closed (connections live on). */
+  /**
+   * Stop accepting at once. Resolves only when every connection has closed as well (net.Server
+   * semantics), so callers that drain must not wait for it before telling connections to close.
+   */
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

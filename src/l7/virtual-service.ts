@@ -34,6 +34,8 @@ export class VirtualService {
       const fresh = new RealServer(index, rs.address.host, rs.address.port, rs.weight, rs.enabled);
       const old = reusable.get(fresh.id);
       const server = old !== undefined && old.index === index ? old : fresh;
+      // Moved in the list: the schedulers key on index, so it starts afresh and the old pool goes.
+      if (old !== undefined && old !== server) old.pool?.retire();
       reusable.delete(fresh.id);
       server.weight = rs.weight;
       server.enabled = rs.enabled;
@@ -45,7 +47,7 @@ export class VirtualService {
       }
       return server;
     });
-    for (const gone of reusable.values()) gone.pool?.closeIdle();
+    for (const gone of reusable.values()) gone.pool?.retire();
     this.scheduler = createScheduler(config.scheduler, this.servers);
     this.scheduler.rebuild();
   }
@@ -56,5 +58,10 @@ export class VirtualService {
 
   closeIdle(): void {
     for (const s of this.servers) s.pool?.closeIdle();
+  }
+
+  /** This service left the config and its last client is gone: no pool of it is needed again. */
+  retire(): void {
+    for (const s of this.servers) s.pool?.retire();
   }
 }

@@ -74,7 +74,12 @@ class Supervisor {
 
   /** Fork a worker and resolve once it listens on every virtual service of the current config. */
   #spawn(slot: number): Promise<Worker> {
-    const child = fork(WORKER_ENTRY, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(WORKER_ENTRY, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      // --expose-gc: the worker bounds the memory held by dead socket read buffers (engine-context.ts).
+      execArgv: [...process.execArgv, '--expose-gc'],
+    });
     const worker: Worker = { child, slot, generation: 0, exited: false };
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));

@@ -8,6 +8,8 @@ import { UpstreamConnection, type UpstreamOwner } from './upstream-connection.ts
 export class ConnectionPool {
   readonly #server: RealServer;
   readonly #idle: UpstreamConnection[] = [];
+  /** Set when a reload dropped (or replaced) this pool's server: nothing is pooled any more. */
+  #retired = false;
   maxIdle: number;
   idleTimeoutMs: number;
 
@@ -42,7 +44,7 @@ export class ConnectionPool {
   /** Take back a connection whose exchange ended cleanly; close it when the pool is full. */
   release(up: UpstreamConnection, now: number): void {
     up.owner = null;
-    if (up.closed || this.#idle.length >= this.maxIdle || this.idleTimeoutMs <= 0) {
+    if (up.closed || this.#retired || this.#idle.length >= this.maxIdle || this.idleTimeoutMs <= 0) {
       up.destroy();
       return;
     }
@@ -67,5 +69,15 @@ export class ConnectionPool {
 
   closeIdle(): void {
     for (const up of this.#idle.splice(0)) up.destroy();
+  }
+
+  /**
+   * The server left the config (or was replaced) on reload. No timer sweeps this pool any more,
+   * so a connection pooled after now would stay open until the server closed it: close the idle
+   * ones, and the busy ones when their exchange ends.
+   */
+  retire(): void {
+    this.#retired = true;
+    this.closeIdle();
   }
 }

@@ -8,6 +8,10 @@ import { WorkerRuntime } from './runtime.ts';
  */
 const log = createLogger('fulcrum-worker');
 const runtime = new WorkerRuntime();
+// The supervisor starts workers with --expose-gc so the engine can bound dead read buffers (see
+// COLLECT_EVERY_BYTES in engine-context.ts); `gc(true)` is a young-generation collection.
+const gc = globalThis.gc;
+if (gc !== undefined) runtime.ctx.collect = () => gc(true);
 
 function send(message: FromWorker): void {
   process.send?.(message);

@@ -30,35 +30,36 @@ export class WorkerRuntime {
 
   /** Apply a validated config. On failure (an address cannot be bound) nothing changes. */
   async apply(config: Config): Promise<void> {
-    const next = new Map<string, VirtualService>();
-    for (const vsConfig of config.virtualServices) {
-      const previous = this.#listeners.get(listenKey(vsConfig))?.service ?? null;
-      next.set(listenKey(vsConfig), new VirtualService(vsConfig, previous?.name === vsConfig.name ? previous : previous));
-    }
-    const opened: Listener[] = [];
+    const configs = new Map<string, VirtualServiceConfig>();
+    for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
+    // New addresses first, with services of their own (no previous, so nothing shared is touched):
+    // binding is the one step that can fail, and the running config must survive it untouched.
+    const opened = new Map<string, Listener>();
     try {
-      for (const [key, vs] of next) {
+      for (const [key, vsConfig] of configs) {
         if (this.#listeners.has(key)) continue;
-        const listener = new Listener(vs, this.ctx);
+        const listener = new Listener(new VirtualService(vsConfig, null), this.ctx);
         await listener.listen();
-        opened.push(listener);
+        opened.set(key, listener);
       }
     } catch (err) {
-      await Promise.all(opened.map((l) => l.close()));
+      await Promise.all([...opened.values()].map((l) => l.close()));
       throw err;
     }
-    for (const listener of opened) this.#listeners.set(listenKey(listener.service.config), listener);
+    // Past the last failure point: a service built on a running one takes over its real servers
+    // (weights, pools) as it is constructed.
     for (const [key, listener] of this.#listeners) {
-      const vs = next.get(key);
-      if (vs === undefined) {
+      const vsConfig = configs.get(key);
+      if (vsConfig === undefined) {
         this.#listeners.delete(key);
         this.#retired.add(listener);
         void listener.close();
         listener.drain();
-      } else if (listener.service !== vs) {
-        listener.update(vs);
+      } else {
+        listener.update(new VirtualService(vsConfig, listener.service));
       }
     }
+    for (const [key, listener] of opened) this.#listeners.set(key, listener);
     this.#applyAccessLog(config);
   }
 
@@ -76,7 +77,11 @@ export class WorkerRuntime {
     for (const listener of this.#listeners.values()) this.#expire(listener, now);
     for (const listener of this.#retired) {
       this.#expire(listener, now);
-      if (listener.connections.size === 0) this.#retired.delete(listener);
+      if (listener.connections.size === 0) {
+        // Its pools are swept no more: close them for good.
+        this.#retired.delete(listener);
+        listener.service.retire();
+      }
     }
   }
 
@@ -96,19 +101,26 @@ export class WorkerRuntime {
 
   /**
    * Stop accepting, let requests in flight finish (their responses say Connection: close), close
-   * idle connections. Resolves when no client connection is left or `graceMs` has passed.
+   * idle connections (after at most one more request; see ClientConnection.drain). Resolves when
+   * no client connection is left, or `graceMs` has passed and the rest were cut.
    */
   async drain(graceMs: number): Promise<boolean> {
-    this.ctx.draining = true;
     const all = [...this.#listeners.values(), ...this.#retired];
-    await Promise.all(all.map((l) => l.close()));
+    // server.close() stops accepting at once, but its callback waits for every connection to
+    // end; so idle connections must be told to close first, and the close awaited last.
+    const closed = Promise.all(all.map((l) => l.close()));
     for (const l of all) l.drain();
     const deadline = Date.now() + graceMs;
     while (this.connectionCount > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
+    const clean = this.connectionCount === 0;
+    // Past the grace period: whatever is left is cut, so that the listeners really close.
+    for (const l of all) for (const c of l.connections) c.socket.destroy();
+    await closed;
     for (const l of all) l.service.closeIdle();
+    clearInterval(this.#timer);
     await this.ctx.accessLog?.close();
-    return this.connectionCount === 0;
+    return clean;
   }
 }
