@@ -22,6 +22,12 @@ export interface AccessLogSink {
 
 /** Batching caps: a write per event-loop turn, or earlier once 64 KiB of lines are waiting. */
 const FLUSH_BYTES = 64 * 1024;
+/**
+ * When the destination cannot keep up (a stalled stdout pipe, a slow disk), lines waiting in the
+ * stream beyond this are dropped and counted rather than growing the worker without bound: the
+ * access log must never be what takes the data path down.
+ */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /**
  * JSON lines, batched so that a busy worker makes one write per event-loop turn instead of one
@@ -34,6 +40,9 @@ export class JsonAccessLog implements AccessLogSink {
   #scheduled = false;
   #lastMs = 0;
   #lastIso = '';
+  #failed = false;
+  /** Lines dropped because the destination was too slow or failed. */
+  dropped = 0;
 
   constructor(path: string) {
     if (path === 'stdout' || path === 'stderr') {
@@ -43,6 +52,10 @@ export class JsonAccessLog implements AccessLogSink {
       this.#out = createWriteStream(path, { flags: 'a' });
       this.#ownsStream = true;
     }
+    this.#out.on('error', (err) => {
+      if (!this.#failed) process.emitWarning(`fulcrum: access log ${path} failed (${err.message}); dropping access log lines`);
+      this.#failed = true;
+    });
   }
 
   log(r: AccessRecord): void {
@@ -70,7 +83,11 @@ export class JsonAccessLog implements AccessLogSink {
 
   #flush(): void {
     if (this.#pending === '') return;
-    this.#out.write(this.#pending);
+    if (this.#failed || this.#out.writableLength > MAX_BUFFERED_BYTES) {
+      for (let i = this.#pending.indexOf('\n'); i >= 0; i = this.#pending.indexOf('\n', i + 1)) this.dropped++;
+    } else {
+      this.#out.write(this.#pending);
+    }
     this.#pending = '';
   }
 

@@ -52,20 +52,25 @@ class Supervisor {
   }
 
   async start(): Promise<void> {
-    const count = workerCount(this.#config);
-    const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
-    const failed = started.find((r) => r.status === 'rejected');
-    if (failed !== undefined) {
-      this.#log.fatal({ error: String((failed as PromiseRejectedResult).reason) }, 'start failed');
-      await this.#stopAll(0);
-      process.exitCode = 1;
-      return;
-    }
+    // Signals are taken from the first moment: a SIGHUP during startup waits for the workers
+    // (#reloading starts as the startup itself), a SIGTERM drains whatever has started.
+    let startupDone!: () => void;
+    this.#reloading = new Promise<void>((resolve) => (startupDone = resolve));
     process.on('SIGHUP', () => {
       this.#reloading = this.#reloading.then(() => this.#reload());
     });
     process.on('SIGTERM', () => void this.#shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.#shutdown('SIGINT'));
+    const count = workerCount(this.#config);
+    const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
+    startupDone();
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed !== undefined) {
+      this.#log.fatal({ error: String((failed as PromiseRejectedResult).reason) }, 'start failed');
+      await this.#stopAll(0);
+      process.exit(1);
+    }
+    if (this.#stopping) return;
     this.#log.info(
       { workers: this.#workers.map((w) => w.child.pid), virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`) },
       'ready',
