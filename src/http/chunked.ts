@@ -1,24 +1,48 @@
-import { CR, FIELD_VALUE, HEX_VALUE, LF, TCHAR } from './chars.ts';
+import { CR, FIELD_VALUE, HEX_VALUE, LF, QDTEXT, TCHAR } from './chars.ts';
 
 const S = {
   SIZE_START: 0,
   SIZE: 1,
-  EXTENSION: 2,
-  SIZE_LF: 3,
-  DATA: 4,
-  DATA_CR: 5,
-  DATA_LF: 6,
-  TRAILER_START: 7,
-  TRAILER_NAME: 8,
-  TRAILER_VALUE: 9,
-  TRAILER_LF: 10,
-  END_LF: 11,
-  DONE: 12,
+  EXT_NAME_START: 2,
+  EXT_NAME: 3,
+  EXT_VALUE_START: 4,
+  EXT_TOKEN: 5,
+  EXT_QUOTED: 6,
+  EXT_QUOTED_PAIR: 7,
+  EXT_QUOTED_END: 8,
+  SIZE_LF: 9,
+  DATA: 10,
+  DATA_CR: 11,
+  DATA_LF: 12,
+  TRAILER_START: 13,
+  TRAILER_NAME: 14,
+  TRAILER_VALUE: 15,
+  TRAILER_LF: 16,
+  END_LF: 17,
+  DONE: 18,
 } as const;
 type S = (typeof S)[keyof typeof S];
 
-/** 15 hex digits = 2^60: above any body we could stream, below the 2^53 precision edge we check. */
+/**
+ * Trailer fields we refuse: llhttp reads these in a trailer section as if they were in the header
+ * section (a Content-Length or Transfer-Encoding there is an error to it, a "Connection: close"
+ * ends the connection), and RFC 9110 §6.5.1 forbids framing and connection fields in trailers.
+ * Matched byte by byte as the name arrives, since a name may span two reads.
+ */
+const FORBIDDEN_TRAILERS = ['content-length', 'transfer-encoding', 'connection', 'proxy-connection'];
+const ALL_FORBIDDEN = (1 << FORBIDDEN_TRAILERS.length) - 1;
+
+/** 13 hex digits: chunks up to 2^52 - 1 bytes, far above any we could stream and exact in a double. */
 const MAX_SIZE_DIGITS = 13;
+
+/**
+ * Node refuses a chunk whose extensions pass 16 KiB (HPE_CHUNK_EXTENSIONS_OVERFLOW, the fix for
+ * CVE-2024-22019) and a trailer section whose names and values reach its 16 KiB maxHeaderSize
+ * (HPE_HEADER_OVERFLOW). We count every byte, ";" "=" ":" OWS and CRLF included, so with the same
+ * 16 KiB we refuse whatever Node refuses, and bound the work an endless extension can cause.
+ */
+const MAX_EXTENSION_BYTES = 16_384;
+const MAX_TRAILER_BYTES = 16_384;
 
 export const CHUNKED_NEED_MORE = -1;
 export const CHUNKED_ERROR = -2;
@@ -37,12 +61,20 @@ export class ChunkedDecoder {
   #state: S = S.SIZE_START;
   #remaining = 0;
   #digits = 0;
+  /** Length of the trailer name read so far, and which FORBIDDEN_TRAILERS it still matches (bits). */
+  #nameLength = 0;
+  #nameMatches = 0;
+  /** Bytes of the current chunk's extensions, or of the trailer section so far. */
+  #sectionBytes = 0;
   sink: ChunkSink | null = null;
 
   reset(sink: ChunkSink | null = null): void {
     this.#state = S.SIZE_START;
     this.#remaining = 0;
     this.#digits = 0;
+    this.#nameLength = 0;
+    this.#nameMatches = 0;
+    this.#sectionBytes = 0;
     this.sink = sink;
   }
 
@@ -57,6 +89,7 @@ export class ChunkedDecoder {
   feed(buf: Buffer, start: number, end: number): number {
     let i = start;
     let state = this.#state;
+    let sectionBytes = this.#sectionBytes;
     while (i < end) {
       const b = buf[i]!;
       switch (state) {
@@ -71,21 +104,75 @@ export class ChunkedDecoder {
             break;
           }
           if (state === S.SIZE_START) return this.#fail();
+          // No whitespace after the size: llhttp refuses it ("1 ;a"), and so do we.
           if (b === CR) state = S.SIZE_LF;
-          else if (b === 0x3b /* ; */ || b === 0x20 || b === 0x09) state = S.EXTENSION;
-          else return this.#fail();
+          else if (b === 0x3b /* ; */) {
+            state = S.EXT_NAME_START;
+            sectionBytes = 1;
+          } else return this.#fail();
           i++;
           break;
         }
-        case S.EXTENSION:
-          if (b === CR) state = S.SIZE_LF;
-          else if (FIELD_VALUE[b] !== 1) return this.#fail();
+        // chunk-ext = *( ";" token [ "=" ( token / quoted-string ) ] ), RFC 9112 §7.1.1 without
+        // the BWS, which llhttp does not take either. Each byte is checked: an extension is the
+        // last place a smuggled CR, LF or quote could hide before the framing resumes.
+        case S.EXT_NAME_START:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (TCHAR[b] !== 1) return this.#fail();
+          state = S.EXT_NAME;
+          i++;
+          break;
+        case S.EXT_NAME:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (b === 0x3d /* = */) state = S.EXT_VALUE_START;
+          else if (b === 0x3b) state = S.EXT_NAME_START;
+          else if (b === CR) state = S.SIZE_LF;
+          else if (TCHAR[b] !== 1) return this.#fail();
+          i++;
+          break;
+        case S.EXT_VALUE_START:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (b === 0x22 /* " */) state = S.EXT_QUOTED;
+          else if (TCHAR[b] === 1) state = S.EXT_TOKEN;
+          else return this.#fail();
+          i++;
+          break;
+        case S.EXT_TOKEN:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (b === 0x3b) state = S.EXT_NAME_START;
+          else if (b === CR) state = S.SIZE_LF;
+          else if (TCHAR[b] !== 1) return this.#fail();
+          i++;
+          break;
+        case S.EXT_QUOTED:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (b === 0x22) state = S.EXT_QUOTED_END;
+          else if (b === 0x5c /* \ */) state = S.EXT_QUOTED_PAIR;
+          else if (QDTEXT[b] !== 1) return this.#fail();
+          i++;
+          break;
+        case S.EXT_QUOTED_PAIR:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (FIELD_VALUE[b] !== 1) return this.#fail(); // HTAB / SP / VCHAR / obs-text
+          state = S.EXT_QUOTED;
+          i++;
+          break;
+        case S.EXT_QUOTED_END:
+          if (++sectionBytes > MAX_EXTENSION_BYTES) return this.#fail();
+          if (b === 0x3b) state = S.EXT_NAME_START;
+          else if (b === CR) state = S.SIZE_LF;
+          else return this.#fail();
           i++;
           break;
         case S.SIZE_LF:
           if (b !== LF) return this.#fail();
           i++;
-          state = this.#remaining === 0 ? S.TRAILER_START : S.DATA;
+          if (this.#remaining === 0) {
+            state = S.TRAILER_START;
+            sectionBytes = 0;
+          } else {
+            state = S.DATA;
+          }
           break;
         case S.DATA: {
           const take = Math.min(this.#remaining, end - i);
@@ -107,27 +194,39 @@ export class ChunkedDecoder {
           state = S.SIZE_START;
           break;
         case S.TRAILER_START:
+          if (++sectionBytes > MAX_TRAILER_BYTES) return this.#fail();
           if (b === CR) state = S.END_LF;
-          else if (TCHAR[b] === 1) state = S.TRAILER_NAME;
-          else return this.#fail();
+          else if (TCHAR[b] === 1) {
+            state = S.TRAILER_NAME;
+            this.#nameLength = 0;
+            this.#nameMatches = ALL_FORBIDDEN;
+            this.#matchName(b);
+          } else return this.#fail();
           i++;
           break;
         case S.TRAILER_NAME:
-          if (b === 0x3a) state = S.TRAILER_VALUE;
-          else if (TCHAR[b] !== 1) return this.#fail();
+          if (++sectionBytes > MAX_TRAILER_BYTES) return this.#fail();
+          if (b === 0x3a) {
+            if (this.#isForbiddenName()) return this.#fail();
+            state = S.TRAILER_VALUE;
+          } else if (TCHAR[b] === 1) this.#matchName(b);
+          else return this.#fail();
           i++;
           break;
         case S.TRAILER_VALUE:
+          if (++sectionBytes > MAX_TRAILER_BYTES) return this.#fail();
           if (b === CR) state = S.TRAILER_LF;
           else if (FIELD_VALUE[b] !== 1) return this.#fail();
           i++;
           break;
         case S.TRAILER_LF:
+          if (++sectionBytes > MAX_TRAILER_BYTES) return this.#fail();
           if (b !== LF) return this.#fail();
           i++;
           state = S.TRAILER_START;
           break;
         case S.END_LF:
+          if (++sectionBytes > MAX_TRAILER_BYTES) return this.#fail();
           if (b !== LF) return this.#fail();
           this.#state = S.DONE;
           return i + 1;
@@ -136,7 +235,28 @@ export class ChunkedDecoder {
       }
     }
     this.#state = state;
+    this.#sectionBytes = sectionBytes;
     return CHUNKED_NEED_MORE;
+  }
+
+  #matchName(b: number): void {
+    const k = this.#nameLength++;
+    let m = this.#nameMatches;
+    if (m === 0) return;
+    // |0x20 folds A-Z onto a-z; no other tchar folds onto a lowercase letter.
+    for (let n = 0; n < FORBIDDEN_TRAILERS.length; n++) {
+      if ((m & (1 << n)) !== 0 && (b | 0x20) !== FORBIDDEN_TRAILERS[n]!.charCodeAt(k)) m &= ~(1 << n);
+    }
+    this.#nameMatches = m;
+  }
+
+  #isForbiddenName(): boolean {
+    const m = this.#nameMatches;
+    if (m === 0) return false;
+    for (let n = 0; n < FORBIDDEN_TRAILERS.length; n++) {
+      if ((m & (1 << n)) !== 0 && FORBIDDEN_TRAILERS[n]!.length === this.#nameLength) return true;
+    }
+    return false;
   }
 
   #fail(): number {

@@ -1,4 +1,4 @@
-import { CR, LF, SP, TARGET, TCHAR, equalsLower } from './chars.ts';
+import { AUTHORITY, CR, HTAB, LF, SP, TARGET, TCHAR, equalsLower } from './chars.ts';
 import { FieldTable, parseDecimal, parseFields } from './fields.ts';
 import { HeaderKind, isProtectedFromConnection } from './header-kind.ts';
 import { internMethod } from './methods.ts';
@@ -73,7 +73,11 @@ export function parseRequestHead(
 ): ParseError {
   let pos = from;
   // RFC 9112 §2.2: a server SHOULD ignore empty lines received before the request line.
-  while (buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+  pos = skipEmptyLines(buf, pos);
+  // Two or more empty lines hold a CRLFCRLF of their own: a caller that searched from `from`
+  // took it for the end of the head, and the request line lies past headEnd. Parsing on would
+  // frame the head without its fields (see findRequestHeadEnd for the search that avoids this).
+  if (pos > headEnd) return ParseError.BAD_REQUEST_LINE;
   head.buf = buf;
   head.start = pos;
   head.end = headEnd + 2;
@@ -107,6 +111,7 @@ export function parseRequestHead(
   ) {
     return ParseError.BAD_VERSION;
   }
+  if (pos + 8 > headEnd) return ParseError.BAD_REQUEST_LINE; // the line must end inside the head
   const major = buf[pos + 5]! - 0x30;
   const minor = buf[pos + 7]! - 0x30;
   if (major < 0 || major > 9 || minor < 0 || minor > 9) return ParseError.BAD_VERSION;
@@ -123,11 +128,46 @@ export function parseRequestHead(
   return interpretRequestFields(buf, head, fields);
 }
 
+/**
+ * The index of the first byte after the empty lines (CRLF pairs) at buf[from]. A caller looking for
+ * the end of a request head must search for CRLFCRLF from here, not from `from`: otherwise
+ * "\r\n\r\nGET / ..." ends its head at offset 2.
+ */
+export function skipEmptyLines(buf: Uint8Array, from: number): number {
+  let pos = from;
+  while (buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+  return pos;
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * Where the request head that starts at buf[from] ends: the index to pass to parseRequestHead as
+ * headEnd (the final CRLF of CRLFCRLF), or -1 when the head is not complete yet. Skips the empty
+ * lines RFC 9112 §2.2 lets a client send before the request line. `scanFrom`: the length of the
+ * bytes already searched without success, when the head arrives in pieces.
+ */
+export function findRequestHeadEnd(buf: Buffer, from: number, scanFrom = from): number {
+  const lineStart = skipEmptyLines(buf, from);
+  const i = buf.indexOf(CRLFCRLF, Math.max(lineStart, scanFrom - 3));
+  return i < 0 ? -1 : i + 2;
+}
+
+/**
+ * absolute-form (RFC 9112 §3.2.2, which obliges servers to accept it; we forward it as is):
+ * scheme "://" authority, then the path, query and fragment, whose bytes TARGET already checked.
+ * The authority must be non-empty (RFC 9110 §4.2.1) and made of AUTHORITY bytes: Node's llhttp
+ * refuses most other bytes there, and we refuse userinfo ("@") besides.
+ */
 function isAbsoluteForm(buf: Uint8Array, start: number, end: number): boolean {
-  // scheme "://" — we forward absolute-form as is (RFC 9112 §3.2.2 obliges servers to accept it).
   let i = start;
   while (i < end && ((buf[i]! | 0x20) >= 0x61 && (buf[i]! | 0x20) <= 0x7a)) i++;
-  return i > start && i + 3 <= end && buf[i] === 0x3a && buf[i + 1] === 0x2f && buf[i + 2] === 0x2f;
+  if (i === start || i + 3 > end || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return false;
+  i += 3;
+  const authorityStart = i;
+  while (i < end && AUTHORITY[buf[i]!] === 1) i++;
+  if (i === authorityStart) return false;
+  return i === end || buf[i] === 0x2f /* / */ || buf[i] === 0x3f /* ? */;
 }
 
 function interpretRequestFields(buf: Buffer, head: RequestHead, fields: FieldTable): ParseError {
@@ -162,17 +202,24 @@ function interpretRequestFields(buf: Buffer, head: RequestHead, fields: FieldTab
       }
       case HeaderKind.TRANSFER_ENCODING: {
         transferEncodingSeen = true;
-        const verdict = lastCodingIsChunked(buf, vs, ve, chunkedLast);
+        // Up to the raw end of the line: what follows "chunked" matters, trailing OWS included.
+        const verdict = lastCodingIsChunked(buf, vs, fields.lineEnd[i]!, chunkedLast);
         if (verdict < 0) return ParseError.BAD_TRANSFER_ENCODING;
         chunkedLast = verdict === 1;
         break;
       }
       case HeaderKind.CONNECTION:
         fields.drop[i] = 1;
-        readConnectionTokens(buf, vs, ve, head);
+        readConnectionTokens(buf, vs, ve, head, true);
+        break;
+      case HeaderKind.PROXY_CONNECTION:
+        // Not standard, but llhttp (and so every Node server) reads it exactly like Connection:
+        // "Proxy-Connection: close" ends the connection there, "upgrade" switches protocols. We
+        // must not keep parsing a stream that a server behind us stops parsing.
+        fields.drop[i] = 1;
+        readConnectionTokens(buf, vs, ve, head, false);
         break;
       case HeaderKind.KEEP_ALIVE:
-      case HeaderKind.PROXY_CONNECTION:
       case HeaderKind.TE:
         fields.drop[i] = 1;
         break;
@@ -201,30 +248,39 @@ function interpretRequestFields(buf: Buffer, head: RequestHead, fields: FieldTab
 
 /**
  * Returns 1 when the list in buf[start, end) ends with "chunked", 0 when it ends with another
- * coding, -1 when "chunked" appears anywhere but last (RFC 9112 §6.1: chunked at most once, last).
+ * coding, -1 when it is malformed. `end` is the raw end of the line (trailing OWS included);
  * `chunkedBefore` says whether an earlier Transfer-Encoding field ended with chunked.
+ *
+ * RFC 9112 §6.1: chunked at most once, last, and it has no parameters. We hold "last" to what
+ * llhttp checks, byte for byte: after "chunked" only spaces may follow up to the CR. A tab, a
+ * ";param", a trailing "," or a second word ("chunked gzip") make llhttp see a non-chunked coding
+ * and refuse the request, so we refuse it too rather than frame a body it will not frame.
  */
 function lastCodingIsChunked(buf: Uint8Array, start: number, end: number, chunkedBefore: boolean): number {
-  let last = chunkedBefore ? 1 : 0;
+  if (chunkedBefore) return -1; // a coding after chunked, in a later field
   let i = start;
   let any = false;
   while (i < end) {
-    while (i < end && (buf[i] === SP || buf[i] === 0x09 || buf[i] === 0x2c)) i++;
+    while (i < end && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
     if (i >= end) break;
     const ts = i;
-    while (i < end && buf[i] !== 0x2c && buf[i] !== SP && buf[i] !== 0x09 && buf[i] !== 0x3b) i++;
-    const te = i;
-    while (i < end && buf[i] !== 0x2c) i++; // skip transfer parameters
-    if (te === ts) return -1;
-    for (let k = ts; k < te; k++) if (TCHAR[buf[k]!] !== 1) return -1;
-    if (last === 1) return -1; // something follows chunked
-    last = equalsLower(buf, ts, te - ts, 'chunked') ? 1 : 0;
+    while (i < end && TCHAR[buf[i]!] === 1) i++;
+    if (i === ts) return -1;
+    if (equalsLower(buf, ts, i - ts, 'chunked')) {
+      while (i < end && buf[i] === SP) i++;
+      return i === end ? 1 : -1;
+    }
+    while (i < end && buf[i] !== 0x2c) i++; // the parameters of another coding, opaque to us
     any = true;
   }
-  return any ? last : -1;
+  return any ? 0 : -1;
 }
 
-function readConnectionTokens(buf: Uint8Array, start: number, end: number, head: RequestHead): void {
+/**
+ * Reads the close / keep-alive / upgrade tokens of a Connection (or Proxy-Connection) value.
+ * `nominates`: other tokens name fields the rewriter must drop (Connection only).
+ */
+function readConnectionTokens(buf: Uint8Array, start: number, end: number, head: RequestHead, nominates: boolean): void {
   let i = start;
   while (i < end) {
     while (i < end && (buf[i] === SP || buf[i] === 0x09 || buf[i] === 0x2c)) i++;
@@ -237,7 +293,7 @@ function readConnectionTokens(buf: Uint8Array, start: number, end: number, head:
     if (equalsLower(buf, ts, len, TOKEN_CLOSE)) head.connectionClose = true;
     else if (equalsLower(buf, ts, len, TOKEN_KEEP_ALIVE)) head.connectionKeepAlive = true;
     else if (equalsLower(buf, ts, len, TOKEN_UPGRADE)) head.connectionUpgrade = true;
-    else head.extraConnectionTokens = true;
+    else if (nominates) head.extraConnectionTokens = true;
   }
 }
 

@@ -4,7 +4,7 @@ import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder, type ChunkSink } from
 import { errorResponse } from '../http/error-response.ts';
 import { isIdempotent } from '../http/methods.ts';
 import { PARSE_ERRORS, ParseError } from '../http/parse-error.ts';
-import { BodyKind, parseRequestHead } from '../http/request-head.ts';
+import { BodyKind, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
 import { parseResponseHead } from '../http/response-head.ts';
 import { writeClientResponseHead, writeUpstreamRequestHead } from '../http/rewrite.ts';
 import type { RealServer } from '../upstream/real-server.ts';
@@ -164,7 +164,6 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
         this.#readHead(this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]), this.#pending?.length ?? 0);
         return;
       case Phase.EXCHANGE:
-        this.#bytesIn += chunk.length;
         if (!this.#reqBodyDone && this.#upstreamWritable && this.#pending === null) {
           this.#forwardBody(chunk, 0);
         } else {
@@ -206,7 +205,8 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     if (scanFrom === 0) this.#startedAt = performance.now();
     const vs = this.#source.service;
     const limits = vs.limits;
-    const headEnd = data.indexOf(CRLFCRLF, scanFrom > 3 ? scanFrom - 3 : 0);
+    const end = findRequestHeadEnd(data, 0, scanFrom);
+    const headEnd = end < 0 ? -1 : end - 2;
     if (headEnd < 0) {
       if (data.length > limits.maxHeaderBytes) return this.#refuseParse(ParseError.HEADERS_TOO_LARGE, data.length);
       const early = earlyHeadError(data, scanFrom, limits.maxUriBytes);
@@ -228,7 +228,6 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#keepAlive = head.keepAlive && !this.#draining;
     this.#upgrade = head.isUpgrade;
     this.#reqBodyKind = head.bodyKind;
-    this.#bytesIn = data.length;
     this.#bytesOut = 0;
     this.#attempts = 0;
     this.#tried = null;
@@ -254,6 +253,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     }
     const { buf, headLength } = writeUpstreamRequestHead(head, ctx.fields, this.clientIp, vs.policy, bodyEnd - bodyStart);
     data.copy(buf, headLength, bodyStart, bodyEnd);
+    this.#bytesIn = bodyEnd; // the rest, if any, is the next pipelined request
     this.#firstWrite = buf;
     if (bodyEnd < data.length) this.#pending = Buffer.from(data.subarray(bodyEnd));
     this.phase = Phase.EXCHANGE;
@@ -404,6 +404,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
       this.#reqBodyDone = r !== CHUNKED_NEED_MORE;
     }
     const up = this.#up!;
+    this.#bytesIn += end - start;
     if (end > start && !up.socket.write(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) {
       this.#pauseClient();
     }
