@@ -1,4 +1,4 @@
-import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TCHAR } from './chars.ts';
+import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TCHAR, equalsLower } from './chars.ts';
 import { classifyHeader, type HeaderKind } from './header-kind.ts';
 import { ParseError } from './parse-error.ts';
 
@@ -99,23 +99,25 @@ export function parseDecimal(buf: Uint8Array, start: number, end: number): numbe
   return n;
 }
 
-/**
- * Walk the comma-separated list in buf[start, end) and call `each(tokenStart, tokenEnd)` for every
- * non-empty element, trimmed of optional whitespace (RFC 9110 §5.6.1).
- */
-export function forEachListElement(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  each: (tokenStart: number, tokenEnd: number) => void,
-): void {
+/** The Connection tokens the data path acts on, as bits; OTHER means a field is nominated. */
+export const ConnectionToken = { CLOSE: 1, KEEP_ALIVE: 2, UPGRADE: 4, OTHER: 8 } as const;
+
+/** The ConnectionToken bits present in the Connection-style list buf[start, end). */
+export function connectionTokens(buf: Uint8Array, start: number, end: number): number {
+  let bits = 0;
   let i = start;
   while (i < end) {
     while (i < end && (buf[i] === SP || buf[i] === HTAB || buf[i] === 0x2c)) i++;
-    const tokenStart = i;
+    const ts = i;
     while (i < end && buf[i] !== 0x2c) i++;
-    let tokenEnd = i;
-    while (tokenEnd > tokenStart && (buf[tokenEnd - 1] === SP || buf[tokenEnd - 1] === HTAB)) tokenEnd--;
-    if (tokenEnd > tokenStart) each(tokenStart, tokenEnd);
+    let te = i;
+    while (te > ts && (buf[te - 1] === SP || buf[te - 1] === HTAB)) te--;
+    const len = te - ts;
+    if (len === 0) continue;
+    if (equalsLower(buf, ts, len, 'close')) bits |= ConnectionToken.CLOSE;
+    else if (equalsLower(buf, ts, len, 'keep-alive')) bits |= ConnectionToken.KEEP_ALIVE;
+    else if (equalsLower(buf, ts, len, 'upgrade')) bits |= ConnectionToken.UPGRADE;
+    else bits |= ConnectionToken.OTHER;
   }
+  return bits;
 }

@@ -1,5 +1,5 @@
 import { AUTHORITY, CR, HTAB, LF, SP, TARGET, TCHAR, equalsLower } from './chars.ts';
-import { FieldTable, parseDecimal, parseFields } from './fields.ts';
+import { ConnectionToken, FieldTable, connectionTokens, parseDecimal, parseFields } from './fields.ts';
 import { HeaderKind, isProtectedFromConnection } from './header-kind.ts';
 import { internMethod } from './methods.ts';
 import { ParseError } from './parse-error.ts';
@@ -55,9 +55,6 @@ export class RequestHead {
   }
 }
 
-const TOKEN_CLOSE = 'close';
-const TOKEN_KEEP_ALIVE = 'keep-alive';
-const TOKEN_UPGRADE = 'upgrade';
 
 /**
  * Parse the request head in buf[from, headEnd + 2), where headEnd is the index of the final CRLF.
@@ -277,24 +274,15 @@ function lastCodingIsChunked(buf: Uint8Array, start: number, end: number, chunke
 }
 
 /**
- * Reads the close / keep-alive / upgrade tokens of a Connection (or Proxy-Connection) value.
+ * Records the close / keep-alive / upgrade tokens of a Connection (or Proxy-Connection) value.
  * `nominates`: other tokens name fields the rewriter must drop (Connection only).
  */
 function readConnectionTokens(buf: Uint8Array, start: number, end: number, head: RequestHead, nominates: boolean): void {
-  let i = start;
-  while (i < end) {
-    while (i < end && (buf[i] === SP || buf[i] === 0x09 || buf[i] === 0x2c)) i++;
-    const ts = i;
-    while (i < end && buf[i] !== 0x2c) i++;
-    let te = i;
-    while (te > ts && (buf[te - 1] === SP || buf[te - 1] === 0x09)) te--;
-    const len = te - ts;
-    if (len === 0) continue;
-    if (equalsLower(buf, ts, len, TOKEN_CLOSE)) head.connectionClose = true;
-    else if (equalsLower(buf, ts, len, TOKEN_KEEP_ALIVE)) head.connectionKeepAlive = true;
-    else if (equalsLower(buf, ts, len, TOKEN_UPGRADE)) head.connectionUpgrade = true;
-    else if (nominates) head.extraConnectionTokens = true;
-  }
+  const bits = connectionTokens(buf, start, end);
+  if (bits & ConnectionToken.CLOSE) head.connectionClose = true;
+  if (bits & ConnectionToken.KEEP_ALIVE) head.connectionKeepAlive = true;
+  if (bits & ConnectionToken.UPGRADE) head.connectionUpgrade = true;
+  if (nominates && bits & ConnectionToken.OTHER) head.extraConnectionTokens = true;
 }
 
 /**

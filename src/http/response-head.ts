@@ -1,5 +1,5 @@
 import { CR, LF, SP, equalsLower } from './chars.ts';
-import { FieldTable, parseDecimal, parseFields } from './fields.ts';
+import { ConnectionToken, FieldTable, connectionTokens, parseDecimal, parseFields } from './fields.ts';
 import { HeaderKind } from './header-kind.ts';
 import { BodyKind } from './request-head.ts';
 import { ParseError } from './parse-error.ts';
@@ -153,16 +153,8 @@ function endsWithChunked(buf: Uint8Array, start: number, end: number): boolean {
 }
 
 function readResponseConnection(buf: Uint8Array, start: number, end: number, head: ResponseHead): void {
-  let i = start;
-  while (i < end) {
-    while (i < end && (buf[i] === SP || buf[i] === 0x09 || buf[i] === 0x2c)) i++;
-    const ts = i;
-    while (i < end && buf[i] !== 0x2c) i++;
-    let te = i;
-    while (te > ts && (buf[te - 1] === SP || buf[te - 1] === 0x09)) te--;
-    if (te === ts) continue;
-    if (equalsLower(buf, ts, te - ts, 'close')) head.connectionClose = true;
-    else if (equalsLower(buf, ts, te - ts, 'keep-alive')) head.connectionKeepAlive = true;
-    else if (!equalsLower(buf, ts, te - ts, 'upgrade')) head.extraConnectionTokens = true;
-  }
+  const bits = connectionTokens(buf, start, end);
+  if (bits & ConnectionToken.CLOSE) head.connectionClose = true;
+  if (bits & ConnectionToken.KEEP_ALIVE) head.connectionKeepAlive = true;
+  if (bits & ConnectionToken.OTHER) head.extraConnectionTokens = true;
 }

@@ -22,6 +22,7 @@ export interface AccessLogSink {
 
 /** Batching caps: a write per event-loop turn, or earlier once 64 KiB of lines are waiting. */
 const FLUSH_BYTES = 64 * 1024;
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f-\uffff]/;
 /**
  * When the destination cannot keep up (a stalled stdout pipe, a slow disk), lines waiting in the
  * stream beyond this are dropped and counted rather than growing the worker without bound: the
@@ -64,10 +65,14 @@ export class JsonAccessLog implements AccessLogSink {
       this.#lastMs = now;
       this.#lastIso = new Date(now).toISOString();
     }
+    // No JSON.stringify for the usual fields: the virtual service name is limited by the schema
+    // to [A-Za-z0-9._-], the method to llhttp's method names, and the path to visible ASCII by
+    // the parser, so only '"' and '\\' in a path can need escaping.
+    const path = NEEDS_ESCAPE.test(r.path) ? JSON.stringify(r.path) : `"${r.path}"`;
     this.#pending +=
-      `{"time":"${this.#lastIso}","client":"${r.client}","virtualService":${JSON.stringify(r.virtualService)}` +
-      `,"realServer":"${r.server}","method":"${r.method}","path":${JSON.stringify(r.path)},"status":${r.status}` +
-      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${r.durationMs.toFixed(3)}` +
+      `{"time":"${this.#lastIso}","client":"${r.client}","virtualService":"${r.virtualService}"` +
+      `,"realServer":"${r.server}","method":"${r.method}","path":${path},"status":${r.status}` +
+      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000}` +
       (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
     if (this.#pending.length >= FLUSH_BYTES) this.#flush();
     else if (!this.#scheduled) {
