@@ -20,7 +20,7 @@ export const fulcrumBin = process.env['FULCRUM_BIN'] ?? path.join(repoRoot, 'bin
 /** One pino log line; fields beyond these depend on the message. */
 export interface LogLine {
   level?: number;
-  time?: number;
+  time?: number | string;
   pid?: number;
   msg?: string;
   [key: string]: unknown;

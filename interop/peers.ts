@@ -1,0 +1,36 @@
+/**
+ * The real programs the interop suite and the bench talk to. A missing peer is a failure with the
+ * command that installs it, never a skip: a suite that skips its peers proves nothing.
+ */
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+export type Peer = 'curl' | 'wrk' | 'nginx' | 'haproxy' | 'taskset';
+
+// nginx and haproxy install to /usr/sbin, which a non-root PATH often lacks.
+const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
+
+const found = new Map<string, string>();
+
+/** Absolute path of `name`, or throws `interop peer 'NAME' is missing: run bash scripts/install-peers.sh`. */
+export function peer(name: Peer | (string & {})): string {
+  const cached = found.get(name);
+  if (cached !== undefined) return cached;
+  const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== ''), ...extraDirs];
+  for (const dir of dirs) {
+    const candidate = path.join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      found.set(name, candidate);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`interop peer '${name}' is missing: run bash scripts/install-peers.sh`);
+}
+
+/** Checks several peers at once; throws for the first one missing. */
+export function requirePeers(...names: Peer[]): void {
+  for (const name of names) peer(name);
+}
