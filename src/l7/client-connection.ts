@@ -105,6 +105,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#onClosed = onClosed;
     const remote = socket.remoteAddress ?? '';
     this.clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+    this.#pickContext = { clientAddress: this.clientIp, exclude: null };
     (socket as TaggedSocket)[kConn] = this;
     socket.setNoDelay(true);
     socket.on('data', onClientData);
@@ -340,7 +341,9 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
 
   #dispatch(): void {
     const vs = this.#vs!;
-    const server = vs.scheduler.pick({ clientAddress: this.clientIp, exclude: this.#tried });
+    const pick = this.#pickContext;
+    pick.exclude = this.#tried;
+    const server = vs.scheduler.pick(pick);
     if (server === null) {
       const reason = this.#tried === null ? 'no real server available' : `no other real server to retry on (tried ${this.#tried.map((s) => s.id).join(', ')})`;
       return this.#failExchange(this.#tried === null ? 503 : 502, this.#lastError || reason);
@@ -367,6 +370,8 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
   }
 
   #lastError = '';
+  /** Reused for every pick on this connection: one object per connection, not per request. */
+  readonly #pickContext: { clientAddress: string; exclude: RealServer[] | null };
 
   onUpstreamConnect(up: UpstreamConnection): void {
     if (up !== this.#up) return;

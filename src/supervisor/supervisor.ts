@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import type { Config } from '../config/schema.ts';
+import { listenKeys, probeAddresses } from './address-probe.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
 
@@ -61,6 +62,12 @@ class Supervisor {
     });
     process.on('SIGTERM', () => void this.#shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.#shutdown('SIGINT'));
+    const conflicts = await probeAddresses(this.#config, new Set());
+    if (conflicts.length > 0) {
+      startupDone();
+      this.#log.fatal({ problems: conflicts }, `start failed: ${conflicts.join('; ')}`);
+      process.exit(1);
+    }
     const count = workerCount(this.#config);
     const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
     startupDone();
@@ -126,6 +133,11 @@ class Supervisor {
       return;
     }
     const next = result.config;
+    const conflicts = await probeAddresses(next, listenKeys(this.#config));
+    if (conflicts.length > 0) {
+      this.#log.error({ file: this.#configPath, problems: conflicts }, 'reload failed');
+      return;
+    }
     const generation = this.#generation + 1;
     const live = this.#workers.filter((w) => !w.exited);
     const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation)));

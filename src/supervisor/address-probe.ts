@@ -1,0 +1,35 @@
+import { createServer } from 'node:net';
+import type { Config } from '../config/schema.ts';
+import { formatAddress } from '../config/address.ts';
+
+/**
+ * Workers listen with SO_REUSEPORT, and Linux lets any process of the same user join such a
+ * socket: a second Fulcrum started by mistake on the same address would silently take half the
+ * connections (the duplicate-address pain Windows NLB users know). So before the workers bind, the
+ * supervisor binds each new address once *without* SO_REUSEPORT: that fails with EADDRINUSE when
+ * anyone already holds it, and we refuse with a message that says who to look for.
+ */
+export async function probeAddresses(config: Config, alreadyOurs: ReadonlySet<string>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const vs of config.virtualServices) {
+    const key = formatAddress(vs.listen);
+    if (alreadyOurs.has(key)) continue;
+    const error = await tryBind(vs.listen.host, vs.listen.port);
+    if (error !== null) problems.push(`virtual service "${vs.name}" cannot listen on ${key}: ${error}`);
+  }
+  return problems;
+}
+
+function tryBind(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code === 'EADDRINUSE' ? 'the address is already in use by another process (another Fulcrum, or another server)' : `${err.code ?? err.message}`),
+    );
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(null)));
+  });
+}
+
+export function listenKeys(config: Config): Set<string> {
+  return new Set(config.virtualServices.map((vs) => formatAddress(vs.listen)));
+}
