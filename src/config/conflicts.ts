@@ -5,10 +5,33 @@
 import { ErrorCode } from '../errors.ts';
 import { formatAddress, type HostPort } from './address.ts';
 import type { ConfigIssue } from './problem.ts';
-import type { Config } from './schema.ts';
+import type { Config, RealServerState } from './schema.ts';
 
 export function findConflicts(config: Config): ConfigIssue[] {
-  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config)];
+  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config), ...contradictoryStates(config)];
+}
+
+/** `enabled: false` is the short form of `state: disabled`; both at once must agree. */
+function contradictoryStates(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.virtualServices.forEach((vs, v) => {
+    vs.realServers.forEach((rs, r) => {
+      if (!rs.enabled && rs.state !== undefined && rs.state !== 'disabled') {
+        issues.push({
+          code: ErrorCode.CONFIG_CONFLICT,
+          path: ['virtualServices', v, 'realServers', r, 'state'],
+          target: 'value',
+          message: `state "${rs.state}" contradicts "enabled: false"; keep one of the two (enabled: false is the same as state: disabled)`,
+        });
+      }
+    });
+  });
+  return issues;
+}
+
+/** The state a real server's config asks for, from `state` or the older `enabled`. */
+export function realServerState(rs: { enabled: boolean; state?: RealServerState | undefined }): RealServerState {
+  return rs.state ?? (rs.enabled ? 'enabled' : 'disabled');
 }
 
 function duplicateNames(config: Config): ConfigIssue[] {

@@ -37,6 +37,12 @@ export function parseDuration(text: string): ParseResult<number> {
   return { ok: true, value: ms };
 }
 
+/** A duration where 0 (written 0s, 0ms, ...) means "off". */
+export function parseDurationOrZero(text: string): ParseResult<number> {
+  if (/^0+(\.0+)?(ms|s|m|h|d)$/.test(text)) return { ok: true, value: 0 };
+  return parseDuration(text);
+}
+
 /** The shortest text that parseDuration reads back as `ms`, e.g. 90000 -> "1m30s". */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0ms';

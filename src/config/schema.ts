@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
-import { DURATION_ALLOWED, DURATION_PATTERN, parseDuration } from './duration.ts';
+import { DURATION_ALLOWED, DURATION_PATTERN, parseDuration, parseDurationOrZero } from './duration.ts';
 import { type ProblemHint, problemHints } from './hints.ts';
 import type { ParseResult } from './problem.ts';
 
@@ -19,6 +19,9 @@ export const SCHEDULING_METHODS = [
   'random-two-choices',
 ] as const;
 export type SchedulingMethod = (typeof SCHEDULING_METHODS)[number];
+
+export const REAL_SERVER_STATES = ['enabled', 'disabled', 'drain'] as const;
+export type RealServerState = (typeof REAL_SERVER_STATES)[number];
 
 /** Describe a field and name it for error messages, in one place. */
 function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
@@ -83,6 +86,22 @@ const LimitsSchema = z.strictObject({
   maxIdlePerServer: integer(1, 100_000, 64, 'Most idle keep-alive connections kept open to each real server.'),
 });
 
+const NotAvailableSchema = z.strictObject({
+  status: integer(200, 599, 503, 'HTTP status of the answer Fulcrum gives itself when nothing can serve.'),
+  body: field(z.string().max(65_536).optional(), 'Body of that answer (text/plain). Default: a line naming the virtual service and the reason, e.g. 503 Service Unavailable: no real server available (virtual service "web").'),
+  redirect: field(
+    z.url({ protocol: /^https?$/ }).optional(),
+    'Instead of status and body, redirect (302) clients to this URL, e.g. a maintenance page elsewhere.',
+    { noun: 'a URL', allowed: 'an http:// or https:// URL' },
+  ),
+});
+
+const OutlierDetectionSchema = z.strictObject({
+  consecutiveFailures: integer(1, 1000, 5, 'Consecutive failed requests (connect failure, reset, timeout, 5xx) that eject a real server.'),
+  ejectFor: duration('30s', 'How long an ejected real server gets no traffic before it is tried again.'),
+  maxEjectedPercent: integer(0, 100, 50, 'Never eject more than this share of the real servers at once (Envoy\'s ejection cap): a pool-wide problem is not solved by ejecting everyone.'),
+});
+
 const RealServerSchema = z.strictObject({
   address: field(
     parsedString((text) => parseHostPort(text, { wildcard: false }), ADDRESS_PATTERN),
@@ -90,7 +109,12 @@ const RealServerSchema = z.strictObject({
     { noun: 'an address', allowed: 'host:port, e.g. 10.0.0.5:80, [2001:db8::1]:8080, localhost:9001' },
   ),
   weight: integer(0, 65_535, 100, "Share of new traffic relative to the other real servers' weights; 0 sends it no new traffic."),
-  enabled: field(z.boolean().default(true), 'false takes the real server out of rotation without removing it from the file.'),
+  enabled: field(z.boolean().default(true), 'false takes the real server out of rotation without removing it from the file (the same as state: disabled).'),
+  state: field(
+    z.enum(REAL_SERVER_STATES).optional(),
+    'enabled: takes traffic. disabled: takes none. drain: takes no new clients while requests in flight (and, with persistence, clients persisted to it) finish; use it before patching or live-migrating the server.',
+    { noun: 'a real server state' },
+  ),
 }).describe('A real server (backend): its address, weight and whether it takes traffic.');
 
 const name = field(
@@ -123,6 +147,22 @@ const HttpVirtualServiceSchema = z.strictObject({
   timeouts: field(TimeoutsSchema.prefault({}), 'Timeouts, each a duration such as 500ms, 10s or 1m30s.'),
   limits: field(LimitsSchema.prefault({}), 'Size and count limits that protect Fulcrum and the real servers.'),
   retries: integer(0, 10, 1, 'How many other real servers to try when a request could not be delivered; a request that may have reached a server is never replayed.'),
+  slowStart: field(
+    parsedString(parseDurationOrZero, DURATION_PATTERN).prefault('0s'),
+    'A real server that comes up or is enabled ramps from a small share to its full weight over this time (0s: at once). Spares a cold application server a thundering herd.',
+    { noun: 'a duration', allowed: `0s, or ${DURATION_ALLOWED}` },
+  ),
+  sorryServer: field(
+    parsedString((text) => parseHostPort(text, { wildcard: false }), ADDRESS_PATTERN).optional(),
+    'Where requests go when no real server is available (host:port). It is not health checked.',
+    { noun: 'an address', allowed: 'host:port, e.g. 10.0.0.99:80' },
+  ),
+  notAvailable: field(NotAvailableSchema.prefault({}), 'The answer when no real server (and no sorry server) is available.'),
+  outlierDetection: field(
+    z.union([z.literal(false), z.literal('off').transform((): false => false), OutlierDetectionSchema]).default(false),
+    'Passive health: eject a real server after consecutive failures seen on live traffic (connect failures, resets, 5xx), for a while. off by default.',
+    { noun: 'an outlier detection setting', allowed: 'off, or { consecutiveFailures, ejectFor, maxEjectedPercent }' },
+  ),
   realServers,
 });
 

@@ -18,3 +18,33 @@ export function errorResponse(status: number, virtualService: string, reason: st
     'utf8',
   );
 }
+
+/** The config's notAvailable answer, resolved. */
+export interface NotAvailableConfig {
+  readonly status: number;
+  readonly body?: string | undefined;
+  readonly redirect?: string | undefined;
+}
+
+/**
+ * The answer when no real server (and no sorry server) can serve: a redirect to a maintenance
+ * page, the body the admin wrote, or our own line naming the service and the reason.
+ */
+export function notAvailableResponse(config: NotAvailableConfig, virtualService: string, close: boolean): Buffer {
+  const connection = `Connection: ${close ? 'close' : 'keep-alive'}\r\n`;
+  if (config.redirect !== undefined) {
+    return Buffer.from(
+      `HTTP/1.1 302 Found\r\nLocation: ${config.redirect}\r\nCache-Control: no-store\r\nContent-Length: 0\r\n${connection}\r\n`,
+      'utf8',
+    );
+  }
+  if (config.body === undefined) return errorResponse(config.status, virtualService, NO_REAL_SERVER, close);
+  const text = STATUS_CODES[config.status] ?? 'Error';
+  return Buffer.from(
+    `HTTP/1.1 ${config.status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n` +
+      `Content-Length: ${Buffer.byteLength(config.body)}\r\n${connection}\r\n${config.body}`,
+    'utf8',
+  );
+}
+
+export const NO_REAL_SERVER = 'no real server available';

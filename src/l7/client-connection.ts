@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder, type ChunkSink } from '../http/chunked.ts';
-import { errorResponse } from '../http/error-response.ts';
+import { NO_REAL_SERVER, errorResponse } from '../http/error-response.ts';
 import { isIdempotent } from '../http/methods.ts';
 import { PARSE_ERRORS, ParseError } from '../http/parse-error.ts';
 import { BodyKind, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
@@ -343,10 +343,11 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     const vs = this.#vs!;
     const pick = this.#pickContext;
     pick.exclude = this.#tried;
-    const server = vs.scheduler.pick(pick);
+    const server = vs.pick(pick);
     if (server === null) {
-      const reason = this.#tried === null ? 'no real server available' : `no other real server to retry on (tried ${this.#tried.map((s) => s.id).join(', ')})`;
-      return this.#failExchange(this.#tried === null ? 503 : 502, this.#lastError || reason);
+      if (this.#tried === null) return this.#failExchange(vs.config.notAvailable.redirect === undefined ? vs.config.notAvailable.status : 302, NO_REAL_SERVER, false, vs.notAvailable);
+      const reason = `no other real server to retry on (tried ${this.#tried.map((s) => s.id).join(', ')})`;
+      return this.#failExchange(502, this.#lastError || reason);
     }
     this.#attempts++;
     this.#server = server;
@@ -471,6 +472,8 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#resStarted = true;
     this.#firstWrite = null;
     this.#status = res.status;
+    if (res.status >= 500) this.#vs!.noteFailure(this.#server!, `HTTP ${res.status}`);
+    else this.#vs!.noteSuccess(this.#server!);
     this.#resBodyKind = res.bodyKind;
     this.#resRemaining = res.contentLength;
     this.#resReusable = res.reusable;
@@ -636,6 +639,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     const server = this.#server!;
     this.#releaseServer();
     const vs = this.#vs!;
+    vs.noteFailure(server, this.#lastError);
     if (replayable && this.#attempts <= vs.retries) {
       (this.#tried ??= []).push(server);
       this.#upstreamWritable = false;
@@ -659,6 +663,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
       return this.#failExchange(504, this.#lastError, true);
     }
     this.#lastError = `real server ${server?.id ?? '?'} did not respond within ${this.#vs!.timeouts.response} ms`;
+    if (server !== null) this.#vs!.noteFailure(server, this.#lastError);
     this.#dropUpstream();
     this.#releaseServer();
     this.#failExchange(504, this.#lastError);
@@ -666,6 +671,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
 
   #badGateway(reason: string): void {
     this.#lastError = reason;
+    if (this.#server !== null) this.#vs!.noteFailure(this.#server, reason);
     this.#dropUpstream();
     this.#releaseServer();
     this.#failExchange(502, reason);
@@ -675,13 +681,13 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
    * End the exchange with an answer of our own (no response bytes reached the client yet).
    * The connection survives when the request was read whole.
    */
-  #failExchange(status: number, reason: string, forceClose = false): void {
+  #failExchange(status: number, reason: string, forceClose = false, answer: readonly [Buffer, Buffer] | null = null): void {
     if (this.#resStarted) return this.#abort(reason);
     this.#dropUpstream();
     this.#releaseServer();
     const close = forceClose || !this.#reqBodyDone || !this.#keepAlive || (this.#clientEnded && this.#pending === null);
     this.#status = status;
-    this.#writeToClient(errorResponse(status, this.#vs!.name, reason, close));
+    this.#writeToClient(answer === null ? errorResponse(status, this.#vs!.name, reason, close) : answer[close ? 1 : 0]!);
     this.#log(this.#vs!, this.#server, reason);
     this.#server = null;
     if (close) {

@@ -1,3 +1,4 @@
+import type { RealServerState } from '../config/schema.ts';
 import type { ConnectionPool } from './pool.ts';
 
 /**
@@ -10,27 +11,55 @@ export class RealServer {
   readonly port: number;
   /** Position in the virtual service's realServers list (stable across scheduler rebuilds). */
   readonly index: number;
+  /**
+   * The weight schedulers use: the configured weight, scaled down while the server is in its
+   * slow-start ramp (see VirtualService.tick).
+   */
   weight: number;
-  enabled: boolean;
-  /** Health state; always true until health checking exists (issue 3). */
+  /** The weight from the config. */
+  configuredWeight: number;
+  /** What the admin asked for: enabled, disabled (no traffic) or drain (no new clients). */
+  state: RealServerState;
+  /** Health: set by the active health checks (through the supervisor), true without checks. */
   up = true;
+  /** Why the server is down (or what the last check said), in words for the status view. */
+  healthReason = '';
+  /** Passive health (outlier detection): ejected until this time (ms since epoch); 0 when not. */
+  ejectedUntil = 0;
+  /** Consecutive failed requests seen on live traffic (outlier detection counts these). */
+  consecutiveFailures = 0;
+  /** When the server last became available (slow start ramps from here); 0 at first start. */
+  availableSince = 0;
   /** Requests dispatched to this server and not yet finished (least-connections reads this). */
   inflight = 0;
   /** Requests sent in total (for distribution tests and metrics). */
   requests = 0;
   pool: ConnectionPool | null = null;
 
-  constructor(index: number, host: string, port: number, weight: number, enabled: boolean) {
+  constructor(index: number, host: string, port: number, weight: number, enabled: boolean | RealServerState) {
     this.index = index;
     this.host = host;
     this.port = port;
     this.weight = weight;
-    this.enabled = enabled;
+    this.configuredWeight = weight;
+    this.state = typeof enabled === 'string' ? enabled : enabled ? 'enabled' : 'disabled';
     this.id = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
-  /** May this server take new traffic? Weight 0, disabled or down means no. */
+  /** The short form of state: false is `disabled`. */
+  get enabled(): boolean {
+    return this.state !== 'disabled';
+  }
+
+  set enabled(value: boolean) {
+    this.state = value ? 'enabled' : 'disabled';
+  }
+
+  /**
+   * May this server take new clients? Weight 0, disabled, draining, down or ejected means no.
+   * Clients persisted to a draining server still reach it through persistence, not through here.
+   */
   get available(): boolean {
-    return this.enabled && this.up && this.weight > 0;
+    return this.state === 'enabled' && this.up && this.ejectedUntil === 0 && this.weight > 0;
   }
 }

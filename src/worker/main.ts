@@ -7,7 +7,7 @@ import { WorkerRuntime } from './runtime.ts';
  * supervisor over the IPC channel. Started by the supervisor with child_process.fork.
  */
 const log = createLogger('fulcrum-worker');
-const runtime = new WorkerRuntime();
+const runtime = new WorkerRuntime((level, message, fields) => log[level](fields, message));
 // The supervisor starts workers with --expose-gc so the engine can bound dead read buffers (see
 // COLLECT_EVERY_BYTES in engine-context.ts); `gc(true)` is a young-generation collection.
 const gc = globalThis.gc;
@@ -24,6 +24,8 @@ process.on('message', (message: ToWorker) => {
       (err: NodeJS.ErrnoException) =>
         send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),
     );
+  } else if (message.type === 'health') {
+    runtime.setHealth(message.virtualService, message.server, message.up, message.reason);
   } else if (message.type === 'drain') {
     void runtime.drain(message.graceMs).then((clean) => {
       send({ type: 'drained', clean });

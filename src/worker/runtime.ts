@@ -2,7 +2,7 @@ import type { Config, VirtualServiceConfig } from '../config/schema.ts';
 import { JsonAccessLog } from '../log/access-log.ts';
 import { EngineContext } from '../l7/engine-context.ts';
 import { Listener } from '../l7/listener.ts';
-import { VirtualService } from '../l7/virtual-service.ts';
+import { VirtualService, type ServiceEventSink } from '../l7/virtual-service.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -22,8 +22,12 @@ export class WorkerRuntime {
   readonly #retired = new Set<Listener>();
   #accessLogKey = '';
   readonly #timer: NodeJS.Timeout;
+  readonly #events: ServiceEventSink;
+  /** The latest health report per "virtual service|real server", re-applied to the services a reload builds. */
+  readonly #health = new Map<string, { up: boolean; reason: string }>();
 
-  constructor() {
+  constructor(events: ServiceEventSink = () => {}) {
+    this.#events = events;
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
   }
@@ -38,7 +42,7 @@ export class WorkerRuntime {
     try {
       for (const [key, vsConfig] of configs) {
         if (this.#listeners.has(key)) continue;
-        const listener = new Listener(new VirtualService(vsConfig, null), this.ctx);
+        const listener = new Listener(this.#withHealth(new VirtualService(vsConfig, null, this.#events)), this.ctx);
         await listener.listen();
         opened.set(key, listener);
       }
@@ -56,11 +60,30 @@ export class WorkerRuntime {
         void listener.close();
         listener.drain();
       } else {
-        listener.update(new VirtualService(vsConfig, listener.service));
+        listener.update(this.#withHealth(new VirtualService(vsConfig, listener.service, this.#events)));
       }
     }
     for (const [key, listener] of opened) this.#listeners.set(key, listener);
     this.#applyAccessLog(config);
+  }
+
+  /**
+   * Health as the supervisor's checks report it. Applies to the running service at once and is
+   * remembered, so that a service built by a later reload starts from the same knowledge.
+   */
+  setHealth(virtualService: string, server: string, up: boolean, reason: string): void {
+    this.#health.set(`${virtualService}|${server}`, { up, reason });
+    for (const listener of this.#listeners.values()) {
+      if (listener.service.name === virtualService) listener.service.setHealth(server, up, reason);
+    }
+  }
+
+  #withHealth(service: VirtualService): VirtualService {
+    for (const s of service.servers) {
+      const known = this.#health.get(`${service.name}|${s.id}`);
+      if (known !== undefined) service.setHealth(s.id, known.up, known.reason);
+    }
+    return service;
   }
 
   #applyAccessLog(config: Config): void {
@@ -90,6 +113,7 @@ export class WorkerRuntime {
       if (conn.deadline !== 0 && conn.deadline <= now) conn.onDeadline();
     }
     listener.service.sweep(now);
+    listener.service.tick(now);
   }
 
   get connectionCount(): number {

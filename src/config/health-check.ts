@@ -1,0 +1,388 @@
+/**
+ * The `healthCheck` part of the config: the virtual service's spec, each real server's override
+ * (any subset of the same keys), and the merge of the two into one resolved HealthCheckConfig
+ * per real server. Kept apart from schema.ts because it is one concept with its own rules;
+ * schema.ts places it in the virtual service and the real server.
+ */
+import { z } from 'zod';
+import type { HostPort } from './address.ts';
+import { DURATION_ALLOWED, DURATION_PATTERN, formatDuration, parseDuration } from './duration.ts';
+import { type ProblemHint, problemHints } from './hints.ts';
+import type { ParseResult, PathSegment } from './problem.ts';
+
+export const HEALTH_CHECK_TYPES = ['none', 'tcp', 'http', 'https'] as const;
+export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
+export const HEALTH_CHECK_METHODS = ['HEAD', 'GET', 'POST', 'OPTIONS'] as const;
+export type HealthCheckMethod = (typeof HEALTH_CHECK_METHODS)[number];
+export type HttpVersion = '1.0' | '1.1';
+export type StartAs = 'up' | 'down';
+/** An inclusive range of HTTP status codes; a single code is [code, code]. */
+export type StatusRange = [number, number];
+
+/** The health check of one real server, resolved: the virtual service's spec, its override, defaults. */
+export interface HealthCheckConfig {
+  type: HealthCheckType;
+  method: HealthCheckMethod;
+  path: string;
+  httpVersion: HttpVersion;
+  /** Host header (1.1) and TLS SNI; null means the real server's address as written. */
+  host: string | null;
+  headers: Record<string, string>;
+  body: string;
+  expectStatus: StatusRange[];
+  /** A regular expression source tested against the first 4 KiB of a 2xx body; null: no test. */
+  expectBody: string | null;
+  /** The port to check; null means the real server's port. */
+  port: number | null;
+  /** Milliseconds between checks. */
+  interval: number;
+  /** Milliseconds a check may take; always below interval. */
+  timeout: number;
+  fall: number;
+  rise: number;
+  startAs: StartAs;
+  tls: { verify: boolean };
+}
+
+/** KEMP LoadMaster's "up" codes, which its users know: every 2xx, the two common redirects and 401. */
+export const DEFAULT_EXPECT_STATUS = ['200-299', 301, 302, 401] as const;
+
+const DEFAULTS = {
+  type: 'http',
+  method: 'GET',
+  path: '/',
+  httpVersion: '1.1',
+  headers: {},
+  body: '',
+  expectStatus: [...DEFAULT_EXPECT_STATUS],
+  interval: '5s',
+  timeout: '2s',
+  fall: 3,
+  rise: 2,
+  startAs: 'up',
+  verify: false,
+} as const;
+
+/** Body bytes a check reads and expectBody sees: the LoadMaster's "first 4 KB". */
+export const BODY_LIMIT_BYTES = 4096;
+
+/**
+ * Header names that the check itself writes: Host comes from `host`, the body decides
+ * Content-Length, and each check uses one connection (Connection: close).
+ */
+const RESERVED_HEADERS: Record<string, string> = {
+  host: 'the Host header comes from the host key; write host: NAME instead',
+  'content-length': 'Content-Length is computed from body',
+  'transfer-encoding': 'the body is sent with Content-Length',
+  connection: 'each check opens its own connection and sends Connection: close',
+};
+
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A host name or IP address with an optional port, as a Host header carries it. */
+const HOST_HEADER_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$';
+/** Origin-form (/path?query) or "*" (OPTIONS *); no spaces or control characters, which would break the request line. */
+const REQUEST_PATH_PATTERN = '^(\\*|/[^\\s\\x00-\\x1f\\x7f]*)$';
+
+function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
+  const described = schema.describe(description);
+  if (hint !== undefined) problemHints.add(described as z.ZodType, hint);
+  return described;
+}
+
+function parsedString<T>(parse: (text: string) => ParseResult<T>, pattern?: string) {
+  const schema = z.string().transform((text, ctx): T => {
+    const result = parse(text);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.message, input: text, params: { suggestion: result.suggestion } });
+    return z.NEVER;
+  });
+  return pattern === undefined ? schema : schema.meta({ pattern });
+}
+
+/** "200-299", "404" (or the integer 404): an inclusive status range. */
+export function parseStatusRange(text: string): ParseResult<StatusRange> {
+  const match = /^\s*([0-9]{3})\s*(?:-\s*([0-9]{3})\s*)?$/.exec(text);
+  if (match === null) {
+    const family = /^([1-5])xx$/i.exec(text.trim());
+    const message = `${JSON.stringify(text)} is not a status code or range`;
+    return family === null ? { ok: false, message } : { ok: false, message, suggestion: `${family[1]}00-${family[1]}99` };
+  }
+  const low = Number(match[1]);
+  const high = match[2] === undefined ? low : Number(match[2]);
+  if (low < 100 || high > 599) return { ok: false, message: `${JSON.stringify(text)} is outside 100..599` };
+  if (low > high) return { ok: false, message: `${JSON.stringify(text)} runs backwards`, suggestion: `${high}-${low}` };
+  return { ok: true, value: [low, high] };
+}
+
+function parseRegex(text: string): ParseResult<string | null> {
+  if (text === '') return { ok: true, value: null };
+  try {
+    new RegExp(text);
+    return { ok: true, value: text };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^Invalid regular expression: /, '') : String(error);
+    return { ok: false, message: `${JSON.stringify(text)} is not a valid regular expression: ${reason}` };
+  }
+}
+
+function headerMap(input: Record<string, string | number | boolean>, ctx: z.RefinementCtx): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(input)) {
+    const value = String(raw);
+    const reserved = RESERVED_HEADERS[name.toLowerCase()];
+    if (!TOKEN_RE.test(name)) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(name)} is not a valid header name (letters, digits and !#$%&'*+.^_\`|~-)`, path: [name] });
+    } else if (reserved !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `header ${JSON.stringify(name)} cannot be set here: ${reserved}`, path: [name] });
+    } else if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      // A line break in a value would let config text inject headers or a second request.
+      ctx.addIssue({ code: 'custom', message: `the value of header ${JSON.stringify(name)} contains a line break or control character`, path: [name] });
+    } else {
+      headers[name] = value.trim();
+    }
+  }
+  return headers;
+}
+
+/** The keys with a default, each built fresh per use (a shared instance would become a JSON Schema $ref). */
+function defaultedFields() {
+  return {
+    type: field(
+      z.enum(HEALTH_CHECK_TYPES),
+      'none: no checks, the server counts as up. tcp: a connection that opens is healthy. http and https: send a request and check the status (and body).',
+      { noun: 'a health check type' },
+    ),
+    method: field(z.enum(HEALTH_CHECK_METHODS), 'The HTTP method of the check request.', { noun: 'a health check method' }),
+    path: field(z.string().max(2048).regex(new RegExp(REQUEST_PATH_PATTERN)), 'The path (and query) to request, e.g. /health or /status?full=1.', {
+      noun: 'a request path',
+      allowed: 'a path starting with /, without spaces, e.g. /health',
+    }),
+    httpVersion: field(
+      z.union([z.enum(['1.0', '1.1']), z.literal(1).transform((): HttpVersion => '1.0'), z.literal(1.1).transform((): HttpVersion => '1.1')]),
+      'HTTP version of the check request. "1.1" sends a Host header (host, or the real server\'s address), which servers that serve sites by host name (IIS host-header bindings, nginx server_name) need; "1.0" sends none, and such servers answer 400 or 404.',
+      { noun: 'an HTTP version', allowed: '"1.0" or "1.1"' },
+    ),
+    headers: field(
+      z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).transform(headerMap),
+      "Extra request headers, e.g. { User-Agent: fulcrum-health }. A real server's headers are added to the virtual service's (same name: the real server's wins).",
+      { noun: 'a mapping of header names to values' },
+    ),
+    body: field(z.string().max(65_536), 'Request body (for POST); sent with Content-Length when not empty.'),
+    expectStatus: field(
+      z
+        .array(
+          z.union([
+            z.int().min(100).max(599).transform((code): StatusRange => [code, code]),
+            parsedString(parseStatusRange, '^[0-9]{3}(-[0-9]{3})?$'),
+          ]),
+        )
+        .min(1),
+      "Status codes that mean healthy: codes (404) and ranges (\"200-299\"). The default is the LoadMaster's: any 2xx, 301, 302 and 401.",
+      { noun: 'a status code or range', allowed: 'a code 100..599 or a range such as "200-299"' },
+    ),
+    interval: field(parsedString(parseDuration, DURATION_PATTERN), 'Time between checks of one real server; checks are spread over it with jitter.', {
+      noun: 'a duration',
+      allowed: DURATION_ALLOWED,
+    }),
+    timeout: field(parsedString(parseDuration, DURATION_PATTERN), 'How long one check may take (connect, send, answer); must be shorter than interval.', {
+      noun: 'a duration',
+      allowed: DURATION_ALLOWED,
+    }),
+    fall: field(z.int().min(1).max(1000), 'Consecutive failed checks that mark an up server down.'),
+    rise: field(z.int().min(1).max(1000), 'Consecutive passed checks that mark a down server up again.'),
+    startAs: field(
+      z.enum(['up', 'down']),
+      'The state before the first check. up: the server takes traffic at once, and the first failed check marks it down without waiting for fall. down: it takes none until its first passed check.',
+      { noun: 'a starting state' },
+    ),
+  };
+}
+
+type DefaultedFields = ReturnType<typeof defaultedFields>;
+
+/** The keys without a default: left out, they mean "the real server's own" (host, port) or "none" (expectBody). */
+function optionalFields() {
+  return {
+    host: field(
+      z.string().max(261).regex(new RegExp(HOST_HEADER_PATTERN)).optional(),
+      "Host header (HTTP/1.1) and TLS SNI name for the check, e.g. www.example.com; default: the real server's address as written. Set it when the server serves sites by host name.",
+      { noun: 'a host name', allowed: 'a host name or IP address, optionally with :port, e.g. www.example.com' },
+    ),
+    expectBody: field(
+      parsedString(parseRegex).optional(),
+      'A regular expression the first 4 KiB of a 2xx response body must match, e.g. "OK|healthy". Needs a method that gets a body (not HEAD). "" turns off a pattern set on the virtual service.',
+      { noun: 'a regular expression' },
+    ),
+    port: field(z.int().min(1).max(65_535).optional(), "Port to check when it differs from the real server's port (a separate health or status port)."),
+  };
+}
+
+const TLS_DESCRIPTION = 'TLS settings for https checks. SNI is always host (without its port) unless host is an IP address.';
+
+function verifyField() {
+  return field(
+    z.boolean(),
+    'Verify the certificate chain and that it names host. Off by default because internal servers often use self-signed certificates; expiry is reported either way.',
+  );
+}
+
+function specShape() {
+  const fields = defaultedFields();
+  const defaulted = Object.fromEntries(
+    Object.entries(fields).map(([key, schema]) => [key, (schema as z.ZodType).prefault(DEFAULTS[key as keyof DefaultedFields] as never)]),
+  ) as { [K in keyof DefaultedFields]: z.ZodPrefault<DefaultedFields[K]> };
+  return {
+    ...defaulted,
+    ...optionalFields(),
+    tls: field(z.strictObject({ verify: verifyField().default(DEFAULTS.verify) }).prefault({}), TLS_DESCRIPTION),
+  };
+}
+
+function overrideShape() {
+  const fields = defaultedFields();
+  const optional = Object.fromEntries(Object.entries(fields).map(([key, schema]) => [key, schema.optional()])) as {
+    [K in keyof DefaultedFields]: z.ZodOptional<DefaultedFields[K]>;
+  };
+  return {
+    ...optional,
+    ...optionalFields(),
+    tls: field(z.strictObject({ verify: verifyField().optional() }).optional(), TLS_DESCRIPTION),
+  };
+}
+
+/** The virtual service's `healthCheck`: every key has a default; leaving the whole key out means type none. */
+export const HealthCheckSpecSchema = field(
+  z.strictObject(specShape()).optional(),
+  'Active health checks of every real server; leave out for none (every server counts as up). A real server may override any key.',
+);
+
+/** A real server's `healthCheck`: any subset of the same keys, applied over the virtual service's. */
+export const HealthCheckOverrideSchema = field(
+  z.strictObject(overrideShape()).optional(),
+  "This real server's changes to the virtual service's healthCheck (any of its keys), e.g. { host: www.example.com } or { port: 8081 }.",
+);
+
+type HealthCheckSpec = NonNullable<z.output<typeof HealthCheckSpecSchema>>;
+type HealthCheckOverride = NonNullable<z.output<typeof HealthCheckOverrideSchema>>;
+
+/** What the merge needs of a virtual service; the protocol's own keys pass through untouched. */
+interface HealthCheckedService {
+  healthCheck?: HealthCheckSpec | undefined;
+  realServers: ReadonlyArray<{ address: HostPort; healthCheck?: HealthCheckOverride | undefined }>;
+}
+
+export type WithResolvedHealthChecks<VS extends HealthCheckedService> = Omit<VS, 'healthCheck' | 'realServers'> & {
+  healthCheck: HealthCheckConfig;
+  realServers: Array<Omit<VS['realServers'][number], 'healthCheck'> & { healthCheck: HealthCheckConfig }>;
+};
+
+/**
+ * Put a resolved healthCheck on the virtual service and on each real server, and report the
+ * combinations that could never pass (a timeout not below the interval, a body pattern with
+ * HEAD). Each problem points at a key the user wrote: the override's when it has one.
+ */
+export function resolveHealthChecks<VS extends HealthCheckedService>(vs: VS, ctx: z.RefinementCtx): WithResolvedHealthChecks<VS> {
+  const written = vs.healthCheck !== undefined;
+  const base = vs.healthCheck !== undefined ? fromSpec(vs.healthCheck) : { ...fromSpec(DEFAULT_SPEC), type: 'none' as const };
+  const reported = new Set<string>();
+  const report = (path: PathSegment[], message: string): void => {
+    const key = JSON.stringify(path);
+    if (reported.has(key)) return;
+    reported.add(key);
+    ctx.addIssue({ code: 'custom', message, path, input: undefined });
+  };
+  if (written) {
+    // Unwritten keys hold their defaults, so a key that differs from its default was written.
+    for (const problem of contradictions(base)) {
+      const key = problem.keys.find((k) => !isDefault(base, k)) ?? problem.keys[problem.keys.length - 1] ?? 'type';
+      report(['healthCheck', key], problem.message);
+    }
+  }
+  const realServers = vs.realServers.map((rs, index) => {
+    const override = rs.healthCheck;
+    if (override === undefined) return { ...rs, healthCheck: base };
+    // "When present, type defaults to http": an override on a service without checks asks for one.
+    const start = written ? base : { ...base, type: 'http' as const };
+    const resolved = merge(start, override);
+    for (const problem of contradictions(resolved)) {
+      const key = problem.keys.find((k) => override[k as keyof HealthCheckOverride] !== undefined);
+      if (key !== undefined) report(['realServers', index, 'healthCheck', key], problem.message);
+    }
+    return { ...rs, healthCheck: resolved };
+  });
+  return { ...vs, healthCheck: base, realServers } as WithResolvedHealthChecks<VS>;
+}
+
+const DEFAULT_SPEC: HealthCheckSpec = z.strictObject(specShape()).parse({});
+
+function fromSpec(spec: HealthCheckSpec): HealthCheckConfig {
+  return {
+    type: spec.type,
+    method: spec.method,
+    path: spec.path,
+    httpVersion: spec.httpVersion,
+    host: spec.host ?? null,
+    headers: { ...spec.headers },
+    body: spec.body,
+    expectStatus: spec.expectStatus.map(([low, high]): StatusRange => [low, high]),
+    expectBody: spec.expectBody ?? null,
+    port: spec.port ?? null,
+    interval: spec.interval,
+    timeout: spec.timeout,
+    fall: spec.fall,
+    rise: spec.rise,
+    startAs: spec.startAs,
+    tls: { verify: spec.tls.verify },
+  };
+}
+
+function merge(base: HealthCheckConfig, override: HealthCheckOverride): HealthCheckConfig {
+  const headers = { ...base.headers };
+  for (const [name, value] of Object.entries(override.headers ?? {})) {
+    for (const existing of Object.keys(headers)) if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+    headers[name] = value;
+  }
+  return {
+    type: override.type ?? base.type,
+    method: override.method ?? base.method,
+    path: override.path ?? base.path,
+    httpVersion: override.httpVersion ?? base.httpVersion,
+    host: override.host ?? base.host,
+    headers,
+    body: override.body ?? base.body,
+    expectStatus: override.expectStatus ?? base.expectStatus,
+    expectBody: override.expectBody === undefined ? base.expectBody : override.expectBody,
+    port: override.port ?? base.port,
+    interval: override.interval ?? base.interval,
+    timeout: override.timeout ?? base.timeout,
+    fall: override.fall ?? base.fall,
+    rise: override.rise ?? base.rise,
+    startAs: override.startAs ?? base.startAs,
+    tls: { verify: override.tls?.verify ?? base.tls.verify },
+  };
+}
+
+type CheckKey = keyof HealthCheckConfig;
+
+/** Settings that make every check fail whatever the server does; keys in the order to blame them. */
+function contradictions(check: HealthCheckConfig): { keys: CheckKey[]; message: string }[] {
+  const problems: { keys: CheckKey[]; message: string }[] = [];
+  if (check.timeout >= check.interval) {
+    problems.push({
+      keys: ['timeout', 'interval'],
+      message: `timeout ${formatDuration(check.timeout)} must be shorter than interval ${formatDuration(check.interval)}, or one check would still run when the next starts; lower timeout or raise interval`,
+    });
+  }
+  if (check.expectBody !== null && check.method === 'HEAD' && check.type !== 'tcp' && check.type !== 'none') {
+    problems.push({
+      keys: ['expectBody', 'method'],
+      message: `expectBody /${check.expectBody}/ can never match: a HEAD response has no body; use method GET, or drop expectBody`,
+    });
+  }
+  return problems;
+}
+
+function isDefault(check: HealthCheckConfig, key: CheckKey): boolean {
+  const defaults = fromSpec(DEFAULT_SPEC);
+  return JSON.stringify(check[key]) === JSON.stringify(defaults[key]);
+}
