@@ -5,6 +5,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import type { Config } from '../config/schema.ts';
 import { listenKeys, probeAddresses } from './address-probe.ts';
+import { HealthMonitor } from '../health/index.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
 
@@ -43,6 +44,7 @@ class Supervisor {
   #generation = 1;
   #workers: Worker[] = [];
   #stopping = false;
+  readonly #health: HealthMonitor;
   #reloading: Promise<void> = Promise.resolve();
   readonly #restarts = new Map<number, number>();
 
@@ -50,6 +52,13 @@ class Supervisor {
     this.#configPath = configPath;
     this.#config = config;
     this.#log = log;
+    // The checks run here, once, not in every worker: N workers would mean N times the probes,
+    // and a check must cost the request path nothing. Workers only apply the verdicts.
+    this.#health = new HealthMonitor({ logger: log });
+    this.#health.on('change', (change) => {
+      const message: ToWorker = { type: 'health', virtualService: change.virtualService, server: change.server, up: change.up, reason: change.reason };
+      for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
+    });
   }
 
   async start(): Promise<void> {
@@ -82,6 +91,7 @@ class Supervisor {
       { workers: this.#workers.map((w) => w.child.pid), virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`) },
       'ready',
     );
+    this.#health.apply(this.#config);
   }
 
   /** Fork a worker and resolve once it listens on every virtual service of the current config. */
@@ -95,7 +105,20 @@ class Supervisor {
     const worker: Worker = { child, slot, generation: 0, exited: false };
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
-    return this.#sendConfig(worker, this.#config, this.#generation).then(() => worker);
+    return this.#sendConfig(worker, this.#config, this.#generation).then(() => {
+      this.#sendHealthSnapshot(worker);
+      return worker;
+    });
+  }
+
+  /** A new or restarted worker learns what the checks already know. */
+  #sendHealthSnapshot(worker: Worker): void {
+    for (const [virtualService, servers] of Object.entries(this.#health.status())) {
+      for (const [server, status] of Object.entries(servers)) {
+        const message: ToWorker = { type: 'health', virtualService, server, up: status.up, reason: status.reason };
+        worker.child.send(message);
+      }
+    }
   }
 
   #sendConfig(worker: Worker, config: Config, generation: number): Promise<void> {
@@ -151,6 +174,8 @@ class Supervisor {
     }
     this.#config = next;
     this.#generation = generation;
+    this.#health.apply(next);
+    for (const w of live) this.#sendHealthSnapshot(w);
     await this.#resize(workerCount(next));
     this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
   }
@@ -200,6 +225,7 @@ class Supervisor {
 
   async #stopAll(graceMs: number): Promise<void> {
     this.#stopping = true;
+    this.#health.stop();
     await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
   }
 }
