@@ -9,6 +9,22 @@ export const ErrorCode = {
   CONFIG_MISSING_KEY: 'FULCRUM_ERR_CONFIG_MISSING_KEY',
   CONFIG_CONFLICT: 'FULCRUM_ERR_CONFIG_CONFLICT',
   LISTEN: 'FULCRUM_ERR_LISTEN',
+  /** Admin API (src/admin): no such endpoint, virtual service or real server. */
+  ADMIN_NOT_FOUND: 'FULCRUM_ERR_ADMIN_NOT_FOUND',
+  /** Admin API: the request is malformed (bad JSON, unknown key, a state that does not exist). */
+  ADMIN_BAD_REQUEST: 'FULCRUM_ERR_ADMIN_BAD_REQUEST',
+  /** Admin API: the endpoint exists, the method does not. */
+  ADMIN_METHOD: 'FULCRUM_ERR_ADMIN_METHOD',
+  /** Admin API: the Host header is not an IP address or localhost (DNS rebinding guard). */
+  ADMIN_HOST: 'FULCRUM_ERR_ADMIN_HOST',
+  /** Admin API: a bug; the message says what failed. */
+  ADMIN_INTERNAL: 'FULCRUM_ERR_ADMIN_INTERNAL',
+  /** Admin API: the load balancer is shutting down. */
+  ADMIN_UNAVAILABLE: 'FULCRUM_ERR_ADMIN_UNAVAILABLE',
+  /** The config file could not be written (read-only, I/O error); it was left as it was. */
+  CONFIG_WRITE: 'FULCRUM_ERR_CONFIG_WRITE',
+  /** A valid config could not be applied (an address is taken, a worker refused it); the running config stays. */
+  RELOAD_FAILED: 'FULCRUM_ERR_RELOAD_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -8,7 +8,24 @@ import type { ConfigIssue } from './problem.ts';
 import type { Config, RealServerState } from './schema.ts';
 
 export function findConflicts(config: Config): ConfigIssue[] {
-  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config), ...contradictoryStates(config)];
+  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config), ...contradictoryStates(config), ...redirectWithBody(config)];
+}
+
+/** notAvailable is either a redirect or a status with a body; both would leave one silently unused. */
+function redirectWithBody(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.virtualServices.forEach((vs, v) => {
+    const na = vs.notAvailable;
+    if (na.redirect !== undefined && na.body !== undefined) {
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path: ['virtualServices', v, 'notAvailable', 'redirect'],
+        target: 'value',
+        message: 'notAvailable has both redirect and body; a redirect (302) carries no body: keep one of the two',
+      });
+    }
+  });
+  return issues;
 }
 
 /** `enabled: false` is the short form of `state: disabled`; both at once must agree. */

@@ -4,9 +4,12 @@
  * from here. Objects are strict: an unknown key is an error, never silently ignored.
  */
 import { z } from 'zod';
+import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
 import { DURATION_ALLOWED, DURATION_PATTERN, parseDuration, parseDurationOrZero } from './duration.ts';
+import { HealthCheckOverrideSchema, HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
 import { type ProblemHint, problemHints } from './hints.ts';
+import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import type { ParseResult } from './problem.ts';
 
 export const SCHEDULING_METHODS = [
@@ -17,6 +20,7 @@ export const SCHEDULING_METHODS = [
   'source-ip-hash',
   'fixed-weight',
   'random-two-choices',
+  'adaptive',
 ] as const;
 export type SchedulingMethod = (typeof SCHEDULING_METHODS)[number];
 
@@ -99,7 +103,7 @@ const NotAvailableSchema = z.strictObject({
 const OutlierDetectionSchema = z.strictObject({
   consecutiveFailures: integer(1, 1000, 5, 'Consecutive failed requests (connect failure, reset, timeout, 5xx) that eject a real server.'),
   ejectFor: duration('30s', 'How long an ejected real server gets no traffic before it is tried again.'),
-  maxEjectedPercent: integer(0, 100, 50, 'Never eject more than this share of the real servers at once (Envoy\'s ejection cap): a pool-wide problem is not solved by ejecting everyone.'),
+  maxEjectedPercent: integer(1, 100, 50, 'Never eject more than this share of the real servers at once (Envoy\'s ejection cap): a pool-wide problem is not solved by ejecting everyone.'),
 });
 
 const RealServerSchema = z.strictObject({
@@ -115,6 +119,7 @@ const RealServerSchema = z.strictObject({
     'enabled: takes traffic. disabled: takes none. drain: takes no new clients while requests in flight (and, with persistence, clients persisted to it) finish; use it before patching or live-migrating the server.',
     { noun: 'a real server state' },
   ),
+  healthCheck: HealthCheckOverrideSchema,
 }).describe('A real server (backend): its address, weight and whether it takes traffic.');
 
 const name = field(
@@ -140,7 +145,7 @@ const HttpVirtualServiceSchema = z.strictObject({
   }),
   scheduler: field(
     z.enum(SCHEDULING_METHODS).default('round-robin'),
-    'How a new request picks a real server: round-robin (in turn); weighted-round-robin (in turn, in proportion to weight); least-connections (fewest requests in flight); weighted-least-connections (fewest in flight relative to weight); source-ip-hash (same client address, same server); fixed-weight (all to the highest weight, the next one on failure); random-two-choices (the less loaded of two random servers).',
+    'How a new request picks a real server: round-robin (in turn); weighted-round-robin (in turn, in proportion to weight); least-connections (fewest requests in flight); weighted-least-connections (fewest in flight relative to weight); source-ip-hash (same client address, same server); fixed-weight (all to the highest weight, the next one on failure); random-two-choices (the less loaded of two random servers); adaptive (in proportion to each server\'s spare capacity as its agent reports it; needs adaptive).',
     { noun: 'a scheduling method' },
   ),
   forwardedHeaders: field(ForwardedHeadersSchema.prefault({}), 'Which headers tell the real server about the client.'),
@@ -163,18 +168,31 @@ const HttpVirtualServiceSchema = z.strictObject({
     'Passive health: eject a real server after consecutive failures seen on live traffic (connect failures, resets, 5xx), for a while. off by default.',
     { noun: 'an outlier detection setting', allowed: 'off, or { consecutiveFailures, ejectFor, maxEjectedPercent }' },
   ),
+  adaptive: AdaptiveSchema,
+  persistence: PersistenceSchema,
+  drainTimeout: DrainTimeoutSchema,
+  healthCheck: HealthCheckSpecSchema,
   realServers,
 });
 
 /** One member per protocol: adding tcp or udp is one more strict object in this list. */
 const VirtualServiceSchema = field(
-  z.discriminatedUnion('protocol', [HttpVirtualServiceSchema]),
+  // The transform gives each real server its resolved health check (service spec + its override).
+  z.discriminatedUnion('protocol', [HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveHealthChecks)]),
   'A virtual service: a listen address with a protocol, a scheduling method and real servers.',
 );
 
 const AccessLogSchema = z.strictObject({
   path: field(z.string().min(1).default('stdout'), '"stdout", "stderr" or a file path to append to.'),
   format: field(z.enum(['json']).default('json'), 'Line format; one JSON object per request.', { noun: 'an access log format' }),
+});
+
+const AdminSchema = z.strictObject({
+  listen: field(
+    parsedString((text) => parseHostPort(text, { wildcard: true }), ADDRESS_PATTERN),
+    'Address and port of the admin API (JSON over HTTP), e.g. 127.0.0.1:9090. It has no authentication yet: listen on loopback or a management network only, never where clients reach it.',
+    { noun: 'an admin listen address', allowed: 'host:port, e.g. 127.0.0.1:9090, [::1]:9090' },
+  ),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -191,9 +209,14 @@ export const ConfigSchema = z.strictObject({
     { noun: 'an access log setting', allowed: 'off, or { path: stdout | stderr | FILE, format: json }' },
   ),
   virtualServices: field(z.array(VirtualServiceSchema).min(1), 'The virtual services, each with its own listen address.'),
+  admin: field(
+    AdminSchema.optional(),
+    'The admin API (GET /api/v1/status, PUT .../real-servers/ADDRESS/state; `fulcrum status` and `fulcrum rs` use it). Off when absent. No authentication yet: keep it on loopback or a management network.',
+  ),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
 export type VirtualServiceConfig = z.output<typeof VirtualServiceSchema>;
-export type RealServerConfig = z.output<typeof RealServerSchema>;
+export type RealServerConfig = VirtualServiceConfig['realServers'][number];
+export type { HealthCheckConfig } from './health-check.ts';
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -33,8 +33,10 @@ export interface NotAvailableConfig {
 export function notAvailableResponse(config: NotAvailableConfig, virtualService: string, close: boolean): Buffer {
   const connection = `Connection: ${close ? 'close' : 'keep-alive'}\r\n`;
   if (config.redirect !== undefined) {
+    // The URL as the admin wrote it may hold spaces or non-ASCII letters; a header field must be
+    // ASCII, so it goes out as the URL parser serializes it (percent-encoded, CR and LF dropped).
     return Buffer.from(
-      `HTTP/1.1 302 Found\r\nLocation: ${config.redirect}\r\nCache-Control: no-store\r\nContent-Length: 0\r\n${connection}\r\n`,
+      `HTTP/1.1 302 Found\r\nLocation: ${new URL(config.redirect).href}\r\nCache-Control: no-store\r\nContent-Length: 0\r\n${connection}\r\n`,
       'utf8',
     );
   }

@@ -85,6 +85,7 @@ export function writeUpstreamRequestHead(
 /**
  * The head we send to the client: the real server's head minus hop-by-hop fields, with our own
  * Connection field. `dechunk` drops Transfer-Encoding (we decode for an HTTP/1.0 client).
+ * `addFields` holds whole field lines to add, CRLF included (persistence's Set-Cookie), or ''.
  */
 export function writeClientResponseHead(
   src: Buffer,
@@ -94,6 +95,7 @@ export function writeClientResponseHead(
   connection: 'close' | 'keep-alive' | 'upgrade' | '',
   dechunk: boolean,
   extra: number,
+  addFields = '',
 ): { buf: Buffer; headLength: number } {
   if (dechunk && res.transferEncodingField >= 0) fields.drop[res.transferEncodingField] = 1;
   // RFC 9110 §7.6.1 applies both ways: fields the real server names in Connection are for us only.
@@ -101,7 +103,7 @@ export function writeClientResponseHead(
   if (connection === 'upgrade') {
     for (let i = 0; i < fields.count; i++) if (fields.kind[i] === HeaderKind.UPGRADE) fields.drop[i] = 0;
   }
-  const additions = connection === '' ? '' : `Connection: ${connection}\r\n`;
+  const additions = connection === '' ? addFields : `${addFields}Connection: ${connection}\r\n`;
   // Always answer as HTTP/1.1: the status line's version is ours, not the real server's.
   const statusRestStart = from + 8;
   let size = 8 + (res.statusLineEnd + 2 - statusRestStart) + additions.length + 2;

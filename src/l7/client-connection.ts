@@ -7,6 +7,7 @@ import { PARSE_ERRORS, ParseError } from '../http/parse-error.ts';
 import { BodyKind, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
 import { parseResponseHead } from '../http/response-head.ts';
 import { writeClientResponseHead, writeUpstreamRequestHead } from '../http/rewrite.ts';
+import { PersistSlot, type Persistence } from '../persistence/persistence.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { UpstreamConnection, UpstreamOwner } from '../upstream/upstream-connection.ts';
 import type { EngineContext } from './engine-context.ts';
@@ -81,6 +82,10 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
   #freshConnectionOnly = false;
   #server: RealServer | null = null;
   #up: UpstreamConnection | null = null;
+  /** The virtual service's persistence for the request in flight; null when it has none (then nothing below is touched). */
+  #persistence: Persistence | null = null;
+  /** This client's persistence keys; made at its first request to a service with persistence. */
+  #persist: PersistSlot | null = null;
   #startedAt = 0;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -234,6 +239,9 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#tried = null;
     this.#freshConnectionOnly = false;
     this.#resetResponse();
+    const persistence = vs.persistence;
+    this.#persistence = persistence;
+    if (persistence !== null) persistence.read((this.#persist ??= new PersistSlot(this.clientIp)), head, ctx.fields);
 
     // How much of the body came with the head: it leaves in the same write as the head.
     const bodyStart = head.end;
@@ -343,7 +351,8 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     const vs = this.#vs!;
     const pick = this.#pickContext;
     pick.exclude = this.#tried;
-    const server = vs.pick(pick);
+    const persistence = this.#persistence;
+    const server = persistence === null ? vs.pick(pick) : persistence.pick(this.#persist!, pick);
     if (server === null) {
       if (this.#tried === null) return this.#failExchange(vs.config.notAvailable.redirect === undefined ? vs.config.notAvailable.status : 302, NO_REAL_SERVER, false, vs.notAvailable);
       const reason = `no other real server to retry on (tried ${this.#tried.map((s) => s.id).join(', ')})`;
@@ -511,7 +520,9 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
         passEnd = data.length;
         break;
     }
-    const { buf, headLength } = writeClientResponseHead(data, from, res, ctx.fields, connection, this.#dechunk, passEnd - bodyStart);
+    const persistence = this.#persistence;
+    const addFields = persistence === null ? '' : persistence.respond(this.#persist!, data, ctx.fields, this.#server!);
+    const { buf, headLength } = writeClientResponseHead(data, from, res, ctx.fields, connection, this.#dechunk, passEnd - bodyStart, addFields);
     data.copy(buf, headLength, bodyStart, passEnd);
     this.#writeToClient(buf);
     if (this.#dechunk) {
@@ -578,7 +589,9 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#firstWrite = null;
     this.#disarm();
     const after = data.length - res.end;
-    const { buf, headLength } = writeClientResponseHead(data, from, res, ctx.fields, 'upgrade', false, after);
+    const persistence = this.#persistence;
+    const addFields = persistence === null ? '' : persistence.respond(this.#persist!, data, ctx.fields, this.#server!);
+    const { buf, headLength } = writeClientResponseHead(data, from, res, ctx.fields, 'upgrade', false, after, addFields);
     data.copy(buf, headLength, res.end, data.length);
     this.#writeToClient(buf);
     this.#log(this.#vs!, this.#server, '');
@@ -687,7 +700,10 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     this.#releaseServer();
     const close = forceClose || !this.#reqBodyDone || !this.#keepAlive || (this.#clientEnded && this.#pending === null);
     this.#status = status;
-    this.#writeToClient(answer === null ? errorResponse(status, this.#vs!.name, reason, close) : answer[close ? 1 : 0]!);
+    const response = answer === null ? errorResponse(status, this.#vs!.name, reason, close) : answer[close ? 1 : 0]!;
+    // A response to HEAD has no body (RFC 9110 §9.3.2), ours included: the head, with its
+    // Content-Length, is all the client reads before its next response.
+    this.#writeToClient(this.#method === 'HEAD' ? response.subarray(0, response.indexOf(CRLFCRLF) + 4) : response);
     this.#log(this.#vs!, this.#server, reason);
     this.#server = null;
     if (close) {

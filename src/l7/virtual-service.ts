@@ -2,6 +2,9 @@ import { realServerState } from '../config/conflicts.ts';
 import type { VirtualServiceConfig } from '../config/schema.ts';
 import { notAvailableResponse } from '../http/error-response.ts';
 import type { ForwardingPolicy } from '../http/rewrite.ts';
+import { Persistence } from '../persistence/persistence.ts';
+import type { AgentVerdict } from '../agent/types.ts';
+import { AdaptiveWeights, clearAgentState } from '../scheduling/adaptive.ts';
 import { createScheduler } from '../scheduling/index.ts';
 import type { PickContext, Scheduler } from '../scheduling/scheduler.ts';
 import { ConnectionPool } from '../upstream/pool.ts';
@@ -32,6 +35,10 @@ export class VirtualService {
   readonly sorryServer: RealServer | null;
   /** The answer when nothing can serve, pre-encoded: [keep-alive, close]. */
   readonly notAvailable: readonly [Buffer, Buffer];
+  /** Keeps clients on their real server (src/persistence); null when off. Its tables outlive a reload that keeps the name and the persistence settings. */
+  readonly persistence: Persistence | null;
+  /** Adaptive scheduling: turns the agents' reports into weights (src/scheduling/adaptive.ts); null unless scheduler adaptive. */
+  readonly adaptive: AdaptiveWeights | null;
   readonly #events: ServiceEventSink;
   #rampStep = 0;
   #lastRamp = 0;
@@ -62,17 +69,30 @@ export class VirtualService {
       server.configuredWeight = rs.weight;
       server.weight = rs.weight;
       server.state = realServerState(rs);
-      if (server !== fresh && !wasAvailable && server.available) this.#startRamp(server, now);
+      // Only mark the ramp's start here: this.servers does not exist yet, so #startRamp (which
+      // scales every server's weight) cannot run; the #applyRamp below does it for all at once.
+      if (server !== fresh && !wasAvailable && server.available && config.slowStart > 0) server.availableSince = now;
       this.#attachPool(server);
       return server;
     });
     for (const gone of reusable.values()) gone.pool?.retire();
-    this.sorryServer = config.sorryServer === undefined ? null : this.#attachPool(new RealServer(-1, config.sorryServer.host, config.sorryServer.port, 1, true));
+    // The sorry server too keeps its warm pool across a reload; a replaced one's pool is retired,
+    // since no timer sweeps a pool the running service no longer holds.
+    const oldSorry = previous?.sorryServer ?? null;
+    const wanted = config.sorryServer;
+    const keepSorry = oldSorry !== null && wanted !== undefined && oldSorry.host === wanted.host && oldSorry.port === wanted.port;
+    if (oldSorry !== null && !keepSorry) oldSorry.pool?.retire();
+    this.sorryServer = wanted === undefined ? null : this.#attachPool(keepSorry ? oldSorry : new RealServer(-1, wanted.host, wanted.port, 1, true));
     this.notAvailable = [notAvailableResponse(config.notAvailable, config.name, false), notAvailableResponse(config.notAvailable, config.name, true)];
     this.#rampStep = Math.max(100, Math.floor(config.slowStart / SLOW_START_STEPS));
+    // The agents' reports come through setAgent; without adaptive, no agent has a say any more.
+    this.adaptive = config.adaptive === undefined ? null : new AdaptiveWeights(this.servers, config.adaptive);
+    if (this.adaptive === null) clearAgentState(this.servers);
     this.scheduler = createScheduler(config.scheduler, this.servers);
     this.#applyRamp(now);
     this.scheduler.rebuild();
+    const keptPersistence = previous !== null && previous.name === config.name ? previous.persistence : null;
+    this.persistence = config.persistence === false ? null : new Persistence(config.name, config.persistence, config.drainTimeout, this.servers, this, keptPersistence);
   }
 
   #attachPool(server: RealServer): RealServer {
@@ -98,10 +118,33 @@ export class VirtualService {
     const server = this.servers.find((s) => s.id === serverId);
     if (server === undefined) return false;
     server.healthReason = reason;
-    if (server.up === up) return true;
+    // healthUp, not up: up also holds the agent's say (adaptive scheduling), which is not health's to change.
+    if (server.healthUp === up) return true;
     server.up = up;
     if (up && server.available) this.#startRamp(server, now);
     this.scheduler.rebuild();
+    this.persistence?.rebuild();
+    return true;
+  }
+
+  // ---- adaptive scheduling: the agents' reports, relayed by the supervisor (src/agent) --------
+
+  /**
+   * What a real server's agent says now (the whole verdict, not a delta). Its say on traffic
+   * (down, maint, drain) applies at once; its weight moves smoothly on tick. False when the
+   * service is not adaptive or has no such server.
+   */
+  setAgent(serverId: string, verdict: AgentVerdict, now = Date.now()): boolean {
+    const server = this.servers.find((s) => s.id === serverId);
+    if (server === undefined || this.adaptive === null) return false;
+    const wasAvailable = server.available;
+    const wasUp = server.up;
+    this.adaptive.report(server, verdict);
+    if (!wasAvailable && server.available) this.#startRamp(server, now);
+    // Always: cheap, and the adaptive scheduler keeps its rotation across a rebuild.
+    this.scheduler.rebuild();
+    // The persistence hash (a Maglev table) only when this server came or went; its tick catches the rest.
+    if (server.available !== wasAvailable || server.up !== wasUp) this.persistence?.rebuild();
     return true;
   }
 
@@ -118,9 +161,17 @@ export class VirtualService {
     server.consecutiveFailures++;
     if (od === false || server.ejectedUntil !== 0 || server.consecutiveFailures < od.consecutiveFailures) return;
     if (server.index < 0) return; // the sorry server is never ejected: nothing is behind it
-    const ejected = this.servers.filter((s) => s.ejectedUntil !== 0).length;
-    // Envoy's ejection cap: ejecting everyone would turn a pool-wide problem into an outage.
-    if ((ejected + 1) * 100 > od.maxEjectedPercent * this.servers.length) return;
+    // Envoy's ejection cap: ejecting everyone would turn a pool-wide problem into an outage. It is
+    // a share of the servers in rotation (enabled, up, weight > 0; ejected or not): counting
+    // disabled or down ones would let two disabled servers of four make room to eject both others.
+    let inRotation = 0;
+    let ejected = 0;
+    for (const s of this.servers) {
+      if (s.state !== 'enabled' || !s.up || s.configuredWeight === 0) continue;
+      inRotation++;
+      if (s.ejectedUntil !== 0) ejected++;
+    }
+    if ((ejected + 1) * 100 > od.maxEjectedPercent * inRotation) return;
     server.ejectedUntil = now + od.ejectFor;
     this.scheduler.rebuild();
     this.#events('warn', `real server ${server.id} in "${this.name}" is EJECTED for ${od.ejectFor} ms: ${server.consecutiveFailures} consecutive failures, the last: ${reason}`, {
@@ -134,6 +185,8 @@ export class VirtualService {
 
   /** Called by the worker's timer: ends ejections that are over and moves slow-start ramps on. */
   tick(now: number): void {
+    // Adaptive weights move smoothly; the scheduler reads them live, so this needs no rebuild.
+    this.adaptive?.tick(now);
     let changed = false;
     for (const s of this.servers) {
       if (s.ejectedUntil !== 0 && s.ejectedUntil <= now) {
@@ -146,6 +199,9 @@ export class VirtualService {
     }
     if (now - this.#lastRamp >= this.#rampStep && this.#applyRamp(now)) changed = true;
     if (changed) this.scheduler.rebuild();
+    // Expires persistence entries, and rebuilds its hash after any change of availability above
+    // or elsewhere (an ejection, a state change) within this tick.
+    this.persistence?.tick(now);
   }
 
   #startRamp(server: RealServer, now: number): void {

@@ -1,5 +1,6 @@
 import { ErrorCode, FulcrumError } from '../errors.ts';
 import type { RealServer } from '../upstream/real-server.ts';
+import { adaptive } from './adaptive.ts';
 import { fixedWeight } from './fixed-weight.ts';
 import { leastConnections } from './least-connections.ts';
 import { randomTwoChoices } from './random-two-choices.ts';
@@ -21,6 +22,7 @@ export const schedulers: ReadonlyMap<string, SchedulerModule> = new Map(
     sourceIpHash,
     fixedWeight,
     randomTwoChoices,
+    adaptive,
   ].map((module) => [module.name, module]),
 );
 

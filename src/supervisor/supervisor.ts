@@ -1,13 +1,22 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile } from '../config/load.ts';
+import { loadConfigFile, type LoadResult } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import type { Config } from '../config/schema.ts';
 import { listenKeys, probeAddresses } from './address-probe.ts';
 import { HealthMonitor } from '../health/index.ts';
+import { AgentMonitor } from '../agent/index.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
+import { ErrorCode } from '../errors.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
+import { AdminServer, adminKey } from '../admin/server.ts';
+import { changeRealServerState } from '../admin/state-change.ts';
+import { buildStatus, findRealServer } from '../admin/status.ts';
+import type { AdminBackend, ReloadOutcome, SetStateOutcome, StatusDocument } from '../admin/types.ts';
+import { StatsCollector } from '../admin/worker-stats.ts';
+import type { RealServerState } from '../config/schema.ts';
+import { canonicalAddress } from '../admin/config-edit.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
 /** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
@@ -45,8 +54,17 @@ class Supervisor {
   #workers: Worker[] = [];
   #stopping = false;
   readonly #health: HealthMonitor;
+  /** Adaptive scheduling: polls the real servers' agents (src/agent); status() for the admin API. */
+  readonly #agents: AgentMonitor;
   #reloading: Promise<void> = Promise.resolve();
   readonly #restarts = new Map<number, number>();
+  /** The admin API (src/admin); null when admin.listen is not set. */
+  #admin: AdminServer | null = null;
+  readonly #stats = new StatsCollector();
+  readonly #adminBackend: AdminBackend = {
+    status: () => this.#status(),
+    setState: (virtualService, address, state) => this.#setState(virtualService, address, state),
+  };
 
   constructor(configPath: string, config: Config, log: Logger) {
     this.#configPath = configPath;
@@ -59,6 +77,12 @@ class Supervisor {
       const message: ToWorker = { type: 'health', virtualService: change.virtualService, server: change.server, up: change.up, reason: change.reason };
       for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
     });
+    // The agents are polled here too, for the same reasons; workers turn the verdicts into weights.
+    this.#agents = new AgentMonitor({ logger: log });
+    this.#agents.on('report', (report) => {
+      const message: ToWorker = { type: 'agent', ...report };
+      for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
+    });
   }
 
   async start(): Promise<void> {
@@ -67,7 +91,7 @@ class Supervisor {
     let startupDone!: () => void;
     this.#reloading = new Promise<void>((resolve) => (startupDone = resolve));
     process.on('SIGHUP', () => {
-      this.#reloading = this.#reloading.then(() => this.#reload());
+      this.#serially(() => this.#reload()).catch((error: unknown) => this.#log.error({ file: this.#configPath, error: String(error) }, 'reload failed'));
     });
     process.on('SIGTERM', () => void this.#shutdown('SIGTERM'));
     process.on('SIGINT', () => void this.#shutdown('SIGINT'));
@@ -76,6 +100,16 @@ class Supervisor {
       startupDone();
       this.#log.fatal({ problems: conflicts }, `start failed: ${conflicts.join('; ')}`);
       process.exit(1);
+    }
+    // The admin API binds before any worker starts: a taken admin address fails the start cleanly.
+    if (this.#config.admin !== undefined) {
+      try {
+        this.#admin = await AdminServer.open(this.#config.admin.listen, this.#adminBackend);
+      } catch (error) {
+        startupDone();
+        this.#log.fatal({ error: String(error) }, `start failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      }
     }
     const count = workerCount(this.#config);
     const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
@@ -88,10 +122,15 @@ class Supervisor {
     }
     if (this.#stopping) return;
     this.#log.info(
-      { workers: this.#workers.map((w) => w.child.pid), virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`) },
+      {
+        workers: this.#workers.map((w) => w.child.pid),
+        virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`),
+        ...(this.#admin !== null ? { admin: adminKey(this.#admin.address) } : {}),
+      },
       'ready',
     );
     this.#health.apply(this.#config);
+    this.#agents.apply(this.#config);
   }
 
   /** Fork a worker and resolve once it listens on every virtual service of the current config. */
@@ -105,8 +144,10 @@ class Supervisor {
     const worker: Worker = { child, slot, generation: 0, exited: false };
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    child.on('message', (m: FromWorker) => this.#stats.onMessage(m));
     return this.#sendConfig(worker, this.#config, this.#generation).then(() => {
       this.#sendHealthSnapshot(worker);
+      this.#sendAgentSnapshot(worker);
       return worker;
     });
   }
@@ -118,6 +159,14 @@ class Supervisor {
         const message: ToWorker = { type: 'health', virtualService, server, up: status.up, reason: status.reason };
         worker.child.send(message);
       }
+    }
+  }
+
+  /** Adaptive scheduling: a new or restarted worker (or one on a new config) learns every agent's verdict. */
+  #sendAgentSnapshot(worker: Worker): void {
+    for (const report of this.#agents.verdicts()) {
+      const message: ToWorker = { type: 'agent', ...report };
+      worker.child.send(message);
     }
   }
 
@@ -148,18 +197,45 @@ class Supervisor {
     });
   }
 
-  async #reload(): Promise<void> {
-    if (this.#stopping) return;
-    const result = await loadConfigFile(this.#configPath);
+  /** Reloads and admin API changes run one at a time, in arrival order (a startup counts as one). */
+  #serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#reloading.then(task);
+    this.#reloading = run.then(
+      () => {},
+      () => {},
+    );
+    return run;
+  }
+
+  /**
+   * SIGHUP: re-read the file and apply it. The admin API passes the config it has just written
+   * and validated (`given`) and learns the outcome; the steps are the same.
+   */
+  async #reload(given?: LoadResult): Promise<ReloadOutcome> {
+    if (this.#stopping) return { ok: false, reason: 'the load balancer is shutting down', shuttingDown: true };
+    const result = given ?? (await loadConfigFile(this.#configPath));
     if (!result.ok) {
-      this.#log.error({ file: this.#configPath, problems: result.problems, text: formatProblems(result.problems) }, 'reload failed');
-      return;
+      const text = formatProblems(result.problems);
+      this.#log.error({ file: this.#configPath, problems: result.problems, text }, 'reload failed');
+      return { ok: false, reason: text };
     }
     const next = result.config;
     const conflicts = await probeAddresses(next, listenKeys(this.#config));
     if (conflicts.length > 0) {
       this.#log.error({ file: this.#configPath, problems: conflicts }, 'reload failed');
-      return;
+      return { ok: false, reason: conflicts.join('; ') };
+    }
+    // A moved (or new) admin API binds first, so that a taken address fails the reload as a whole.
+    const adminMoves = adminKey(next.admin?.listen) !== adminKey(this.#admin?.address);
+    let nextAdmin: AdminServer | null = adminMoves ? null : this.#admin;
+    if (adminMoves && next.admin !== undefined) {
+      try {
+        nextAdmin = await AdminServer.open(next.admin.listen, this.#adminBackend);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#log.error({ file: this.#configPath, problems: [reason] }, 'reload failed');
+        return { ok: false, reason };
+      }
     }
     const generation = this.#generation + 1;
     const live = this.#workers.filter((w) => !w.exited);
@@ -169,15 +245,62 @@ class Supervisor {
       // Some workers may have applied it: put them back on the running config so all agree.
       await Promise.allSettled(live.map((w) => this.#sendConfig(w, this.#config, generation + 1)));
       this.#generation = generation + 1;
+      if (adminMoves) void nextAdmin?.close();
       this.#log.error({ file: this.#configPath, error: String(failure.reason) }, 'reload failed');
-      return;
+      return { ok: false, reason: String(failure.reason) };
+    }
+    if (adminMoves) {
+      void this.#admin?.close();
+      this.#admin = nextAdmin;
     }
     this.#config = next;
     this.#generation = generation;
     this.#health.apply(next);
     for (const w of live) this.#sendHealthSnapshot(w);
+    this.#agents.apply(next);
+    for (const w of live) this.#sendAgentSnapshot(w);
     await this.#resize(workerCount(next));
     this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
+    return { ok: true, generation };
+  }
+
+  // ---- the admin API (src/admin) ---------------------------------------------------------------
+
+  async #status(): Promise<StatusDocument> {
+    const live = this.#workers.filter((w) => w !== undefined && !w.exited);
+    // Health first: IPC keeps order, so every verdict in this snapshot reaches a worker before the
+    // stats request does, and the counters can never be older than the health they sit beside.
+    const health = this.#health.status();
+    const agents = this.#agents.status();
+    const { stats, missing } = await this.#stats.collect(live.map((w) => w.child));
+    return buildStatus({
+      config: this.#config,
+      health,
+      agents,
+      stats,
+      workers: live.map((w) => w.child.pid ?? 0),
+      workersNotAnswering: missing,
+      generation: this.#generation,
+    });
+  }
+
+  /** PUT .../state: write the state into the config file and reload, one change at a time (state-change.ts). */
+  #setState(virtualService: string, address: string, state: RealServerState): Promise<SetStateOutcome> {
+    return this.#serially(async (): Promise<SetStateOutcome> => {
+      if (this.#stopping) return { ok: false, failure: { status: 503, code: ErrorCode.ADMIN_UNAVAILABLE, message: 'the load balancer is shutting down' } };
+      const env = { configPath: this.#configPath, running: this.#config, reload: (loaded: LoadResult) => this.#reload(loaded) };
+      const result = await changeRealServerState(env, virtualService, address, state);
+      if (!result.ok) return result;
+      if (result.changed) {
+        this.#log.info({ virtualService, realServer: address, state, file: this.#configPath }, `real server ${address} in "${virtualService}" set to ${state} through the admin API`);
+      }
+      const status = await this.#status();
+      const realServer = findRealServer(status, virtualService, canonicalAddress(address));
+      if (realServer === undefined) {
+        return { ok: false, failure: { status: 500, code: ErrorCode.ADMIN_INTERNAL, message: `real server ${address} is missing from the status after the change` } };
+      }
+      return { ok: true, virtualService, realServer, generation: status.generation, changed: result.changed };
+    });
   }
 
   async #resize(count: number): Promise<void> {
@@ -226,6 +349,7 @@ class Supervisor {
   async #stopAll(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.#health.stop();
+    this.#agents.stop();
     await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
   }
 }

@@ -20,8 +20,20 @@ export class RealServer {
   configuredWeight: number;
   /** What the admin asked for: enabled, disabled (no traffic) or drain (no new clients). */
   state: RealServerState;
-  /** Health: set by the active health checks (through the supervisor), true without checks. */
-  up = true;
+  /**
+   * Health: the active health checks' verdict (through the supervisor; true without checks), unless
+   * the server's agent reports it down (adaptive scheduling). Setting it sets the checks' verdict.
+   */
+  get up(): boolean {
+    return this.healthUp && !this.agentDown;
+  }
+
+  set up(value: boolean) {
+    this.healthUp = value;
+  }
+
+  /** The active health checks' verdict alone (see `up`). */
+  healthUp = true;
   /** Why the server is down (or what the last check said), in words for the status view. */
   healthReason = '';
   /** Passive health (outlier detection): ejected until this time (ms since epoch); 0 when not. */
@@ -35,6 +47,15 @@ export class RealServer {
   /** Requests sent in total (for distribution tests and metrics). */
   requests = 0;
   pool: ConnectionPool | null = null;
+
+  // ---- adaptive scheduling: what the server's agent reports (src/scheduling/adaptive.ts) --------
+  /** The agent reports the server down (LoadMaster 101; HAProxy down, fail, stopped or maint): no traffic, persisted clients move. */
+  agentDown = false;
+  /**
+   * The share of configuredWeight the adaptive scheduler gives it, moved smoothly towards what the
+   * agent reports; 0 when the agent drains it (no new clients, persisted ones stay); 1 without one.
+   */
+  adaptiveFactor = 1;
 
   constructor(index: number, host: string, port: number, weight: number, enabled: boolean | RealServerState) {
     this.index = index;
@@ -56,10 +77,11 @@ export class RealServer {
   }
 
   /**
-   * May this server take new clients? Weight 0, disabled, draining, down or ejected means no.
+   * May this server take new clients? Weight 0, disabled, draining, down (health or agent),
+   * ejected or drained by its agent (adaptiveFactor 0) means no.
    * Clients persisted to a draining server still reach it through persistence, not through here.
    */
   get available(): boolean {
-    return this.state === 'enabled' && this.up && this.ejectedUntil === 0 && this.weight > 0;
+    return this.state === 'enabled' && this.up && this.ejectedUntil === 0 && this.weight > 0 && this.adaptiveFactor > 0;
   }
 }

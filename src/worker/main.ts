@@ -26,6 +26,10 @@ process.on('message', (message: ToWorker) => {
     );
   } else if (message.type === 'health') {
     runtime.setHealth(message.virtualService, message.server, message.up, message.reason);
+  } else if (message.type === 'agent') {
+    runtime.setAgent(message.virtualService, message.server, message.verdict);
+  } else if (message.type === 'stats') {
+    send({ type: 'stats', id: message.id, data: runtime.stats() });
   } else if (message.type === 'drain') {
     void runtime.drain(message.graceMs).then((clean) => {
       send({ type: 'drained', clean });

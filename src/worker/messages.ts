@@ -1,3 +1,4 @@
+import type { AgentVerdict } from '../agent/types.ts';
 import type { Config } from '../config/schema.ts';
 
 /** Supervisor → worker. */
@@ -5,10 +6,44 @@ export type ToWorker =
   | { type: 'apply'; generation: number; config: Config }
   | { type: 'drain'; graceMs: number }
   /** Active health check results (the supervisor runs the checks; workers only apply them). */
-  | { type: 'health'; virtualService: string; server: string; up: boolean; reason: string };
+  | { type: 'health'; virtualService: string; server: string; up: boolean; reason: string }
+  /** Adaptive scheduling: what a real server's agent says now (the supervisor polls; workers turn it into weights). */
+  | { type: 'agent'; virtualService: string; server: string; verdict: AgentVerdict }
+  /** The admin API asks for this worker's counters; answered with a `stats` message of the same id. */
+  | { type: 'stats'; id: number };
 
 /** Worker → supervisor. */
 export type FromWorker =
   | { type: 'applied'; generation: number }
   | { type: 'apply-failed'; generation: number; error: string; code: string }
-  | { type: 'drained'; clean: boolean };
+  | { type: 'drained'; clean: boolean }
+  | { type: 'stats'; id: number; data: WorkerStats };
+
+/** One worker's live counters (WorkerRuntime.stats); the supervisor sums them over workers for the admin API. */
+export interface WorkerStats {
+  virtualServices: WorkerServiceStats[];
+}
+
+export interface WorkerServiceStats {
+  name: string;
+  /** Client connections open on this service's listener(s). */
+  clientConnections: number;
+  /** Entries in this worker's persistence tables; null when persistence is off. */
+  persistenceEntries: number | null;
+  realServers: WorkerRealServerStats[];
+}
+
+export interface WorkerRealServerStats {
+  /** The real server's id ("127.0.0.1:9001", "[::1]:80"). */
+  id: string;
+  /** The weight new clients see in this worker: 0 while disabled, draining, down or ejected; below the configured weight during slow start. */
+  effectiveWeight: number;
+  /** Ejected by outlier detection in this worker. */
+  ejected: boolean;
+  /** Requests dispatched to it and not finished. */
+  inflight: number;
+  /** Requests sent to it since this worker created it. */
+  requests: number;
+  /** Idle keep-alive connections in its pool. */
+  idle: number;
+}

@@ -3,6 +3,9 @@ import { JsonAccessLog } from '../log/access-log.ts';
 import { EngineContext } from '../l7/engine-context.ts';
 import { Listener } from '../l7/listener.ts';
 import { VirtualService, type ServiceEventSink } from '../l7/virtual-service.ts';
+import type { AgentVerdict } from '../agent/types.ts';
+import type { RealServer } from '../upstream/real-server.ts';
+import type { WorkerRealServerStats, WorkerServiceStats, WorkerStats } from './messages.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -25,6 +28,8 @@ export class WorkerRuntime {
   readonly #events: ServiceEventSink;
   /** The latest health report per "virtual service|real server", re-applied to the services a reload builds. */
   readonly #health = new Map<string, { up: boolean; reason: string }>();
+  /** The latest agent verdict per "virtual service|real server" (adaptive scheduling), re-applied likewise. */
+  readonly #agents = new Map<string, AgentVerdict>();
 
   constructor(events: ServiceEventSink = () => {}) {
     this.#events = events;
@@ -42,7 +47,7 @@ export class WorkerRuntime {
     try {
       for (const [key, vsConfig] of configs) {
         if (this.#listeners.has(key)) continue;
-        const listener = new Listener(this.#withHealth(new VirtualService(vsConfig, null, this.#events)), this.ctx);
+        const listener = new Listener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.ctx);
         await listener.listen();
         opened.set(key, listener);
       }
@@ -60,7 +65,7 @@ export class WorkerRuntime {
         void listener.close();
         listener.drain();
       } else {
-        listener.update(this.#withHealth(new VirtualService(vsConfig, listener.service, this.#events)));
+        listener.update(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, listener.service, this.#events))));
       }
     }
     for (const [key, listener] of opened) this.#listeners.set(key, listener);
@@ -82,6 +87,26 @@ export class WorkerRuntime {
     for (const s of service.servers) {
       const known = this.#health.get(`${service.name}|${s.id}`);
       if (known !== undefined) service.setHealth(s.id, known.up, known.reason);
+    }
+    return service;
+  }
+
+  /**
+   * Adaptive scheduling: what a real server's agent says, as the supervisor's polls report it.
+   * Applies to the running service at once and is remembered for the services later reloads build.
+   */
+  setAgent(virtualService: string, server: string, verdict: AgentVerdict): void {
+    this.#agents.set(`${virtualService}|${server}`, verdict);
+    for (const listener of this.#listeners.values()) {
+      if (listener.service.name === virtualService) listener.service.setAgent(server, verdict);
+    }
+  }
+
+  #withAgents(service: VirtualService): VirtualService {
+    if (service.adaptive === null) return service;
+    for (const s of service.servers) {
+      const known = this.#agents.get(`${service.name}|${s.id}`);
+      if (known !== undefined) service.setAgent(s.id, known);
     }
     return service;
   }
@@ -114,6 +139,51 @@ export class WorkerRuntime {
     }
     listener.service.sweep(now);
     listener.service.tick(now);
+  }
+
+  /**
+   * This worker's counters for the admin API, per virtual service name. A listener retired by a
+   * reload still counts (its requests in flight are real), merged with the running one of the
+   * same name. Reads fields only: cheap enough to answer while serving.
+   */
+  stats(): WorkerStats {
+    const services = new Map<string, WorkerServiceStats>();
+    const byServer = new Map<string, WorkerRealServerStats>();
+    const seen = new Set<RealServer>();
+    for (const listener of [...this.#listeners.values(), ...this.#retired]) {
+      const service = listener.service;
+      let entry = services.get(service.name);
+      if (entry === undefined) {
+        entry = { name: service.name, clientConnections: 0, persistenceEntries: null, realServers: [] };
+        services.set(service.name, entry);
+      }
+      entry.clientConnections += listener.connections.size;
+      if (service.persistence !== null) entry.persistenceEntries = (entry.persistenceEntries ?? 0) + service.persistence.entries;
+      for (const server of service.servers) {
+        if (seen.has(server)) continue;
+        seen.add(server);
+        const counters: WorkerRealServerStats = {
+          id: server.id,
+          effectiveWeight: server.available ? server.weight : 0,
+          ejected: server.ejectedUntil !== 0,
+          inflight: server.inflight,
+          requests: server.requests,
+          idle: server.pool?.idleCount ?? 0,
+        };
+        const key = `${service.name}|${server.id}`;
+        const same = byServer.get(key);
+        if (same === undefined) {
+          byServer.set(key, counters);
+          entry.realServers.push(counters);
+        } else {
+          // The retired listener's copy: its traffic adds up, the running one's weight stands.
+          same.inflight += counters.inflight;
+          same.requests += counters.requests;
+          same.idle += counters.idle;
+        }
+      }
+    }
+    return { virtualServices: [...services.values()] };
   }
 
   get connectionCount(): number {

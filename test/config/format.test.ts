@@ -88,11 +88,11 @@ describe('formatProblems', () => {
     const lines = formatProblems(result.problems).split('\n');
     assert.equal(
       lines[0],
-      'examples/bad.yaml:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, scheduler, forwardedHeaders, timeouts, limits, retries, realServers',
+      'examples/bad.yaml:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers',
     );
     assert.equal(
       lines[1],
-      'examples/bad.yaml:6:16: virtualServices[0].scheduler: "round-robbin" is not a scheduling method; did you mean "round-robin"? allowed: round-robin, weighted-round-robin, least-connections, weighted-least-connections, source-ip-hash, fixed-weight, random-two-choices',
+      'examples/bad.yaml:6:16: virtualServices[0].scheduler: "round-robbin" is not a scheduling method; did you mean "round-robin"? allowed: round-robin, weighted-round-robin, least-connections, weighted-least-connections, source-ip-hash, fixed-weight, random-two-choices, adaptive',
     );
   });
 });

@@ -17,7 +17,32 @@ const VS_DEFAULTS = {
   timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
   limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxUriBytes: 8_192, maxConnections: 10_000, maxIdlePerServer: 64 },
   retries: 1,
+  slowStart: 0,
+  notAvailable: { status: 503 },
+  outlierDetection: false,
+  persistence: false,
+  drainTimeout: 0,
 } satisfies Partial<VirtualServiceConfig>;
+
+/** What a real server or virtual service says about health checks when the file says nothing: none. */
+const NO_HEALTH_CHECK = {
+  type: 'none',
+  method: 'GET',
+  path: '/',
+  httpVersion: '1.1',
+  host: null,
+  headers: {},
+  body: '',
+  expectStatus: [[200, 299], [301, 301], [302, 302], [401, 401]],
+  expectBody: null,
+  port: null,
+  interval: 5_000,
+  timeout: 2_000,
+  fall: 3,
+  rise: 2,
+  startAs: 'up',
+  tls: { verify: false },
+} satisfies VirtualServiceConfig['healthCheck'];
 
 function problemsOf(result: LoadResult): ConfigProblem[] {
   assert.equal(result.ok, false, 'expected the config to be rejected');
@@ -58,10 +83,16 @@ describe('loading valid files', () => {
           timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
           limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxUriBytes: 8_192, maxConnections: 10_000, maxIdlePerServer: 64 },
           retries: 1,
+          slowStart: 0,
+          notAvailable: { status: 503 },
+          outlierDetection: false,
+          persistence: false,
+          drainTimeout: 0,
+          healthCheck: NO_HEALTH_CHECK,
           realServers: [
-            { address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true },
-            { address: { host: '127.0.0.1', port: 9002 }, weight: 300, enabled: true },
-            { address: { host: '127.0.0.1', port: 9003 }, weight: 100, enabled: false },
+            { address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true, healthCheck: NO_HEALTH_CHECK },
+            { address: { host: '127.0.0.1', port: 9002 }, weight: 300, enabled: true, healthCheck: NO_HEALTH_CHECK },
+            { address: { host: '127.0.0.1', port: 9003 }, weight: 100, enabled: false, healthCheck: NO_HEALTH_CHECK },
           ],
         },
       ],
@@ -79,7 +110,8 @@ describe('loading valid files', () => {
           listen: { host: '127.0.0.1', port: 8080 },
           protocol: 'http',
           ...VS_DEFAULTS,
-          realServers: [{ address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true }],
+          healthCheck: NO_HEALTH_CHECK,
+          realServers: [{ address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true, healthCheck: NO_HEALTH_CHECK }],
         },
       ],
     });
@@ -131,7 +163,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       path: 'virtualServices[0].schedular',
       message: 'unknown key',
       suggestion: 'scheduler',
-      allowed: 'name, listen, protocol, scheduler, forwardedHeaders, timeouts, limits, retries, realServers',
+      allowed: 'name, listen, protocol, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers',
     });
   });
 
@@ -158,7 +190,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       message: '"round-robbin" is not a scheduling method',
       suggestion: 'round-robin',
       allowed:
-        'round-robin, weighted-round-robin, least-connections, weighted-least-connections, source-ip-hash, fixed-weight, random-two-choices',
+        'round-robin, weighted-round-robin, least-connections, weighted-least-connections, source-ip-hash, fixed-weight, random-two-choices, adaptive',
     });
   });
 

@@ -14,6 +14,7 @@ const METHODS = [
   'source-ip-hash',
   'fixed-weight',
   'random-two-choices',
+  'adaptive',
 ];
 
 /** Client addresses vary so that source-ip-hash is exercised across its table, not on one slot. */

@@ -1,0 +1,87 @@
+/**
+ * Types only: what the admin API answers and what it needs from the supervisor, apart from the
+ * code that serves it (HAProxy's `-t.h` split).
+ */
+import type { ErrorCode } from '../errors.ts';
+import type { RealServerState } from '../config/schema.ts';
+import type { ServerHealthStatus } from '../health/index.ts';
+import type { ServerAgentStatus } from '../agent/index.ts';
+import type { LoadResult } from '../config/load.ts';
+
+/** One real server in GET /api/v1/status. */
+export interface RealServerStatus {
+  /** Its id, as the API's URLs take it: "127.0.0.1:9001", "[2001:db8::1]:80". */
+  address: string;
+  /** What the config file asks for. */
+  state: RealServerState;
+  /** The configured weight. */
+  weight: number;
+  /** The weight new clients see now: 0 while disabled, draining, down or ejected (in any worker); below `weight` during slow start. The lowest over the workers. */
+  effectiveWeight: number;
+  /** The active health check's verdict, its reason and the last check. */
+  health: ServerHealthStatus;
+  /** Adaptive scheduling: what the server's load agent said (load or weight, up/down, drain/maint) and why; absent without an agent. */
+  agent?: ServerAgentStatus;
+  /** Ejected by outlier detection in at least one worker. */
+  ejected: boolean;
+  /** Requests in flight to it, summed over the workers; a drained server is ready for maintenance when this is 0. */
+  activeRequests: number;
+  /** Idle keep-alive connections to it, summed over the workers. */
+  idleConnections: number;
+  /** Requests sent to it, summed over the workers (since each worker started serving it). */
+  requests: number;
+}
+
+export interface VirtualServiceStatus {
+  name: string;
+  listen: string;
+  protocol: string;
+  scheduler: string;
+  /** Client connections open now, summed over the workers. */
+  clientConnections: number;
+  /** Persistence entries, summed over the workers' tables; absent when persistence is off. */
+  persistenceEntries?: number;
+  realServers: RealServerStatus[];
+}
+
+/** GET /api/v1/status. */
+export interface StatusDocument {
+  virtualServices: VirtualServiceStatus[];
+  /** Worker pids. */
+  workers: number[];
+  /** Workers that did not answer within the stats timeout; the counters leave them out. */
+  workersNotAnswering: number[];
+  /** The config generation the workers run (1 at start, +1 per applied reload). */
+  generation: number;
+}
+
+/** A JSON error answer: `{ "error": { code, message, ... } }`. */
+export interface ApiFailure {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  /** Did you mean ...? */
+  suggestion?: string;
+  /** What would be accepted. */
+  allowed?: readonly string[];
+  /** Config problems, compiler style (FILE:LINE:COL: ...). */
+  problems?: readonly string[];
+}
+
+export type ReloadOutcome =
+  | { ok: true; generation: number }
+  | { ok: false; reason: string; shuttingDown?: boolean };
+
+/** What the admin API needs from the process that hosts it (the supervisor). */
+export interface AdminBackend {
+  status(): Promise<StatusDocument>;
+  /** Change a real server's state in the config file and reload; see state-change.ts. */
+  setState(virtualService: string, address: string, state: RealServerState): Promise<SetStateOutcome>;
+}
+
+export type SetStateOutcome =
+  | { ok: true; virtualService: string; realServer: RealServerStatus; generation: number; changed: boolean }
+  | { ok: false; failure: ApiFailure };
+
+/** The reload path SIGHUP runs, given an already loaded config (the one just written). */
+export type Reload = (loaded: Extract<LoadResult, { ok: true }>) => Promise<ReloadOutcome>;

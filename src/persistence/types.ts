@@ -1,0 +1,84 @@
+/**
+ * Types only: the shapes persistence methods share, apart from the code (HAProxy's -t.h split).
+ */
+import type { PersistenceConfig, PersistenceType } from '../config/persistence.ts';
+import type { FieldTable } from '../http/fields.ts';
+import type { RequestHead } from '../http/request-head.ts';
+import type { SchedulerInput } from '../scheduling/scheduler.ts';
+import type { RealServer } from '../upstream/real-server.ts';
+import type { LruTable } from './lru-table.ts';
+
+/**
+ * One persistence type: where its key comes from and how a key maps to a real server. The
+ * Persistence orchestrator (persistence.ts) applies health, drain, fallback and the cookie; a
+ * method only knows its key and its table.
+ */
+export interface PersistenceMethod {
+  readonly type: PersistenceType;
+  /**
+   * This request's key, or null when it carries none. `head` and `fields` are the worker's
+   * scratch, valid during this call only: the returned string is all that survives. `previous`
+   * is this method's key of the connection's previous request: return that very string when the
+   * bytes are the same (request-keys.ts).
+   */
+  key(head: RequestHead, fields: FieldTable, client: ClientKeys, previous: string | null): string | null;
+  /** The server `key` is persisted to, or null (unknown, expired, forged, or a server no longer configured). Health is not checked here. */
+  lookup(key: string, now: number): RealServer | null;
+  /** Persist `key` to `server` from `now` on: a new entry, or the one `lookup` just found, renewed. */
+  remember(key: string, server: RealServer, now: number): void;
+  /**
+   * The first choice for a key not known yet: a consistent hash of the key over the available
+   * servers, so that workers and nodes choose alike; null leaves it to the fallback or the scheduler.
+   */
+  choose(key: string, exclude: readonly RealServer[] | null): RealServer | null;
+}
+
+/** What a method may keep per client connection: the source-ip key is computed once per connection. */
+export interface ClientKeys {
+  readonly clientIp: string;
+  sourceKey: string;
+  /** The masks sourceKey was computed with (-1: not yet); a reload may change them. */
+  sourceMask4: number;
+  sourceMask6: number;
+}
+
+/** What a method is built from: its settings, its table (kept across reloads) and the shared services. */
+export interface MethodEnv {
+  readonly config: PersistenceConfig;
+  readonly vsName: string;
+  /** null for the types without a table (active-cookie, url-hash). */
+  readonly table: LruTable | null;
+  readonly servers: ServerSlots;
+  /** Maglev consistent hash over the available servers (the source-ip-hash scheduler keyed by any text). */
+  readonly hash: KeyHash;
+}
+
+/** Stable small integers for real servers, kept across reloads so that table entries outlive a reload. */
+export interface ServerSlots {
+  slotOf(server: RealServer): number;
+  /** The configured server in `slot`, or null when it left the config. */
+  serverAt(slot: number): RealServer | null;
+}
+
+export interface KeyHash {
+  pick(key: string, exclude: readonly RealServer[] | null): RealServer | null;
+}
+
+export interface PersistenceModule {
+  readonly type: PersistenceType;
+  /**
+   * What the key is read from, as schedulers declare it (SchedulerInput): the client address
+   * only, or the parsed HTTP request. A TCP service can offer only the 'address' types.
+   */
+  readonly needs: SchedulerInput;
+  /** Keeps a key → server table (bounded by maxEntries, expiring after timeout). */
+  readonly usesTable: boolean;
+  /**
+   * How a key seen for the first time gets its server: 'hash', a consistent hash of the key
+   * (`choose`), so that workers and nodes agree; 'scheduler', the fallback or the scheduler
+   * (a cookie names its server only once a response has set it).
+   */
+  readonly firstChoice: 'hash' | 'scheduler';
+  readonly description: string;
+  create(env: MethodEnv): PersistenceMethod;
+}
