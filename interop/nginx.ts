@@ -31,6 +31,8 @@ export interface NginxOptions {
   http?: string;
   /** Directory served under `/files/` by the default server block (default PREFIX/files). */
   filesDir?: string;
+  /** Extra parameters of the main block's `listen`, e.g. `default_server`. */
+  listenOptions?: string;
 }
 
 export interface Nginx {
@@ -105,7 +107,7 @@ http {
   keepalive_timeout 75s;
   ${options.http ?? ''}
   server {
-    listen 127.0.0.1:${port} backlog=4096;
+    listen 127.0.0.1:${port} backlog=4096${options.listenOptions ? ` ${options.listenOptions}` : ''};
     root ${prefix};
     ${serverBody}
   }
@@ -143,4 +145,28 @@ http {
       return exit;
     },
   };
+}
+
+/**
+ * nginx as the IIS of issue 3's user story, with a host-header binding: the `siteName` vhost
+ * answers 200 with `${name}\n`, and every other request (HTTP/1.0 without Host, a Host that is an
+ * IP address) reaches the default server, which answers 400 as IIS does for a host name it does
+ * not serve ("Bad Request - Invalid Hostname").
+ */
+export async function startHostHeaderNginx(options: { name: string; siteName: string }): Promise<Nginx> {
+  const port = await freePort();
+  return startNginx({
+    name: options.name,
+    port,
+    listenOptions: 'default_server',
+    server: `
+    server_name _;
+    location / { default_type text/html; return 400 "Bad Request - Invalid Hostname\\n"; }`,
+    http: `
+  server {
+    listen 127.0.0.1:${port};
+    server_name ${options.siteName};
+    location / { default_type text/plain; return 200 "${options.name}\\n"; }
+  }`,
+  });
 }

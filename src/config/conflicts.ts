@@ -79,6 +79,19 @@ function duplicateNames(config: Config): ConfigIssue[] {
 function listenConflicts(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const services = config.virtualServices;
+  const admin = config.admin?.listen;
+  if (admin !== undefined) {
+    const clash = services.findIndex((vs) => overlap(vs.listen, admin) !== null);
+    if (clash >= 0) {
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path: ['admin', 'listen'],
+        target: 'value',
+        message: `the admin API's ${formatAddress(admin)} is also where virtual service "${services[clash]!.name}" listens (${formatAddress(services[clash]!.listen)}); give the admin API its own port, on loopback or a management network`,
+        related: ['virtualServices', clash, 'listen'],
+      });
+    }
+  }
   services.forEach((vs, index) => {
     const earlier = services.findIndex((other, otherIndex) => otherIndex < index && overlap(other.listen, vs.listen) !== null);
     const other = services[earlier];

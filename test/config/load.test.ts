@@ -329,6 +329,17 @@ describe('YAML problems', () => {
 });
 
 describe('checks across entries', () => {
+  it('the admin API on a virtual service address: both lines', () => {
+    const text = ['admin: { listen: 127.0.0.1:8080 }', withVsLines()].join('\n');
+    const [problem, ...rest] = problemsOf(loadConfigText(text, 'x.yaml'));
+    assert.equal(rest.length, 0);
+    assert.equal(problem?.path, 'admin.listen');
+    assert.equal(problem?.line, 1);
+    assert.match(problem?.message ?? '', /also where virtual service "web" listens/);
+    assert.equal(problem?.related?.line, 4);
+  });
+
+
   const twoServices = (listenA: string, listenB: string, nameB = 'api') =>
     [
       'virtualServices:',
