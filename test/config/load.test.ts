@@ -117,6 +117,24 @@ describe('loading valid files', () => {
     });
   });
 
+  it("loads issue 3's example (examples/health-and-persistence.yaml) as written", async () => {
+    const config = configOf(await loadConfigFile(new URL('health-and-persistence.yaml', examples).pathname));
+    const vs = config.virtualServices[0]!;
+    assert.equal(vs.scheduler, 'adaptive');
+    assert.equal(vs.slowStart, 30_000);
+    assert.deepEqual(vs.sorryServer, { host: '127.0.0.1', port: 9099 });
+    assert.deepEqual(vs.outlierDetection, { consecutiveFailures: 5, ejectFor: 30_000, maxEjectedPercent: 50 });
+    assert.equal(vs.persistence === false ? null : vs.persistence.type, 'active-cookie');
+    const [first, second, third] = vs.realServers;
+    assert.equal(first?.healthCheck.host, 'ntrip.surveyor.lab');
+    assert.equal(first?.healthCheck.method, 'HEAD');
+    assert.equal(first?.healthCheck.port, 8081);
+    assert.equal(second?.healthCheck.host, 'www.surveyor.lab', 'the per-server override wins');
+    assert.equal(second?.healthCheck.interval, 2_000, 'and the rest comes from the virtual service');
+    assert.equal(third?.state, 'drain');
+    assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9090 } });
+  });
+
   it('defaults each nested key on its own', () => {
     const config = configOf(loadConfigText(withVsLines('    timeouts: { connect: 500ms }', '    forwardedHeaders: { forwarded: true }'), 'x.yaml'));
     const vs = config.virtualServices[0];
