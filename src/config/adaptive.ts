@@ -7,8 +7,7 @@
  */
 import { z } from 'zod';
 import { DURATION_ALLOWED, DURATION_PATTERN, formatDuration, parseDuration } from './duration.ts';
-import { type ProblemHint, problemHints } from './hints.ts';
-import type { ParseResult } from './problem.ts';
+import { HOST_HEADER_PATTERN, field, parsedString } from './schema-builders.ts';
 
 export const ADAPTIVE_TYPES = ['http', 'agent'] as const;
 export type AdaptiveType = (typeof ADAPTIVE_TYPES)[number];
@@ -38,25 +37,8 @@ export interface AdaptiveConfig {
 }
 
 const REQUEST_PATH_PATTERN = '^/[^\\s\\x00-\\x1f\\x7f]*$';
-const HOST_HEADER_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$';
 
-function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
-  const described = schema.describe(description);
-  if (hint !== undefined) problemHints.add(described as z.ZodType, hint);
-  return described;
-}
 
-function parsedString<T>(parse: (text: string) => ParseResult<T>, pattern: string) {
-  return z
-    .string()
-    .transform((text, ctx): T => {
-      const result = parse(text);
-      if (result.ok) return result.value;
-      ctx.addIssue({ code: 'custom', message: result.message, input: text, params: { suggestion: result.suggestion } });
-      return z.NEVER;
-    })
-    .meta({ pattern });
-}
 
 const AdaptiveFields = z.strictObject({
   type: field(

@@ -7,8 +7,8 @@
 import { z } from 'zod';
 import type { HostPort } from './address.ts';
 import { DURATION_ALLOWED, DURATION_PATTERN, formatDuration, parseDuration } from './duration.ts';
-import { type ProblemHint, problemHints } from './hints.ts';
 import type { ParseResult, PathSegment } from './problem.ts';
+import { HOST_HEADER_PATTERN, field, parsedString } from './schema-builders.ts';
 
 export const HEALTH_CHECK_TYPES = ['none', 'tcp', 'http', 'https'] as const;
 export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
@@ -78,25 +78,10 @@ const RESERVED_HEADERS: Record<string, string> = {
 
 const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** A host name or IP address with an optional port, as a Host header carries it. */
-const HOST_HEADER_PATTERN = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?$';
 /** Origin-form (/path?query) or "*" (OPTIONS *); no spaces or control characters, which would break the request line. */
 const REQUEST_PATH_PATTERN = '^(\\*|/[^\\s\\x00-\\x1f\\x7f]*)$';
 
-function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
-  const described = schema.describe(description);
-  if (hint !== undefined) problemHints.add(described as z.ZodType, hint);
-  return described;
-}
 
-function parsedString<T>(parse: (text: string) => ParseResult<T>, pattern?: string) {
-  const schema = z.string().transform((text, ctx): T => {
-    const result = parse(text);
-    if (result.ok) return result.value;
-    ctx.addIssue({ code: 'custom', message: result.message, input: text, params: { suggestion: result.suggestion } });
-    return z.NEVER;
-  });
-  return pattern === undefined ? schema : schema.meta({ pattern });
-}
 
 /** "200-299", "404" (or the integer 404): an inclusive status range. */
 export function parseStatusRange(text: string): ParseResult<StatusRange> {

@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './duration.ts';
-import { type ProblemHint, problemHints } from './hints.ts';
 import type { ParseResult } from './problem.ts';
+import { field, parsedString } from './schema-builders.ts';
 
 export const PERSISTENCE_TYPES = ['source-ip', 'active-cookie', 'server-cookie', 'header', 'url-hash', 'query-item'] as const;
 export type PersistenceType = (typeof PERSISTENCE_TYPES)[number];
@@ -46,23 +46,7 @@ export interface PersistenceConfig {
   maxEntries: number;
 }
 
-function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
-  const described = schema.describe(description);
-  if (hint !== undefined) problemHints.add(described as z.ZodType, hint);
-  return described;
-}
 
-function parsedString<T>(parse: (text: string) => ParseResult<T>, pattern: string) {
-  return z
-    .string()
-    .transform((text, ctx): T => {
-      const result = parse(text);
-      if (result.ok) return result.value;
-      ctx.addIssue({ code: 'custom', message: result.message, input: text, params: { suggestion: result.suggestion } });
-      return z.NEVER;
-    })
-    .meta({ pattern });
-}
 
 export function parsePersistenceTimeout(text: string): ParseResult<number> {
   const parsed = parseDurationOrZero(text);

@@ -6,11 +6,10 @@
 import { z } from 'zod';
 import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
-import { DURATION_ALLOWED, DURATION_PATTERN, parseDuration, parseDurationOrZero } from './duration.ts';
+import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './duration.ts';
 import { HealthCheckOverrideSchema, HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
-import { type ProblemHint, problemHints } from './hints.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
-import type { ParseResult } from './problem.ts';
+import { duration, field, integer, parsedString } from './schema-builders.ts';
 
 export const SCHEDULING_METHODS = [
   'round-robin',
@@ -27,37 +26,9 @@ export type SchedulingMethod = (typeof SCHEDULING_METHODS)[number];
 export const REAL_SERVER_STATES = ['enabled', 'disabled', 'drain'] as const;
 export type RealServerState = (typeof REAL_SERVER_STATES)[number];
 
-/** Describe a field and name it for error messages, in one place. */
-function field<T extends z.ZodType>(schema: T, description: string, hint?: ProblemHint): T {
-  const described = schema.describe(description);
-  if (hint !== undefined) problemHints.add(described as z.ZodType, hint);
-  return described;
-}
 
-/** A string read by one of our parsers; its failure message and suggestion become the issue. */
-function parsedString<T>(parse: (text: string) => ParseResult<T>, pattern: string) {
-  return z
-    .string()
-    .transform((text, ctx): T => {
-      const result = parse(text);
-      if (result.ok) return result.value;
-      ctx.addIssue({ code: 'custom', message: result.message, input: text, params: { suggestion: result.suggestion } });
-      return z.NEVER;
-    })
-    .meta({ pattern });
-}
 
-/** Input "10s" (see duration.ts), output milliseconds. */
-function duration(defaultText: string, description: string) {
-  return field(parsedString(parseDuration, DURATION_PATTERN).prefault(defaultText), description, {
-    noun: 'a duration',
-    allowed: DURATION_ALLOWED,
-  });
-}
 
-function integer(min: number, max: number, defaultValue: number, description: string) {
-  return field(z.int().min(min).max(max).default(defaultValue), description);
-}
 
 const ForwardedHeadersSchema = z.strictObject({
   xForwardedFor: field(
