@@ -3,6 +3,7 @@ import type { AgentVerdict } from '../agent/types.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
 import { availableServers } from './usable.ts';
+import { smoothWeightedPick } from './weighted-round-robin.ts';
 
 /**
  * Adaptive (resource-based) scheduling, in two parts:
@@ -179,23 +180,7 @@ class AdaptiveScheduler implements Scheduler {
   }
 
   pick(ctx: PickContext): RealServer | null {
-    const available = this.#available;
-    const current = this.#current;
-    const exclude = ctx.exclude;
-    let best = -1;
-    let total = 0;
-    for (let i = 0; i < available.length; i++) {
-      const server = available[i]!;
-      if (!server.available || (exclude !== null && exclude.includes(server))) continue;
-      const weight = adaptiveWeight(server);
-      const grown = current[i]! + weight;
-      current[i] = grown;
-      total += weight;
-      if (best === -1 || grown > current[best]!) best = i;
-    }
-    if (best === -1) return null;
-    current[best] = current[best]! - total;
-    return available[best]!;
+    return smoothWeightedPick(this.#available, this.#current, ctx.exclude, adaptiveWeight);
   }
 }
 

@@ -10,15 +10,21 @@ import { availableServers, isUsable } from './usable.ts';
  * server with the lowest count. Without it an idle pool (every count 0, the usual state at low
  * load, where each request finishes before the next arrives) would send everything to the first
  * server. O(n) per pick.
+ *
+ * `LeastLoaded` is that scan with the comparison as a parameter: fewer in flight here, fewer in
+ * flight relative to weight in weighted-least-connections.ts.
  */
-class LeastConnections implements Scheduler {
+export class LeastLoaded implements Scheduler {
   readonly #servers: readonly RealServer[];
+  /** Is the first server less loaded than the second? */
+  readonly #less: (a: RealServer, b: RealServer) => boolean;
   #available: RealServer[] = [];
   /** Position in #available where the next scan starts. */
   #start = 0;
 
-  constructor(servers: readonly RealServer[]) {
+  constructor(servers: readonly RealServer[], less: (a: RealServer, b: RealServer) => boolean) {
     this.#servers = servers;
+    this.#less = less;
     this.rebuild();
   }
 
@@ -36,7 +42,7 @@ class LeastConnections implements Scheduler {
       const position = (this.#start + step) % n;
       const server = available[position]!;
       if (!isUsable(server, ctx.exclude)) continue;
-      if (best === null || server.inflight < best.inflight) {
+      if (best === null || this.#less(server, best)) {
         best = server;
         bestPosition = position;
       }
@@ -46,10 +52,14 @@ class LeastConnections implements Scheduler {
   }
 }
 
+function fewerInFlight(a: RealServer, b: RealServer): boolean {
+  return a.inflight < b.inflight;
+}
+
 export const leastConnections: SchedulerModule = {
   name: 'least-connections',
   needs: 'address',
   description:
     'The real server with the fewest requests in flight; equal servers take turns. Weights are ignored.',
-  create: (servers) => new LeastConnections(servers),
+  create: (servers) => new LeastLoaded(servers, fewerInFlight),
 };

@@ -1,6 +1,6 @@
 import type { RealServer } from '../upstream/real-server.ts';
-import type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
-import { availableServers, isUsable } from './usable.ts';
+import { LeastLoaded } from './least-connections.ts';
+import type { SchedulerModule } from './scheduler.ts';
 
 /**
  * Is `a` less loaded than `b` relative to their weights?
@@ -21,48 +21,11 @@ function lessLoaded(a: RealServer, b: RealServer): boolean {
   return (a.inflight + 1) * b.weight < (b.inflight + 1) * a.weight;
 }
 
-/**
- * Weighted least connections: the available server with the lowest load key (see `lessLoaded`);
- * ties broken by rotation as in least-connections. O(n) per pick.
- */
-class WeightedLeastConnections implements Scheduler {
-  readonly #servers: readonly RealServer[];
-  #available: RealServer[] = [];
-  #start = 0;
-
-  constructor(servers: readonly RealServer[]) {
-    this.#servers = servers;
-    this.rebuild();
-  }
-
-  rebuild(): void {
-    this.#available = availableServers(this.#servers);
-    this.#start = this.#available.length === 0 ? 0 : this.#start % this.#available.length;
-  }
-
-  pick(ctx: PickContext): RealServer | null {
-    const available = this.#available;
-    const n = available.length;
-    let best: RealServer | null = null;
-    let bestPosition = 0;
-    for (let step = 0; step < n; step++) {
-      const position = (this.#start + step) % n;
-      const server = available[position]!;
-      if (!isUsable(server, ctx.exclude)) continue;
-      if (best === null || lessLoaded(server, best)) {
-        best = server;
-        bestPosition = position;
-      }
-    }
-    if (best !== null) this.#start = (bestPosition + 1) % n;
-    return best;
-  }
-}
-
+/** Weighted least connections: least-connections' scan and tie rotation, ordered by `lessLoaded`. */
 export const weightedLeastConnections: SchedulerModule = {
   name: 'weighted-least-connections',
   needs: 'address',
   description:
     'The real server with the fewest requests in flight relative to its weight; idle servers take turns.',
-  create: (servers) => new WeightedLeastConnections(servers),
+  create: (servers) => new LeastLoaded(servers, lessLoaded),
 };

@@ -32,24 +32,39 @@ class WeightedRoundRobin implements Scheduler {
   }
 
   pick(ctx: PickContext): RealServer | null {
-    const available = this.#available;
-    const current = this.#current;
-    const exclude = ctx.exclude;
-    let best = -1;
-    let total = 0;
-    for (let i = 0; i < available.length; i++) {
-      const server = available[i]!;
-      if (!server.available || (exclude !== null && exclude.includes(server))) continue;
-      const weight = server.weight;
-      const grown = current[i]! + weight;
-      current[i] = grown;
-      total += weight;
-      if (best === -1 || grown > current[best]!) best = i;
-    }
-    if (best === -1) return null;
-    current[best] = current[best]! - total;
-    return available[best]!;
+    return smoothWeightedPick(this.#available, this.#current, ctx.exclude, configuredShare);
   }
+}
+
+function configuredShare(server: RealServer): number {
+  return server.weight;
+}
+
+/**
+ * One pick of nginx's smooth weighted round robin over `available`, whose current weights are
+ * `current` (same positions), each candidate weighing `weightOf(server)`. Shared by
+ * weighted-round-robin (the effective weight) and adaptive (the agent-scaled weight).
+ */
+export function smoothWeightedPick(
+  available: readonly RealServer[],
+  current: Float64Array,
+  exclude: readonly RealServer[] | null,
+  weightOf: (server: RealServer) => number,
+): RealServer | null {
+  let best = -1;
+  let total = 0;
+  for (let i = 0; i < available.length; i++) {
+    const server = available[i]!;
+    if (!server.available || (exclude !== null && exclude.includes(server))) continue;
+    const weight = weightOf(server);
+    const grown = current[i]! + weight;
+    current[i] = grown;
+    total += weight;
+    if (best === -1 || grown > current[best]!) best = i;
+  }
+  if (best === -1) return null;
+  current[best] = current[best]! - total;
+  return available[best]!;
 }
 
 export const weightedRoundRobin: SchedulerModule = {
