@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs from Debian the real peers that the interop suite and the bench run against:
 # curl and wrk (clients), nginx and haproxy (servers and reference proxies), taskset (util-linux)
-# and ps (procps). Idempotent: runs `apt-get update` and `apt-get install` only for what is missing.
+# and ps (procps); for the Layer 4 suite vsftpd (FTP real servers), lftp (FTP client), iperf3
+# (bulk TCP), dig (bind9-dnsutils), str2str (rtklib, NTRIP server and client) and openssl (the
+# FTPS certificate). Idempotent: runs `apt-get update` and `apt-get install` only for what is missing.
 #
 # We never use the system nginx or haproxy services: tests and the bench start their own instances
 # as foreground processes with their own config files on loopback ports. A policy-rc.d that answers
@@ -17,6 +19,12 @@ declare -A PEERS=(
   [haproxy]=haproxy
   [taskset]=util-linux
   [ps]=procps
+  [vsftpd]=vsftpd
+  [lftp]=lftp
+  [iperf3]=iperf3
+  [dig]=bind9-dnsutils
+  [str2str]=rtklib
+  [openssl]=openssl
 )
 
 have() {
@@ -30,7 +38,7 @@ for cmd in "${!PEERS[@]}"; do
 done
 
 if ((${#missing[@]} == 0)); then
-  echo "install-peers: all peers present (curl wrk nginx haproxy taskset ps)"
+  echo "install-peers: all peers present (${!PEERS[*]})"
   exit 0
 fi
 
@@ -81,7 +89,7 @@ rm -f "$log"
 
 # Belt and braces: if a service got started anyway (a policy-rc.d that was already there and allows
 # it, or systemd), stop it so that it holds no port and writes no pid file we could trip over.
-for svc in nginx haproxy; do
+for svc in nginx haproxy vsftpd; do
   if [[ -f /run/$svc.pid ]] && kill -0 "$(cat "/run/$svc.pid")" 2>/dev/null; then
     if command -v service >/dev/null 2>&1; then
       $SUDO service "$svc" stop >/dev/null 2>&1 || $SUDO kill "$(cat "/run/$svc.pid")" || true

@@ -86,7 +86,7 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
   apply(config: Config): void {
     const next = new Map<string, ServerAgent>();
     for (const vs of config.virtualServices) {
-      const spec = vs.adaptive;
+      const spec = 'adaptive' in vs ? vs.adaptive : undefined;
       if (spec === undefined) continue;
       const specKey = JSON.stringify(spec);
       for (const rs of vs.realServers) {

@@ -15,6 +15,7 @@ export function findConflicts(config: Config): ConfigIssue[] {
 function redirectWithBody(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   config.virtualServices.forEach((vs, v) => {
+    if (vs.protocol !== 'http') return;
     const na = vs.notAvailable;
     if (na.redirect !== undefined && na.body !== undefined) {
       issues.push({

@@ -6,29 +6,13 @@
 import { z } from 'zod';
 import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
-import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './duration.ts';
-import { HealthCheckOverrideSchema, HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
+import { HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
+import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, persistenceFor } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
+import { acceptProxyProtocol, listen, name, outlierDetection, protocol, realServers, retries, scheduler, slowStart, sorryServer } from './service-fields.ts';
 
-export const SCHEDULING_METHODS = [
-  'round-robin',
-  'weighted-round-robin',
-  'least-connections',
-  'weighted-least-connections',
-  'source-ip-hash',
-  'fixed-weight',
-  'random-two-choices',
-  'adaptive',
-] as const;
-export type SchedulingMethod = (typeof SCHEDULING_METHODS)[number];
-
-export const REAL_SERVER_STATES = ['enabled', 'disabled', 'drain'] as const;
-export type RealServerState = (typeof REAL_SERVER_STATES)[number];
-
-
-
-
+export { REAL_SERVER_STATES, SCHEDULING_METHODS, type RealServerState, type SchedulingMethod } from './service-fields.ts';
 
 const ForwardedHeadersSchema = z.strictObject({
   xForwardedFor: field(
@@ -71,74 +55,20 @@ const NotAvailableSchema = z.strictObject({
   ),
 });
 
-const OutlierDetectionSchema = z.strictObject({
-  consecutiveFailures: integer(1, 1000, 5, 'Consecutive failed requests (connect failure, reset, timeout, 5xx) that eject a real server.'),
-  ejectFor: duration('30s', 'How long an ejected real server gets no traffic before it is tried again.'),
-  maxEjectedPercent: integer(1, 100, 50, 'Never eject more than this share of the real servers at once (Envoy\'s ejection cap): a pool-wide problem is not solved by ejecting everyone.'),
-});
-
-const RealServerSchema = z.strictObject({
-  address: field(
-    parsedString((text) => parseHostPort(text, { wildcard: false }), ADDRESS_PATTERN),
-    'Where the real server listens: an IPv4 address, [IPv6] address or host name, and a port (required).',
-    { noun: 'an address', allowed: 'host:port, e.g. 10.0.0.5:80, [2001:db8::1]:8080, localhost:9001' },
-  ),
-  weight: integer(0, 65_535, 100, "Share of new traffic relative to the other real servers' weights; 0 sends it no new traffic."),
-  enabled: field(z.boolean().default(true), 'false takes the real server out of rotation without removing it from the file (the same as state: disabled).'),
-  state: field(
-    z.enum(REAL_SERVER_STATES).optional(),
-    'enabled: takes traffic. disabled: takes none. drain: takes no new clients while requests in flight (and, with persistence, clients persisted to it) finish; use it before patching or live-migrating the server.',
-    { noun: 'a real server state' },
-  ),
-  healthCheck: HealthCheckOverrideSchema,
-}).describe('A real server (backend): its address, weight and whether it takes traffic.');
-
-const name = field(
-  z.string().regex(/^[A-Za-z0-9._-]+$/).max(64),
-  'Unique name of the virtual service (letters, digits, ".", "_", "-"); logs, metrics and the API refer to it by this name.',
-  { noun: 'a virtual service name', allowed: 'letters, digits, ".", "_" and "-", at most 64 characters' },
-);
-
-const listen = field(
-  parsedString((text) => parseHostPort(text, { wildcard: true }), ADDRESS_PATTERN),
-  'The address and port clients connect to (the VIP). "*" or 0.0.0.0 means every IPv4 address, [::] every address.',
-  { noun: 'a listen address', allowed: 'host:port, e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80, *:80' },
-);
-
-const realServers = field(z.array(RealServerSchema).min(1), 'The real servers (backends) that share the traffic.');
-
-/** Each protocol is a strict object with a `protocol` literal; tcp or udp will add their own. */
 const HttpVirtualServiceSchema = z.strictObject({
   name,
   listen,
-  protocol: field(z.literal('http'), 'The protocol the virtual service speaks; it decides which other keys apply.', {
-    noun: 'a protocol',
-  }),
-  scheduler: field(
-    z.enum(SCHEDULING_METHODS).default('round-robin'),
-    'How a new request picks a real server: round-robin (in turn); weighted-round-robin (in turn, in proportion to weight); least-connections (fewest requests in flight); weighted-least-connections (fewest in flight relative to weight); source-ip-hash (same client address, same server); fixed-weight (all to the highest weight, the next one on failure); random-two-choices (the less loaded of two random servers); adaptive (in proportion to each server\'s spare capacity as its agent reports it; needs adaptive).',
-    { noun: 'a scheduling method' },
-  ),
+  protocol: protocol('http'),
+  acceptProxyProtocol,
+  scheduler,
   forwardedHeaders: field(ForwardedHeadersSchema.prefault({}), 'Which headers tell the real server about the client.'),
   timeouts: field(TimeoutsSchema.prefault({}), 'Timeouts, each a duration such as 500ms, 10s or 1m30s.'),
   limits: field(LimitsSchema.prefault({}), 'Size and count limits that protect Fulcrum and the real servers.'),
-  retries: integer(0, 10, 1, 'How many other real servers to try when a request could not be delivered; a request that may have reached a server is never replayed.'),
-  slowStart: field(
-    parsedString(parseDurationOrZero, DURATION_PATTERN).prefault('0s'),
-    'A real server that comes up or is enabled ramps from a small share to its full weight over this time (0s: at once). Spares a cold application server a thundering herd.',
-    { noun: 'a duration', allowed: `0s, or ${DURATION_ALLOWED}` },
-  ),
-  sorryServer: field(
-    parsedString((text) => parseHostPort(text, { wildcard: false }), ADDRESS_PATTERN).optional(),
-    'Where requests go when no real server is available (host:port). It is not health checked.',
-    { noun: 'an address', allowed: 'host:port, e.g. 10.0.0.99:80' },
-  ),
+  retries: retries('a request could not be delivered; a request that may have reached a server is never replayed'),
+  slowStart,
+  sorryServer,
   notAvailable: field(NotAvailableSchema.prefault({}), 'The answer when no real server (and no sorry server) is available.'),
-  outlierDetection: field(
-    z.union([z.literal(false), z.literal('off').transform((): false => false), OutlierDetectionSchema]).default(false),
-    'Passive health: eject a real server after consecutive failures seen on live traffic (connect failures, resets, 5xx), for a while. off by default.',
-    { noun: 'an outlier detection setting', allowed: 'off, or { consecutiveFailures, ejectFor, maxEjectedPercent }' },
-  ),
+  outlierDetection,
   adaptive: AdaptiveSchema,
   persistence: PersistenceSchema,
   drainTimeout: DrainTimeoutSchema,
@@ -146,11 +76,16 @@ const HttpVirtualServiceSchema = z.strictObject({
   realServers,
 });
 
-/** One member per protocol: adding tcp or udp is one more strict object in this list. */
+/** One member per protocol, each a strict object with its `protocol` literal. */
 const VirtualServiceSchema = field(
   // The transform gives each real server its resolved health check (service spec + its override).
-  z.discriminatedUnion('protocol', [HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveHealthChecks)]),
-  'A virtual service: a listen address with a protocol, a scheduling method and real servers.',
+  z.discriminatedUnion('protocol', [
+    HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('http')).transform(resolveHealthChecks),
+    TcpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('tcp')).transform(resolveHealthChecks),
+    UdpVirtualServiceSchema.superRefine(persistenceFor('udp')).transform(resolveHealthChecks),
+    FtpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('ftp')).transform(resolveHealthChecks),
+  ]),
+  'A virtual service: a listen address with a protocol (http, tcp, udp or ftp), a scheduling method and real servers.',
 );
 
 const AccessLogSchema = z.strictObject({
@@ -189,5 +124,12 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.output<typeof ConfigSchema>;
 export type VirtualServiceConfig = z.output<typeof VirtualServiceSchema>;
 export type RealServerConfig = VirtualServiceConfig['realServers'][number];
+export type HttpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'http' }>;
+export type TcpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'tcp' }>;
+export type UdpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'udp' }>;
+export type FtpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'ftp' }>;
 export type { HealthCheckConfig } from './health-check.ts';
 export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The settings only an HTTP virtual service has; the data path reads them through VirtualService.http. */
+export type HttpSettings = Pick<HttpServiceConfig, 'timeouts' | 'limits' | 'forwardedHeaders' | 'notAvailable'>;

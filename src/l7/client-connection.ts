@@ -354,7 +354,7 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     const persistence = this.#persistence;
     const server = persistence === null ? vs.pick(pick) : persistence.pick(this.#persist!, pick);
     if (server === null) {
-      if (this.#tried === null) return this.#failExchange(vs.config.notAvailable.redirect === undefined ? vs.config.notAvailable.status : 302, NO_REAL_SERVER, false, vs.notAvailable);
+      if (this.#tried === null) return this.#failExchange(vs.notAvailableStatus, NO_REAL_SERVER, false, vs.notAvailable);
       const reason = `no other real server to retry on (tried ${this.#tried.map((s) => s.id).join(', ')})`;
       return this.#failExchange(502, this.#lastError || reason);
     }

@@ -1,5 +1,5 @@
 import { realServerState } from '../config/conflicts.ts';
-import type { VirtualServiceConfig } from '../config/schema.ts';
+import type { HttpServiceConfig, VirtualServiceConfig } from '../config/schema.ts';
 import { notAvailableResponse } from '../http/error-response.ts';
 import type { ForwardingPolicy } from '../http/rewrite.ts';
 import { Persistence } from '../persistence/persistence.ts';
@@ -9,6 +9,10 @@ import { createScheduler } from '../scheduling/index.ts';
 import type { PickContext, Scheduler } from '../scheduling/scheduler.ts';
 import { ConnectionPool } from '../upstream/pool.ts';
 import { RealServer } from '../upstream/real-server.ts';
+
+/** Stands in for the HTTP settings of a Layer 4 service, which nothing reads. */
+const NO_HTTP = Object.freeze({});
+const EMPTY = Buffer.alloc(0);
 
 /** Slow start moves a server's weight in at most this many steps: smooth, yet a rebuild per step. */
 const SLOW_START_STEPS = 20;
@@ -29,12 +33,16 @@ export class VirtualService {
   readonly scheduler: Scheduler;
   readonly policy: ForwardingPolicy;
   readonly retries: number;
-  readonly timeouts: VirtualServiceConfig['timeouts'];
-  readonly limits: VirtualServiceConfig['limits'];
+  /** The HTTP settings (timeouts, limits) the L7 engine reads; for a Layer 4 service, its listener reads config instead. */
+  readonly timeouts: HttpServiceConfig['timeouts'];
+  readonly limits: HttpServiceConfig['limits'];
+  /** false unless the config enables outlier detection (HTTP, TCP and FTP services can). */
+  readonly outlierDetection: HttpServiceConfig['outlierDetection'];
   /** Takes the traffic when no real server is available; not health checked. */
   readonly sorryServer: RealServer | null;
-  /** The answer when nothing can serve, pre-encoded: [keep-alive, close]. */
+  /** The answer when nothing can serve, pre-encoded: [keep-alive, close], and its status. */
   readonly notAvailable: readonly [Buffer, Buffer];
+  readonly notAvailableStatus: number;
   /** Keeps clients on their real server (src/persistence); null when off. Its tables outlive a reload that keeps the name and the persistence settings. */
   readonly persistence: Persistence | null;
   /** Adaptive scheduling: turns the agents' reports into weights (src/scheduling/adaptive.ts); null unless scheduler adaptive. */
@@ -46,11 +54,15 @@ export class VirtualService {
   constructor(config: VirtualServiceConfig, previous: VirtualService | null, events: ServiceEventSink = () => {}) {
     this.name = config.name;
     this.config = config;
-    this.timeouts = config.timeouts;
-    this.limits = config.limits;
-    this.retries = config.retries;
+    // A Layer 4 service has no HTTP settings: its listener reads its own from config, and no L7
+    // connection ever reads these (the cast keeps the L7 hot path free of null checks).
+    const http = config.protocol === 'http' ? config : null;
+    this.timeouts = http?.timeouts ?? (NO_HTTP as HttpServiceConfig['timeouts']);
+    this.limits = http?.limits ?? (NO_HTTP as HttpServiceConfig['limits']);
+    this.retries = 'retries' in config ? config.retries : 0;
+    this.outlierDetection = 'outlierDetection' in config ? config.outlierDetection : false;
     this.#events = events;
-    this.policy = { ...config.forwardedHeaders, proto: 'http' };
+    this.policy = http === null ? (NO_HTTP as ForwardingPolicy) : { ...http.forwardedHeaders, proto: 'http' };
     const now = Date.now();
     // Keep the RealServer (and so its warm connection pool, counters and health) of a server
     // that is still configured: a reload must not cost every real server its keep-alive
@@ -72,21 +84,24 @@ export class VirtualService {
       // Only mark the ramp's start here: this.servers does not exist yet, so #startRamp (which
       // scales every server's weight) cannot run; the #applyRamp below does it for all at once.
       if (server !== fresh && !wasAvailable && server.available && config.slowStart > 0) server.availableSince = now;
-      this.#attachPool(server);
+      if (http !== null) this.#attachPool(server);
       return server;
     });
     for (const gone of reusable.values()) gone.pool?.retire();
     // The sorry server too keeps its warm pool across a reload; a replaced one's pool is retired,
     // since no timer sweeps a pool the running service no longer holds.
     const oldSorry = previous?.sorryServer ?? null;
-    const wanted = config.sorryServer;
+    const wanted = 'sorryServer' in config ? config.sorryServer : undefined;
     const keepSorry = oldSorry !== null && wanted !== undefined && oldSorry.host === wanted.host && oldSorry.port === wanted.port;
     if (oldSorry !== null && !keepSorry) oldSorry.pool?.retire();
-    this.sorryServer = wanted === undefined ? null : this.#attachPool(keepSorry ? oldSorry : new RealServer(-1, wanted.host, wanted.port, 1, true));
-    this.notAvailable = [notAvailableResponse(config.notAvailable, config.name, false), notAvailableResponse(config.notAvailable, config.name, true)];
+    const sorry = wanted === undefined ? null : keepSorry ? oldSorry : new RealServer(-1, wanted.host, wanted.port, 1, true);
+    this.sorryServer = sorry !== null && http !== null ? this.#attachPool(sorry) : sorry;
+    this.notAvailableStatus = http === null ? 0 : http.notAvailable.redirect === undefined ? http.notAvailable.status : 302;
+    this.notAvailable = http === null ? [EMPTY, EMPTY] : [notAvailableResponse(http.notAvailable, config.name, false), notAvailableResponse(http.notAvailable, config.name, true)];
     this.#rampStep = Math.max(100, Math.floor(config.slowStart / SLOW_START_STEPS));
     // The agents' reports come through setAgent; without adaptive, no agent has a say any more.
-    this.adaptive = config.adaptive === undefined ? null : new AdaptiveWeights(this.servers, config.adaptive);
+    const adaptive = 'adaptive' in config ? config.adaptive : undefined;
+    this.adaptive = adaptive === undefined ? null : new AdaptiveWeights(this.servers, adaptive);
     if (this.adaptive === null) clearAgentState(this.servers);
     this.scheduler = createScheduler(config.scheduler, this.servers);
     this.#applyRamp(now);
@@ -157,7 +172,7 @@ export class VirtualService {
 
   /** Connect failure, reset, timeout or 5xx: may eject the server for `ejectFor`. */
   noteFailure(server: RealServer, reason: string, now = Date.now()): void {
-    const od = this.config.outlierDetection;
+    const od = this.outlierDetection;
     server.consecutiveFailures++;
     if (od === false || server.ejectedUntil !== 0 || server.consecutiveFailures < od.consecutiveFailures) return;
     if (server.index < 0) return; // the sorry server is never ejected: nothing is behind it

@@ -147,7 +147,9 @@ describe('adaptive scheduling end to end (in process)', () => {
     assert.ok(Math.abs(kept['a']! - 90) <= 4, `weights kept, not reset to 1:1: ${JSON.stringify(kept)}`);
     const plain = structuredClone(config);
     plain.virtualServices[0]!.scheduler = 'round-robin';
-    delete plain.virtualServices[0]!.adaptive;
+    const vs = plain.virtualServices[0]!;
+    assert.ok(vs.protocol === 'http');
+    delete vs.adaptive;
     await runtime.apply(plain);
     assert.deepEqual(await send(port, 30), { a: 10, b: 10, c: 10 });
   });

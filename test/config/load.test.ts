@@ -12,6 +12,7 @@ const examples = new URL('../../examples/', import.meta.url);
 
 /** The defaults every virtual service gets for the keys it leaves out. */
 const VS_DEFAULTS = {
+  acceptProxyProtocol: false,
   scheduler: 'round-robin',
   forwardedHeaders: { xForwardedFor: 'append', xForwardedProto: true, xForwardedHost: true, forwarded: false },
   timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
@@ -78,6 +79,7 @@ describe('loading valid files', () => {
           name: 'web',
           listen: { host: '127.0.0.1', port: 8080 },
           protocol: 'http',
+          acceptProxyProtocol: false,
           scheduler: 'weighted-round-robin',
           forwardedHeaders: { xForwardedFor: 'append', xForwardedProto: true, xForwardedHost: true, forwarded: false },
           timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
@@ -120,6 +122,7 @@ describe('loading valid files', () => {
   it("loads issue 3's example (examples/health-and-persistence.yaml) as written", async () => {
     const config = configOf(await loadConfigFile(new URL('health-and-persistence.yaml', examples).pathname));
     const vs = config.virtualServices[0]!;
+    assert.ok(vs.protocol === 'http');
     assert.equal(vs.scheduler, 'adaptive');
     assert.equal(vs.slowStart, 30_000);
     assert.deepEqual(vs.sorryServer, { host: '127.0.0.1', port: 9099 });
@@ -138,6 +141,7 @@ describe('loading valid files', () => {
   it('defaults each nested key on its own', () => {
     const config = configOf(loadConfigText(withVsLines('    timeouts: { connect: 500ms }', '    forwardedHeaders: { forwarded: true }'), 'x.yaml'));
     const vs = config.virtualServices[0];
+    assert.ok(vs?.protocol === 'http');
     assert.deepEqual(vs?.timeouts, { ...VS_DEFAULTS.timeouts, connect: 500 });
     assert.deepEqual(vs?.forwardedHeaders, { ...VS_DEFAULTS.forwardedHeaders, forwarded: true });
   });
@@ -181,7 +185,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       path: 'virtualServices[0].schedular',
       message: 'unknown key',
       suggestion: 'scheduler',
-      allowed: 'name, listen, protocol, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers',
+      allowed: 'name, listen, protocol, acceptProxyProtocol, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers',
     });
   });
 

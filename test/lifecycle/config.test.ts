@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { realServerState } from '../../src/config/conflicts.ts';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
-import type { VirtualServiceConfig } from '../../src/config/schema.ts';
+import type { HttpServiceConfig } from '../../src/config/schema.ts';
 
 /** A minimal valid file with `extra` lines inserted into its one virtual service, from line 5. */
 function withVsLines(...extra: string[]): string {
@@ -20,11 +20,11 @@ function withVsLines(...extra: string[]): string {
   ].join('\n');
 }
 
-function serviceOf(text: string): VirtualServiceConfig {
+function serviceOf(text: string): HttpServiceConfig {
   const result = loadConfigText(text, 'lifecycle.yaml');
   assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems, null, 2));
   const vs = result.config.virtualServices[0];
-  assert.ok(vs !== undefined);
+  assert.ok(vs !== undefined && vs.protocol === 'http');
   return vs;
 }
 
