@@ -5,9 +5,22 @@
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 
-export type Peer = 'curl' | 'wrk' | 'nginx' | 'haproxy' | 'taskset';
+export type Peer =
+  | 'curl'
+  | 'wrk'
+  | 'nginx'
+  | 'haproxy'
+  | 'taskset'
+  // the Layer 4 suite: FTP server and client, bulk TCP, DNS server and client, NTRIP, certificates
+  | 'vsftpd'
+  | 'lftp'
+  | 'iperf3'
+  | 'unbound'
+  | 'dig'
+  | 'str2str'
+  | 'openssl';
 
-// nginx and haproxy install to /usr/sbin, which a non-root PATH often lacks.
+// nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];
 
 const found = new Map<string, string>();

@@ -2,13 +2,15 @@
 # Installs from Debian the real peers that the interop suite and the bench run against:
 # curl and wrk (clients), nginx and haproxy (servers and reference proxies), taskset (util-linux)
 # and ps (procps); for the Layer 4 suite vsftpd (FTP real servers), lftp (FTP client), iperf3
-# (bulk TCP), dig (bind9-dnsutils), str2str (rtklib, NTRIP server and client) and openssl (the
-# FTPS certificate). Idempotent: runs `apt-get update` and `apt-get install` only for what is missing.
+# (bulk TCP), dig (bind9-dnsutils), unbound (the DNS server dig asks), str2str (rtklib: NTRIP
+# caster, server and client) and openssl (the FTPS certificate). Idempotent: runs `apt-get update`
+# and `apt-get install` only for what is missing.
 #
-# We never use the system nginx or haproxy services: tests and the bench start their own instances
-# as foreground processes with their own config files on loopback ports. A policy-rc.d that answers
-# 101 ("action forbidden") keeps Debian's postinst scripts from starting either service (nginx's
-# would otherwise try to bind port 80) for the duration of the install.
+# We never use the system nginx, haproxy, vsftpd or unbound services: tests and the bench start
+# their own instances as foreground processes with their own config files on loopback ports. A
+# policy-rc.d that answers 101 ("action forbidden") keeps Debian's postinst scripts from starting
+# any of them (nginx's would otherwise bind port 80, vsftpd's 21, unbound's 53) for the duration of
+# the install.
 set -euo pipefail
 
 # command name -> Debian package that provides it
@@ -23,6 +25,7 @@ declare -A PEERS=(
   [lftp]=lftp
   [iperf3]=iperf3
   [dig]=bind9-dnsutils
+  [unbound]=unbound
   [str2str]=rtklib
   [openssl]=openssl
 )
@@ -89,7 +92,7 @@ rm -f "$log"
 
 # Belt and braces: if a service got started anyway (a policy-rc.d that was already there and allows
 # it, or systemd), stop it so that it holds no port and writes no pid file we could trip over.
-for svc in nginx haproxy vsftpd; do
+for svc in nginx haproxy vsftpd unbound; do
   if [[ -f /run/$svc.pid ]] && kill -0 "$(cat "/run/$svc.pid")" 2>/dev/null; then
     if command -v service >/dev/null 2>&1; then
       $SUDO service "$svc" stop >/dev/null 2>&1 || $SUDO kill "$(cat "/run/$svc.pid")" || true

@@ -103,12 +103,24 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
   #sent1xx = false;
   #upstreamPaused = false;
 
-  constructor(socket: Socket, source: ServiceSource, ctx: EngineContext, onClosed: (c: ClientConnection) => void) {
+  /**
+   * `clientIp` and `initial` come from a PROXY protocol header (src/proxy-protocol/accept.ts):
+   * the client's address it carried, and the bytes that followed it in the same read. A socket
+   * handed over paused is resumed here, once those bytes are dealt with.
+   */
+  constructor(
+    socket: Socket,
+    source: ServiceSource,
+    ctx: EngineContext,
+    onClosed: (c: ClientConnection) => void,
+    clientIp: string | null = null,
+    initial: Buffer | null = null,
+  ) {
     this.socket = socket;
     this.#source = source;
     this.#ctx = ctx;
     this.#onClosed = onClosed;
-    const remote = socket.remoteAddress ?? '';
+    const remote = clientIp ?? socket.remoteAddress ?? '';
     this.clientIp = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
     this.#pickContext = { clientAddress: this.clientIp, exclude: null };
     (socket as TaggedSocket)[kConn] = this;
@@ -119,6 +131,8 @@ export class ClientConnection implements UpstreamOwner, ChunkSink {
     socket.on('error', onClientError);
     socket.on('close', onClientClose);
     this.#arm(DeadlineKind.CLIENT_HEADER, source.service.timeouts.clientHeader);
+    if (initial !== null) onClientData.call(socket as TaggedSocket, initial);
+    if (socket.isPaused() && !this.#clientPaused) socket.resume();
   }
 
   // ---- deadlines -------------------------------------------------------------------------

@@ -1,22 +1,36 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { HttpServiceConfig } from '../config/schema.ts';
+import { acceptProxyHeader, type AcceptResult } from '../proxy-protocol/accept.ts';
 import { ClientConnection, type ServiceSource } from './client-connection.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { VirtualService } from './virtual-service.ts';
+import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
+
+/**
+ * How long a client of a service with acceptProxyProtocol has to send its PROXY header. The
+ * balancer in front sends it at once, with the connection (proxy-protocol.txt: "sent at once");
+ * HAProxy's own accept-proxy gives it its "timeout client".
+ */
+const PROXY_HEADER_TIMEOUT_MS = 3000;
 
 /**
  * A listening socket for one virtual service. The service it serves can be swapped on reload;
  * connections read `service` at each new request, so keep-alive clients move to the new config
  * at their next request while requests in flight finish on the old one.
  */
-export class Listener implements ServiceSource {
+export class Listener implements ServiceSource, ServiceListener {
   service: VirtualService;
   readonly server: Server;
   readonly connections = new Set<ClientConnection>();
+  /** Connections still sending their PROXY header (acceptProxyProtocol): no ClientConnection yet. */
+  readonly #awaitingHeader = new Set<Socket>();
   readonly #ctx: EngineContext;
+  readonly #env: ListenerEnv;
 
-  constructor(service: VirtualService, ctx: EngineContext) {
+  constructor(service: VirtualService, env: ListenerEnv) {
     this.service = service;
-    this.#ctx = ctx;
+    this.#env = env;
+    this.#ctx = env.ctx;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
     this.server.maxConnections = service.limits.maxConnections;
   }
@@ -40,9 +54,37 @@ export class Listener implements ServiceSource {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    // Read per connection: a reload may turn it on or off.
+    if ((this.service.config as HttpServiceConfig).acceptProxyProtocol) return this.#acceptProxy(socket);
     const conn = new ClientConnection(socket, this, this.#ctx, this.#onClosed);
     this.connections.add(conn);
   };
+
+  #acceptProxy(socket: Socket): void {
+    this.#awaitingHeader.add(socket);
+    // Now: once the peer has gone the socket no longer knows its address. (Node caches it, so
+    // the ClientConnection reads it again for free.)
+    const remote = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
+    acceptProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS, (result: AcceptResult) => {
+      if (!this.#awaitingHeader.delete(socket)) return; // cut by drain or destroyAll: not the client's fault
+      if (!result.ok) {
+        const name = this.service.name;
+        const client = remote.startsWith('::ffff:') ? remote.slice(7) : remote;
+        const shown = client.includes(':') ? `[${client}]:${port}` : `${client}:${port}`;
+        this.#env.events('warn', `connection from ${shown} to "${name}" closed: ${result.reason}`, {
+          virtualService: name,
+          client,
+          event: 'proxy-protocol-error',
+        });
+        return;
+      }
+      // LOCAL and UNKNOWN headers (the balancer's own health checks) carry no client: keep the socket's.
+      const clientIp = result.header.source?.address ?? null;
+      const conn = new ClientConnection(socket, this, this.#ctx, this.#onClosed, clientIp, result.rest);
+      this.connections.add(conn);
+    });
+  }
 
   readonly #onClosed = (conn: ClientConnection): void => {
     this.connections.delete(conn);
@@ -58,5 +100,32 @@ export class Listener implements ServiceSource {
 
   drain(): void {
     for (const c of this.connections) c.drain();
+    // Nothing in flight there yet: like an idle keep-alive connection, it goes.
+    this.#dropAwaitingHeader();
+  }
+
+  /** The worker's tick: request deadlines, the pools' idle sweep, the service's lifecycle. */
+  tick(now: number): void {
+    for (const conn of this.connections) {
+      if (conn.deadline !== 0 && conn.deadline <= now) conn.onDeadline();
+    }
+    this.service.sweep(now);
+    this.service.tick(now);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size + this.#awaitingHeader.size;
+  }
+
+  destroyAll(): void {
+    for (const c of this.connections) c.socket.destroy();
+    this.#dropAwaitingHeader();
+  }
+
+  #dropAwaitingHeader(): void {
+    for (const s of this.#awaitingHeader) {
+      this.#awaitingHeader.delete(s);
+      s.destroy();
+    }
   }
 }

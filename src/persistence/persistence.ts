@@ -31,12 +31,15 @@ import { LruTable } from './lru-table.ts';
 import type { LearningMethod } from './server-cookie.ts';
 import type { ClientKeys, KeyHash, MethodEnv, PersistenceMethod, ServerSlots } from './types.ts';
 
+const NO_REQUEST = Object.freeze({});
+
 /** Expired entries removed per table per worker tick (100 ms): 100,000 a second, a few ms of work at most per tick. */
 const SWEEP_BUDGET = 10_000;
 
 /** Per client connection: its keys for the request in flight and what the response must carry. */
 export class PersistSlot implements ClientKeys {
   readonly clientIp: string;
+  connectionKey: string | null = null;
   sourceKey = '';
   sourceMask4 = -1;
   sourceMask6 = -1;
@@ -158,6 +161,15 @@ export class Persistence implements ServerSlots {
     const fallback = this.#fallback;
     slot.fallbackKey = fallback === null || (key !== null && this.#primaryChooses) ? null : fallback.key(head, fields, slot, slot.fallbackKey);
     slot.setCookie = '';
+  }
+
+  /**
+   * A Layer 4 connection's keys: its address, and what its first bytes carried (slot.connectionKey).
+   * Only the types a Layer 4 service may use (config/l4-services.ts) get here, and they read
+   * neither the request head nor its fields.
+   */
+  readConnection(slot: PersistSlot): void {
+    this.read(slot, NO_REQUEST as RequestHead, NO_REQUEST as FieldTable);
   }
 
   /** The server for this request: the one it is persisted to when that may serve it, else a new choice, remembered. */

@@ -36,6 +36,11 @@ export interface PersistenceMethod {
 /** What a method may keep per client connection: the source-ip key is computed once per connection. */
 export interface ClientKeys {
   readonly clientIp: string;
+  /**
+   * A key read from the connection's first bytes by a Layer 4 service (rdp-cookie: the user name
+   * of an RDP Connection Request); null when there is none.
+   */
+  connectionKey: string | null;
   sourceKey: string;
   /** The masks sourceKey was computed with (-1: not yet); a reload may change them. */
   sourceMask4: number;

@@ -137,6 +137,8 @@ class Supervisor {
   #spawn(slot: number): Promise<Worker> {
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Which worker it is: resources that cannot be shared over SO_REUSEPORT (FTP passive ports) are split by it.
+      env: { ...process.env, FULCRUM_WORKER_INDEX: String(slot), FULCRUM_WORKER_COUNT: String(workerCount(this.#config)) },
       serialization: 'advanced',
       // --expose-gc: the worker bounds the memory held by dead socket read buffers (engine-context.ts).
       execArgv: [...process.execArgv, '--expose-gc'],

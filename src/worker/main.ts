@@ -1,13 +1,13 @@
 import { createLogger } from '../log/logger.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
-import { WorkerRuntime } from './runtime.ts';
+import { WorkerRuntime, workerIdentityFromEnv } from './runtime.ts';
 
 /**
  * A worker process: runs the data path for every virtual service and takes its orders from the
  * supervisor over the IPC channel. Started by the supervisor with child_process.fork.
  */
 const log = createLogger('fulcrum-worker');
-const runtime = new WorkerRuntime((level, message, fields) => log[level](fields, message));
+const runtime = new WorkerRuntime((level, message, fields) => log[level](fields, message), workerIdentityFromEnv());
 // The supervisor starts workers with --expose-gc so the engine can bound dead read buffers (see
 // COLLECT_EVERY_BYTES in engine-context.ts); `gc(true)` is a young-generation collection.
 const gc = globalThis.gc;

@@ -3,6 +3,10 @@ import { JsonAccessLog } from '../log/access-log.ts';
 import { EngineContext } from '../l7/engine-context.ts';
 import { Listener } from '../l7/listener.ts';
 import { VirtualService, type ServiceEventSink } from '../l7/virtual-service.ts';
+import { TcpListener } from '../l4/tcp-listener.ts';
+import { UdpListener } from '../l4/udp-listener.ts';
+import { FtpListener } from '../ftp/ftp-listener.ts';
+import type { ListenerEnv, ServiceListener, WorkerIdentity } from './service-listener.ts';
 import type { AgentVerdict } from '../agent/types.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { WorkerRealServerStats, WorkerServiceStats, WorkerStats } from './messages.ts';
@@ -10,8 +14,30 @@ import type { WorkerRealServerStats, WorkerServiceStats, WorkerStats } from './m
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
 
+/** UDP and TCP may share a port number; every other protocol listens on TCP. */
 function listenKey(vs: VirtualServiceConfig): string {
-  return `${vs.listen.host}|${vs.listen.port}`;
+  return `${vs.protocol === 'udp' ? 'udp' : 'tcp'}|${vs.listen.host}|${vs.listen.port}`;
+}
+
+/** The listener of the protocol; a reload that changes the protocol on one address gets a new one. */
+function createListener(service: VirtualService, env: ListenerEnv): ServiceListener {
+  switch (service.config.protocol) {
+    case 'http':
+      return new Listener(service, env);
+    case 'tcp':
+      return new TcpListener(service, env);
+    case 'udp':
+      return new UdpListener(service, env);
+    case 'ftp':
+      return new FtpListener(service, env);
+  }
+}
+
+/** The identity the supervisor gives a worker (FULCRUM_WORKER_INDEX / FULCRUM_WORKER_COUNT); one worker alone otherwise. */
+export function workerIdentityFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerIdentity {
+  const index = Number(env['FULCRUM_WORKER_INDEX'] ?? 0);
+  const count = Number(env['FULCRUM_WORKER_COUNT'] ?? 1);
+  return Number.isInteger(index) && Number.isInteger(count) && count >= 1 && index >= 0 && index < count ? { index, count } : { index: 0, count: 1 };
 }
 
 /**
@@ -20,9 +46,10 @@ function listenKey(vs: VirtualServiceConfig): string {
  */
 export class WorkerRuntime {
   readonly ctx = new EngineContext();
-  readonly #listeners = new Map<string, Listener>();
+  readonly #listeners = new Map<string, ServiceListener>();
   /** Listeners whose address left the config: closed to new clients, kept until their clients leave. */
-  readonly #retired = new Set<Listener>();
+  readonly #retired = new Set<ServiceListener>();
+  readonly #env: ListenerEnv;
   #accessLogKey = '';
   readonly #timer: NodeJS.Timeout;
   readonly #events: ServiceEventSink;
@@ -31,8 +58,9 @@ export class WorkerRuntime {
   /** The latest agent verdict per "virtual service|real server" (adaptive scheduling), re-applied likewise. */
   readonly #agents = new Map<string, AgentVerdict>();
 
-  constructor(events: ServiceEventSink = () => {}) {
+  constructor(events: ServiceEventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }) {
     this.#events = events;
+    this.#env = { ctx: this.ctx, events, worker };
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
   }
@@ -43,11 +71,19 @@ export class WorkerRuntime {
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
     // New addresses first, with services of their own (no previous, so nothing shared is touched):
     // binding is the one step that can fail, and the running config must survive it untouched.
-    const opened = new Map<string, Listener>();
+    const opened = new Map<string, ServiceListener>();
     try {
       for (const [key, vsConfig] of configs) {
-        if (this.#listeners.has(key)) continue;
-        const listener = new Listener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.ctx);
+        const running = this.#listeners.get(key);
+        if (running !== undefined && running.service.config.protocol === vsConfig.protocol) continue;
+        if (running !== undefined) {
+          // Same address, another protocol: the old listener must let go of the port first.
+          this.#listeners.delete(key);
+          this.#retired.add(running);
+          await running.close();
+          running.drain();
+        }
+        const listener = createListener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.#env);
         await listener.listen();
         opened.set(key, listener);
       }
@@ -122,23 +158,15 @@ export class WorkerRuntime {
 
   #tick(): void {
     const now = Date.now();
-    for (const listener of this.#listeners.values()) this.#expire(listener, now);
+    for (const listener of this.#listeners.values()) listener.tick(now);
     for (const listener of this.#retired) {
-      this.#expire(listener, now);
-      if (listener.connections.size === 0) {
+      listener.tick(now);
+      if (listener.connectionCount === 0) {
         // Its pools are swept no more: close them for good.
         this.#retired.delete(listener);
         listener.service.retire();
       }
     }
-  }
-
-  #expire(listener: Listener, now: number): void {
-    for (const conn of listener.connections) {
-      if (conn.deadline !== 0 && conn.deadline <= now) conn.onDeadline();
-    }
-    listener.service.sweep(now);
-    listener.service.tick(now);
   }
 
   /**
@@ -157,7 +185,7 @@ export class WorkerRuntime {
         entry = { name: service.name, clientConnections: 0, persistenceEntries: null, realServers: [] };
         services.set(service.name, entry);
       }
-      entry.clientConnections += listener.connections.size;
+      entry.clientConnections += listener.connectionCount;
       if (service.persistence !== null) entry.persistenceEntries = (entry.persistenceEntries ?? 0) + service.persistence.entries;
       for (const server of service.servers) {
         if (seen.has(server)) continue;
@@ -188,8 +216,8 @@ export class WorkerRuntime {
 
   get connectionCount(): number {
     let n = 0;
-    for (const l of this.#listeners.values()) n += l.connections.size;
-    for (const l of this.#retired) n += l.connections.size;
+    for (const l of this.#listeners.values()) n += l.connectionCount;
+    for (const l of this.#retired) n += l.connectionCount;
     return n;
   }
 
@@ -210,7 +238,7 @@ export class WorkerRuntime {
     }
     const clean = this.connectionCount === 0;
     // Past the grace period: whatever is left is cut, so that the listeners really close.
-    for (const l of all) for (const c of l.connections) c.socket.destroy();
+    for (const l of all) l.destroyAll();
     await closed;
     for (const l of all) l.service.closeIdle();
     clearInterval(this.#timer);

@@ -132,7 +132,7 @@ export interface Engine {
 export async function startEngine(vs: ServiceYaml): Promise<Engine> {
   const port = await freePort();
   const ctx = new EngineContext();
-  const listener = new Listener(new VirtualService(configFor(vs, port).virtualServices[0]!, null), ctx);
+  const listener = new Listener(new VirtualService(configFor(vs, port).virtualServices[0]!, null), { ctx, events: () => {}, worker: { index: 0, count: 1 } });
   await listener.listen();
   return {
     port,

@@ -1,0 +1,269 @@
+/**
+ * The listening socket of a TCP virtual service and the connections it accepted: the connection
+ * limits with their ordered queue (HAProxy's maxconn queue), per-server limits, idle and connect
+ * deadlines from the worker's tick, and draining that never cuts an established connection
+ * unless timeouts.drainCut asks for it.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TcpServiceConfig } from '../config/schema.ts';
+import type { VirtualService } from '../l7/virtual-service.ts';
+import { acceptProxyHeader } from '../proxy-protocol/accept.ts';
+import type { RealServer } from '../upstream/real-server.ts';
+import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
+import { RDP_PEEK_LIMIT, parseRdpConnectionRequest } from './rdp-cookie.ts';
+import { TcpConnection, type TcpConnectionHost } from './tcp-connection.ts';
+
+/** How long a client has to send its PROXY header, or its RDP Connection Request. */
+const HANDSHAKE_MS = 3000;
+
+export class TcpListener implements ServiceListener, TcpConnectionHost {
+  service: VirtualService;
+  config: TcpServiceConfig;
+  readonly server: Server;
+  readonly connections = new Set<TcpConnection>();
+  readonly meter: (bytes: number) => void;
+  readonly #env: ListenerEnv;
+  /** Connections waiting for a slot, oldest first; entries that left are skipped when met. */
+  #queue: TcpConnection[] = [];
+  #queueHead = 0;
+  /** Connections connecting or relaying: what limits.maxConnections bounds. */
+  #active = 0;
+  #draining = false;
+  /** When each real server stopped taking new clients (drain, disabled), for timeouts.drainCut. */
+  readonly #unavailableSince = new Map<RealServer, number>();
+
+  constructor(service: VirtualService, env: ListenerEnv) {
+    this.service = service;
+    this.config = tcpConfig(service);
+    this.#env = env;
+    this.meter = (bytes) => env.ctx.noteRead(bytes);
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+  }
+
+  listen(): Promise<void> {
+    const { host, port } = this.config.listen;
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.server.once('error', onError);
+      this.server.listen({ host, port, reusePort: true, backlog: 4096 }, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  update(service: VirtualService): void {
+    this.service = service;
+    this.config = tcpConfig(service);
+    this.#admitQueued(Date.now());
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      // net.Server waits for every connection before its callback; ours only stops accepting.
+      setImmediate(resolve);
+    });
+  }
+
+  drain(): void {
+    this.#draining = true;
+    for (const conn of this.connections) if (conn.phase === 'queued' || conn.phase === 'handshake') conn.reject('shutting down');
+  }
+
+  destroyAll(): void {
+    for (const conn of this.connections) conn.cut('cut');
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  // ---- accept: what must be read before a server can be chosen ------------------------------
+
+  #accept(socket: Socket): void {
+    if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    const conn = new TcpConnection(socket, this);
+    this.connections.add(conn);
+    conn.deadline = Date.now() + HANDSHAKE_MS;
+    if (!this.config.acceptProxyProtocol) return this.#afterProxy(conn);
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    acceptProxyHeader(socket, HANDSHAKE_MS, (result) => {
+      if (!result.ok) {
+        this.#env.events('warn', `connection from ${peer} to "${this.service.name}" closed: ${result.reason}`, {
+          virtualService: this.service.name,
+          client: peer,
+          event: 'proxy-protocol-error',
+        });
+        return;
+      }
+      const source = result.header.source;
+      if (source !== null) conn.setClient(source.address, source.port);
+      conn.head = result.rest;
+      this.#afterProxy(conn);
+    });
+  }
+
+  #afterProxy(conn: TcpConnection): void {
+    if (conn.phase === 'closed') return;
+    const persistence = this.service.persistence;
+    if (persistence?.config.type !== 'rdp-cookie') return this.#admit(conn);
+    // rdp-cookie: the user name is in the client's first packet, read before choosing a server.
+    const socket = conn.socket;
+    const onData = (chunk: Buffer): void => {
+      conn.head = conn.head === null ? chunk : Buffer.concat([conn.head, chunk]);
+      this.#peekRdp(conn, onData);
+    };
+    socket.on('data', onData);
+    conn.deadline = Date.now() + HANDSHAKE_MS;
+    conn.onHandshakeTimeout = () => this.#peekRdp(conn, onData, true);
+    socket.resume();
+    if (conn.head !== null) this.#peekRdp(conn, onData);
+  }
+
+  #peekRdp(conn: TcpConnection, onData: (chunk: Buffer) => void, timedOut = false): void {
+    const parsed = parseRdpConnectionRequest(conn.head ?? Buffer.alloc(0));
+    if (parsed.kind === 'need-more' && !timedOut && (conn.head?.length ?? 0) < RDP_PEEK_LIMIT) return;
+    conn.socket.off('data', onData);
+    conn.socket.pause();
+    conn.onHandshakeTimeout = null;
+    conn.slot.connectionKey = parsed.kind === 'request' ? parsed.cookie : null;
+    this.#admit(conn);
+  }
+
+  // ---- limits and the queue -----------------------------------------------------------------
+
+  #admit(conn: TcpConnection): void {
+    if (conn.phase === 'closed') return;
+    this.service.persistence?.readConnection(conn.slot);
+    const now = Date.now();
+    if (this.#active < this.config.limits.maxConnections && this.#queueHead === this.#queue.length && this.#tryStart(conn, now)) return;
+    this.#enqueue(conn, now);
+  }
+
+  #tryStart(conn: TcpConnection, now: number): boolean {
+    conn.holdsSlot = true;
+    this.#active++;
+    if (conn.start(now)) return true;
+    conn.holdsSlot = false;
+    this.#active--;
+    return false;
+  }
+
+  #enqueue(conn: TcpConnection, now: number): void {
+    const queue = this.config.limits.queue;
+    if (this.#queue.length - this.#queueHead >= queue.size) {
+      conn.reject(queue.size === 0 ? 'over the connection limit (queue size 0)' : `over the connection limit and the queue is full (${queue.size})`);
+      return;
+    }
+    conn.phase = 'queued';
+    conn.deadline = now + queue.timeout;
+    this.#queue.push(conn);
+  }
+
+  /** Start queued connections, oldest first, while there is room. */
+  #admitQueued(now: number): void {
+    const max = this.config.limits.maxConnections;
+    while (this.#queueHead < this.#queue.length && this.#active < max) {
+      const conn = this.#queue[this.#queueHead]!;
+      if (conn.phase === 'queued' && !this.#tryStart(conn, now)) break;
+      this.#queueHead++;
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  pickFor(conn: TcpConnection, exclude: readonly RealServer[] | null): RealServer | 'full' | null {
+    const service = this.service;
+    const persistence = service.persistence;
+    let skip = exclude;
+    let full = false;
+    for (let i = 0; i <= service.servers.length; i++) {
+      const ctx = { clientAddress: conn.clientIp, exclude: skip };
+      const server = persistence === null ? service.pick(ctx) : persistence.pick(conn.slot, ctx);
+      if (server === null) return full ? 'full' : null;
+      const limit = server.index < 0 ? undefined : this.config.realServers[server.index]?.maxConnections;
+      if (limit === undefined || server.inflight < limit) return server;
+      full = true;
+      skip = skip === null ? [server] : [...skip, server];
+    }
+    return 'full';
+  }
+
+  released(conn: TcpConnection): void {
+    if (!conn.holdsSlot) return;
+    conn.holdsSlot = false;
+    this.#active--;
+    this.#admitQueued(Date.now());
+  }
+
+  closed(conn: TcpConnection, error: string): void {
+    this.connections.delete(conn);
+    const sink = this.#env.ctx.accessLog;
+    if (sink === null) return;
+    sink.log({
+      client: conn.clientIp,
+      virtualService: this.service.name,
+      server: conn.server?.id ?? '',
+      method: 'TCP',
+      path: '',
+      status: 0,
+      bytesIn: conn.relay?.bytesIn ?? 0,
+      bytesOut: conn.relay?.bytesOut ?? 0,
+      durationMs: performance.now() - conn.startedAt,
+      error,
+    });
+  }
+
+  // ---- time ---------------------------------------------------------------------------------
+
+  tick(now: number): void {
+    const { idle, drainCut } = this.config.timeouts;
+    if (drainCut > 0) this.#noteUnavailable(now);
+    for (const conn of this.connections) {
+      switch (conn.phase) {
+        case 'relaying':
+          if (conn.relay!.checkIdle(now, idle)) break;
+          if (drainCut > 0 && this.#cutDue(conn.server!, now, drainCut)) conn.cut('cut');
+          break;
+        case 'connecting':
+          if (conn.deadline <= now) conn.connectTimedOut();
+          break;
+        case 'queued':
+          if (conn.deadline <= now) conn.reject(`waited ${this.config.limits.queue.timeout} ms in the queue`);
+          break;
+        case 'handshake':
+          // Only rdp-cookie peeks are timed here; acceptProxyHeader has its own timeout.
+          if (conn.deadline <= now) conn.onHandshakeTimeout?.();
+          break;
+      }
+    }
+    this.#admitQueued(now);
+    this.service.tick(now);
+  }
+
+  #noteUnavailable(now: number): void {
+    for (const server of this.service.servers) {
+      if (server.state === 'enabled') this.#unavailableSince.delete(server);
+      else if (!this.#unavailableSince.has(server)) this.#unavailableSince.set(server, now);
+    }
+  }
+
+  #cutDue(server: RealServer, now: number, drainCut: number): boolean {
+    const since = this.#unavailableSince.get(server);
+    return since !== undefined && now - since >= drainCut;
+  }
+}
+
+function tcpConfig(service: VirtualService): TcpServiceConfig {
+  const config = service.config;
+  if (config.protocol !== 'tcp') throw new Error(`TcpListener given a ${config.protocol} virtual service`);
+  return config;
+}
