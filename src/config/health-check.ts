@@ -10,14 +10,24 @@ import { DURATION_ALLOWED, DURATION_PATTERN, formatDuration, parseDuration } fro
 import type { ParseResult, PathSegment } from './problem.ts';
 import { HOST_HEADER_PATTERN, field, parsedString } from './schema-builders.ts';
 
-export const HEALTH_CHECK_TYPES = ['none', 'tcp', 'http', 'https'] as const;
+export const HEALTH_CHECK_TYPES = ['none', 'tcp', 'http', 'https', 'ftp', 'dns'] as const;
 export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
+/** The record types a dns check may ask for: the ones a service's name is usually published as. */
+export const DNS_QUERY_TYPES = ['A', 'AAAA', 'NS', 'SOA', 'MX', 'TXT', 'CNAME', 'SRV', 'PTR'] as const;
+export type DnsQueryType = (typeof DNS_QUERY_TYPES)[number];
+export type VirtualServiceProtocol = 'http' | 'tcp' | 'udp' | 'ftp';
 export const HEALTH_CHECK_METHODS = ['HEAD', 'GET', 'POST', 'OPTIONS'] as const;
 export type HealthCheckMethod = (typeof HEALTH_CHECK_METHODS)[number];
 export type HttpVersion = '1.0' | '1.1';
 export type StartAs = 'up' | 'down';
 /** An inclusive range of HTTP status codes; a single code is [code, code]. */
 export type StatusRange = [number, number];
+
+/** The question a dns check asks: `query` as written ("." is the root), `queryType` resolved. */
+export interface DnsQuestion {
+  query: string;
+  queryType: DnsQueryType;
+}
 
 /** The health check of one real server, resolved: the virtual service's spec, its override, defaults. */
 export interface HealthCheckConfig {
@@ -42,13 +52,14 @@ export interface HealthCheckConfig {
   rise: number;
   startAs: StartAs;
   tls: { verify: boolean };
+  /** Present on dns checks only, so that other checks resolve (and compare) as before. */
+  dns?: DnsQuestion;
 }
 
 /** KEMP LoadMaster's "up" codes, which its users know: every 2xx, the two common redirects and 401. */
 export const DEFAULT_EXPECT_STATUS = ['200-299', 301, 302, 401] as const;
 
 const DEFAULTS = {
-  type: 'http',
   method: 'GET',
   path: '/',
   httpVersion: '1.1',
@@ -61,6 +72,32 @@ const DEFAULTS = {
   startAs: 'up',
   verify: false,
 } as const;
+
+/**
+ * The check a written `healthCheck` without `type` gets: the protocol's own. udp gets dns
+ * because a UDP service has no connection to open; DNS is the UDP service Fulcrum balances most.
+ */
+export const DEFAULT_HEALTH_CHECK_TYPE: Record<VirtualServiceProtocol, HealthCheckType> = { http: 'http', tcp: 'tcp', udp: 'dns', ftp: 'ftp' };
+
+/**
+ * The check types that can work against each protocol's real servers. A udp service's servers
+ * take datagrams, so TCP-based checks say nothing about them, except tcp itself: a DNS server
+ * also answers on TCP 53. dns checks ask over UDP only (DNS over TCP is not implemented), so
+ * only udp services have them. http and https stay allowed on ftp and tcp services, whose
+ * servers often have a status page on another port.
+ */
+export const HEALTH_CHECK_TYPES_BY_PROTOCOL: Record<VirtualServiceProtocol, readonly HealthCheckType[]> = {
+  http: ['none', 'tcp', 'http', 'https'],
+  tcp: ['none', 'tcp', 'http', 'https', 'ftp'],
+  udp: ['none', 'dns', 'tcp'],
+  ftp: ['none', 'ftp', 'tcp', 'http', 'https'],
+};
+
+/**
+ * The question of a dns check that names none: the root's name servers, which every recursive
+ * resolver holds (its root hints). The root has no A record, hence NS.
+ */
+export const DEFAULT_DNS_QUESTION: Readonly<DnsQuestion> = { query: '.', queryType: 'NS' };
 
 /** Body bytes a check reads and expectBody sees: the LoadMaster's "first 4 KB". */
 export const BODY_LIMIT_BYTES = 4096;
@@ -109,6 +146,21 @@ function parseRegex(text: string): ParseResult<string | null> {
   }
 }
 
+/**
+ * A domain name as a DNS question carries it: "." (the root) or labels of letters, digits, "-"
+ * and "_" (SRV and DKIM names), 1..63 characters each, 253 in all (RFC 1035 section 2.3.4).
+ * A trailing dot is allowed and dropped.
+ */
+export function parseDomainName(text: string): ParseResult<string> {
+  const name = text.trim();
+  if (name === '.') return { ok: true, value: '.' };
+  const bare = name.endsWith('.') ? name.slice(0, -1) : name;
+  const labels = bare.split('.');
+  const valid = bare.length > 0 && bare.length <= 253 && labels.every((label) => /^[A-Za-z0-9_-]{1,63}$/.test(label));
+  if (!valid) return { ok: false, message: `${JSON.stringify(text)} is not a domain name; write a name such as www.example.com, or . for the root` };
+  return { ok: true, value: bare };
+}
+
 function headerMap(input: Record<string, string | number | boolean>, ctx: z.RefinementCtx): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, raw] of Object.entries(input)) {
@@ -131,11 +183,6 @@ function headerMap(input: Record<string, string | number | boolean>, ctx: z.Refi
 /** The keys with a default, each built fresh per use (a shared instance would become a JSON Schema $ref). */
 function defaultedFields() {
   return {
-    type: field(
-      z.enum(HEALTH_CHECK_TYPES),
-      'none: no checks, the server counts as up. tcp: a connection that opens is healthy. http and https: send a request and check the status (and body).',
-      { noun: 'a health check type' },
-    ),
     method: field(z.enum(HEALTH_CHECK_METHODS), 'The HTTP method of the check request.', { noun: 'a health check method' }),
     path: field(z.string().max(2048).regex(new RegExp(REQUEST_PATH_PATTERN)), 'The path (and query) to request, e.g. /health or /status?full=1.', {
       noun: 'a request path',
@@ -168,7 +215,7 @@ function defaultedFields() {
       noun: 'a duration',
       allowed: DURATION_ALLOWED,
     }),
-    timeout: field(parsedString(parseDuration, DURATION_PATTERN), 'How long one check may take (connect, send, answer); must be shorter than interval.', {
+    timeout: field(parsedString(parseDuration, DURATION_PATTERN), 'How long one check may take (connect, send, answer); must be shorter than interval. Default: 2s, or half the interval when that is shorter.', {
       noun: 'a duration',
       allowed: DURATION_ALLOWED,
     }),
@@ -184,9 +231,17 @@ function defaultedFields() {
 
 type DefaultedFields = ReturnType<typeof defaultedFields>;
 
-/** The keys without a default: left out, they mean "the real server's own" (host, port) or "none" (expectBody). */
+/**
+ * The keys without a fixed default: left out, they mean "the protocol's own" (type), "the real
+ * server's own" (host, port), "none" (expectBody) or the dns defaults (query, queryType).
+ */
 function optionalFields() {
   return {
+    type: field(
+      z.enum(HEALTH_CHECK_TYPES).optional(),
+      'none: no checks, the server counts as up. tcp: a connection that opens is healthy. http and https: send a request and check the status (and body). ftp: the server greets with 220. dns: a UDP query (query, queryType) is answered NOERROR. Default: the protocol\'s own (http: http, tcp: tcp, ftp: ftp, udp: dns). An http service can use none, tcp, http, https; tcp: none, tcp, http, https, ftp; udp: none, dns, tcp; ftp: none, ftp, tcp, http, https.',
+      { noun: 'a health check type' },
+    ),
     host: field(
       z.string().max(261).regex(new RegExp(HOST_HEADER_PATTERN)).optional(),
       "Host header (HTTP/1.1) and TLS SNI name for the check, e.g. www.example.com; default: the real server's address as written. Set it when the server serves sites by host name.",
@@ -199,6 +254,16 @@ function optionalFields() {
     ),
     port: field(z.int().min(1).max(65_535).optional(), "Port to check when it differs from the real server's port (a separate health or status port)."),
     body: field(z.string().max(65_536).optional(), 'Request body (for POST); sent with Content-Length when not empty. Default: none.'),
+    query: field(
+      parsedString(parseDomainName, '^(\\.|[A-Za-z0-9_.-]+)$').optional(),
+      'dns checks only: the name to ask for, e.g. www.example.com. Default: "." (the root), asked as NS, which a recursive resolver answers from its root hints; an authoritative server refuses it, so for one set a name in its zones.',
+      { noun: 'a domain name', allowed: 'a name such as www.example.com, or . for the root' },
+    ),
+    queryType: field(
+      z.enum(DNS_QUERY_TYPES).optional(),
+      'dns checks only: the record type to ask for. Default: A, or NS when query is the root. The check passes on NOERROR, with or without records; NXDOMAIN, SERVFAIL, REFUSED and the rest fail it.',
+      { noun: 'a DNS record type' },
+    ),
   };
 }
 
@@ -220,10 +285,17 @@ function specShape() {
   const tls = field(z.strictObject({ verify: verifyField().default(DEFAULTS.verify) }).prefault({}), TLS_DESCRIPTION);
   // The order users read them in (the issue's example); the docs and "allowed:" lists follow it.
   return {
-    ...{ type: d.type, method: d.method, path: d.path, httpVersion: d.httpVersion, host: o.host, headers: d.headers, body: o.body },
-    ...{ expectStatus: d.expectStatus, expectBody: o.expectBody, port: o.port, interval: d.interval, timeout: d.timeout },
-    ...{ fall: d.fall, rise: d.rise, startAs: d.startAs, tls },
+    ...{ type: o.type, method: d.method, path: d.path, httpVersion: d.httpVersion, host: o.host, headers: d.headers, body: o.body },
+    ...{ expectStatus: d.expectStatus, expectBody: o.expectBody, port: o.port, interval: d.interval, timeout: fields.timeout.optional() },
+    ...{ fall: d.fall, rise: d.rise, startAs: d.startAs, tls, query: o.query, queryType: o.queryType },
   };
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+
+/** Unwritten, the timeout is 2s, or half the interval when that is shorter (a 2s interval gets a 1s timeout). */
+function defaultTimeout(interval: number): number {
+  return Math.min(DEFAULT_TIMEOUT_MS, Math.floor(interval / 2));
 }
 
 function overrideShape() {
@@ -234,9 +306,9 @@ function overrideShape() {
   const o = optionalFields();
   const tls = field(z.strictObject({ verify: verifyField().optional() }).optional(), TLS_DESCRIPTION);
   return {
-    ...{ type: d.type, method: d.method, path: d.path, httpVersion: d.httpVersion, host: o.host, headers: d.headers, body: o.body },
+    ...{ type: o.type, method: d.method, path: d.path, httpVersion: d.httpVersion, host: o.host, headers: d.headers, body: o.body },
     ...{ expectStatus: d.expectStatus, expectBody: o.expectBody, port: o.port, interval: d.interval, timeout: d.timeout },
-    ...{ fall: d.fall, rise: d.rise, startAs: d.startAs, tls },
+    ...{ fall: d.fall, rise: d.rise, startAs: d.startAs, tls, query: o.query, queryType: o.queryType },
   };
 }
 
@@ -257,6 +329,7 @@ type HealthCheckOverride = NonNullable<z.output<typeof HealthCheckOverrideSchema
 
 /** What the merge needs of a virtual service; the protocol's own keys pass through untouched. */
 interface HealthCheckedService {
+  protocol: VirtualServiceProtocol;
   healthCheck?: HealthCheckSpec | undefined;
   realServers: ReadonlyArray<{ address: HostPort; healthCheck?: HealthCheckOverride | undefined }>;
 }
@@ -266,16 +339,21 @@ export type WithResolvedHealthChecks<VS extends HealthCheckedService> = Omit<VS,
   realServers: Array<Omit<VS['realServers'][number], 'healthCheck'> & { healthCheck: HealthCheckConfig }>;
 };
 
+/** The keys only a dns check reads. */
+const DNS_KEYS = ['query', 'queryType'] as const;
+
 /**
  * Put a resolved healthCheck on the virtual service and on each real server, and report settings
- * that cannot work together (a timeout not below the interval), each at a key the user wrote:
- * the server's override when the override takes part, else the virtual service's.
+ * that cannot work together (a timeout not below the interval, a check type the protocol's servers
+ * cannot answer, dns keys on another type), each at a key the user wrote: the server's override
+ * when the override takes part, else the virtual service's.
  */
 export function resolveHealthChecks<VS extends HealthCheckedService>(vs: VS, ctx: z.RefinementCtx): WithResolvedHealthChecks<VS> {
   const spec = vs.healthCheck;
   const written = spec !== undefined;
+  const protocolType = DEFAULT_HEALTH_CHECK_TYPE[vs.protocol];
   // merge(x, {}) copies: no two outputs share a headers object or a status list.
-  const base = written ? fromSpec(spec) : merge({ ...DEFAULT_CONFIG, type: 'none' }, {});
+  const base = withQuestion(written ? fromSpec(spec, protocolType) : merge({ ...DEFAULT_CONFIG, type: 'none' }, {}), spec);
   const report = (path: PathSegment[], message: string): void => ctx.addIssue({ code: 'custom', message, path, input: undefined });
   if (written) {
     // Unwritten keys hold their defaults, and the defaults agree with each other, so the first
@@ -284,25 +362,74 @@ export function resolveHealthChecks<VS extends HealthCheckedService>(vs: VS, ctx
       const key = problem.keys.find((k) => JSON.stringify(base[k]) !== JSON.stringify(DEFAULT_CONFIG[k])) ?? 'interval';
       report(['healthCheck', key], problem.message);
     }
+    const misfit = typeMisfit(base.type, vs.protocol);
+    if (misfit !== null) report(['healthCheck', 'type'], misfit);
   }
   const realServers = vs.realServers.map((rs, index) => {
     const override = rs.healthCheck;
-    if (override === undefined) return { ...rs, healthCheck: merge(base, {}) };
-    // "When present, type defaults to http": an override on a service without checks asks for one.
-    const start = written ? base : { ...base, type: 'http' as const };
-    const resolved = merge(start, override);
+    if (override === undefined) return { ...rs, healthCheck: withQuestion(merge(base, {}), spec) };
+    // "When present, type defaults to the protocol's": an override on a service without checks asks for one.
+    const start = written ? base : { ...base, type: protocolType };
+    const resolved = withQuestion(merge(start, override), spec, override);
+    const at = (key: string): PathSegment[] => ['realServers', index, 'healthCheck', key];
     for (const problem of contradictions(resolved)) {
       const key = problem.keys.find((k) => override[k as keyof HealthCheckOverride] !== undefined);
-      if (key !== undefined) report(['realServers', index, 'healthCheck', key], problem.message);
+      if (key !== undefined) report(at(key), problem.message);
     }
+    const misfit = override.type === undefined ? null : typeMisfit(resolved.type, vs.protocol);
+    if (misfit !== null) report(at('type'), misfit);
+    for (const key of DNS_KEYS) if (override[key] !== undefined && resolved.type !== 'dns') report(at(key), dnsOnly(key, resolved.type, vs.protocol));
     return { ...rs, healthCheck: resolved };
   });
+  // The service's dns keys are in the right place when some check that inherits them is dns.
+  for (const key of DNS_KEYS) {
+    const inherited = realServers.some((rs, index) => rs.healthCheck.type === 'dns' && vs.realServers[index]?.healthCheck?.[key] === undefined);
+    if (spec?.[key] !== undefined && base.type !== 'dns' && !inherited) report(['healthCheck', key], dnsOnly(key, base.type, vs.protocol));
+  }
   return { ...vs, healthCheck: base, realServers } as WithResolvedHealthChecks<VS>;
 }
 
-function fromSpec(spec: HealthCheckSpec): HealthCheckConfig {
+/** Why `type` cannot check the real servers of a `protocol` service, or null when it can. */
+function typeMisfit(type: HealthCheckType, protocol: VirtualServiceProtocol): string | null {
+  const allowed = HEALTH_CHECK_TYPES_BY_PROTOCOL[protocol];
+  if (allowed.includes(type)) return null;
+  const service = `${protocol === 'http' || protocol === 'ftp' ? 'an' : 'a'} ${protocol} virtual service`;
+  let why: string;
+  if (type === 'dns') {
+    why = 'dns checks ask over UDP, and DNS over TCP checks are not implemented (type tcp tells whether a TCP port is open)';
+  } else if (protocol === 'udp') {
+    why = `${type} checks need a TCP connection, and ${service}'s real servers take datagrams`;
+  } else {
+    why = `${type} checks expect ${type === 'ftp' ? 'an FTP server' : type.toUpperCase()}, and ${service}'s real servers speak ${protocol.toUpperCase()}`;
+  }
+  const list = `${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1) ?? 'none'}`;
+  return `type ${type} does not apply to ${service}: ${why}; it can use ${list}`;
+}
+
+function dnsOnly(key: (typeof DNS_KEYS)[number], type: HealthCheckType, protocol: VirtualServiceProtocol): string {
+  const fix = HEALTH_CHECK_TYPES_BY_PROTOCOL[protocol].includes('dns') ? `remove ${key}, or set type dns` : `remove ${key}`;
+  return `${key} applies to dns checks only, and this check is type ${type}; ${fix}`;
+}
+
+type DnsKeys = { query?: string | undefined; queryType?: DnsQueryType | undefined } | undefined;
+
+/** Give a dns check its question, from the layers written (later ones win) and the defaults; other checks get none. */
+function withQuestion(check: HealthCheckConfig, ...layers: DnsKeys[]): HealthCheckConfig {
+  if (check.type !== 'dns') return check;
+  let query: string | undefined;
+  let queryType: DnsQueryType | undefined;
+  for (const layer of layers) {
+    query = layer?.query ?? query;
+    queryType = layer?.queryType ?? queryType;
+  }
+  const name = query ?? DEFAULT_DNS_QUESTION.query;
+  check.dns = { query: name, queryType: queryType ?? (name === DEFAULT_DNS_QUESTION.query ? DEFAULT_DNS_QUESTION.queryType : 'A') };
+  return check;
+}
+
+function fromSpec(spec: HealthCheckSpec, defaultType: HealthCheckType): HealthCheckConfig {
   return {
-    type: spec.type,
+    type: spec.type ?? defaultType,
     method: spec.method,
     path: spec.path,
     httpVersion: spec.httpVersion,
@@ -313,7 +440,7 @@ function fromSpec(spec: HealthCheckSpec): HealthCheckConfig {
     expectBody: spec.expectBody ?? null,
     port: spec.port ?? null,
     interval: spec.interval,
-    timeout: spec.timeout,
+    timeout: spec.timeout ?? defaultTimeout(spec.interval),
     fall: spec.fall,
     rise: spec.rise,
     startAs: spec.startAs,
@@ -348,7 +475,7 @@ function merge(base: HealthCheckConfig, override: HealthCheckOverride): HealthCh
 }
 
 /** What `healthCheck: {}` resolves to. */
-const DEFAULT_CONFIG: HealthCheckConfig = fromSpec(z.strictObject(specShape()).parse({}));
+const DEFAULT_CONFIG: HealthCheckConfig = fromSpec(z.strictObject(specShape()).parse({}), 'http');
 
 type CheckKey = keyof HealthCheckConfig;
 

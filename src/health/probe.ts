@@ -4,6 +4,8 @@
  */
 import type { HostPort } from '../config/address.ts';
 import type { HealthCheckConfig } from '../config/health-check.ts';
+import { probeDns } from './probe-dns.ts';
+import { probeFtp } from './probe-ftp.ts';
 import { probeHttp } from './probe-http.ts';
 import { type HttpsProbeOptions, probeHttps } from './probe-https.ts';
 import { probeTcp } from './probe-tcp.ts';
@@ -23,6 +25,10 @@ export function createProbe(httpsOptions: HttpsProbeOptions = {}): Probe {
         return probeHttp(address, check, signal);
       case 'https':
         return probeHttps(address, check, signal, httpsOptions);
+      case 'ftp':
+        return probeFtp(address, check, signal);
+      case 'dns':
+        return probeDns(address, check, signal);
     }
   };
 }

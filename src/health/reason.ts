@@ -15,6 +15,17 @@ export function formatLatency(ms: number): string {
   return ms < 1 ? '<1 ms' : `${Math.round(ms)} ms`;
 }
 
+/** A line a server sent, trimmed and cut to `max` characters. */
+export function trimLine(line: string, max = 100): string {
+  const text = line.trim();
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** A line a server sent, quoted for a reason: trimmed, cut, with escapes for control characters. */
+export function quoteLine(line: string, max = 100): string {
+  return JSON.stringify(trimLine(line, max));
+}
+
 export function timeoutReason(phase: 'connect' | 'tls' | 'response' | 'body', timeoutMs: number, target: string, request: string | null): string {
   const within = formatDuration(timeoutMs);
   switch (phase) {

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { formatAddress, type HostPort } from '../config/address.ts';
-import type { HealthCheckConfig, StatusRange } from '../config/health-check.ts';
+import { DEFAULT_DNS_QUESTION, type HealthCheckConfig, type StatusRange } from '../config/health-check.ts';
 
 /** The address a check connects to: the real server's host, at the check port when one is set. */
 export function checkTarget(address: HostPort, check: HealthCheckConfig): HostPort {
@@ -44,6 +44,12 @@ export function statusExpected(ranges: readonly StatusRange[], status: number): 
   return ranges.some(([low, high]) => status >= low && status <= high);
 }
 
+/** "www.example.com A", ". NS": the question a dns check asks, as dig prints it. */
+export function dnsQuestionText(check: HealthCheckConfig): string {
+  const question = check.dns ?? DEFAULT_DNS_QUESTION;
+  return `${question.query} ${question.queryType}`;
+}
+
 /** One line for the status view: what is sent where. */
 export function describeCheck(address: HostPort, check: HealthCheckConfig): string {
   const target = formatAddress(checkTarget(address, check));
@@ -52,6 +58,10 @@ export function describeCheck(address: HostPort, check: HealthCheckConfig): stri
       return 'not checked (healthCheck type none)';
     case 'tcp':
       return `tcp connect to ${target}`;
+    case 'ftp':
+      return `ftp to ${target}`;
+    case 'dns':
+      return `dns ${dnsQuestionText(check)} to ${target}/udp`;
     case 'http':
     case 'https': {
       const host = check.httpVersion === '1.1' ? `, Host: ${hostHeaderValue(address, check)}` : ', no Host header';

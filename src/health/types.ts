@@ -21,14 +21,20 @@ export interface CertificateInfo {
 export interface ProbeDetail {
   /** Where the check connected, as host:port. */
   target: string;
-  /** The request line as sent, e.g. `HEAD / HTTP/1.0` (http and https). */
+  /** The request line as sent, e.g. `HEAD / HTTP/1.0` (http and https), or the question (dns), e.g. `www.example.com A`. */
   request?: string;
   /** The Host header sent; null when none was (HTTP/1.0). */
   hostHeader?: string | null;
   /** The TLS server name sent; null when none (the host is an IP address). */
   serverName?: string | null;
-  /** The response status code. */
+  /** The response status code (http, https) or the greeting's reply code (ftp). */
   status?: number;
+  /** ftp: the first line of the greeting, trimmed to 100 characters. */
+  reply?: string;
+  /** dns: the RCODE of the reply, e.g. NOERROR, SERVFAIL. */
+  rcode?: string;
+  /** dns: how many answer records the reply held. */
+  answers?: number;
   /** Did the body get tested against expectBody? */
   bodyTested?: boolean;
   certificate?: CertificateInfo;

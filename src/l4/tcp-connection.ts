@@ -44,6 +44,8 @@ export class TcpConnection {
   /** The first bytes' persistence key (rdp-cookie), read by the listener. */
   readonly slot: PersistSlot;
   server: RealServer | null = null;
+  /** The server an RDP session broker's routing token names; tried first. */
+  redirect: RealServer | null = null;
   upstream: Socket | null = null;
   relay: Relay | null = null;
   /** Counts toward the listener's maxConnections (connecting or relaying). */

@@ -11,7 +11,7 @@ import type { VirtualService } from '../l7/virtual-service.ts';
 import { acceptProxyHeader } from '../proxy-protocol/accept.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
-import { RDP_PEEK_LIMIT, parseRdpConnectionRequest } from './rdp-cookie.ts';
+import { RDP_PEEK_LIMIT, parseRdpConnectionRequest, redirectTarget } from './rdp-cookie.ts';
 import { TcpConnection, type TcpConnectionHost } from './tcp-connection.ts';
 
 /** How long a client has to send its PROXY header, or its RDP Connection Request. */
@@ -93,6 +93,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     conn.deadline = Date.now() + HANDSHAKE_MS;
     if (!this.config.acceptProxyProtocol) return this.#afterProxy(conn);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    // Accepted paused (pauseOnConnect); the header must be read, then it pauses the socket again.
+    socket.resume();
     acceptProxyHeader(socket, HANDSHAKE_MS, (result) => {
       if (!result.ok) {
         this.#env.events('warn', `connection from ${peer} to "${this.service.name}" closed: ${result.reason}`, {
@@ -133,6 +135,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     conn.socket.pause();
     conn.onHandshakeTimeout = null;
     conn.slot.connectionKey = parsed.kind === 'request' ? parsed.cookie : null;
+    // A session broker's redirect names the server that holds the user's session: it wins.
+    if (parsed.kind === 'request' && parsed.routingToken !== null) conn.redirect = redirectTarget(parsed.routingToken, this.service.servers);
     this.#admit(conn);
   }
 
@@ -182,6 +186,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   pickFor(conn: TcpConnection, exclude: readonly RealServer[] | null): RealServer | 'full' | null {
     const service = this.service;
+    const redirect = conn.redirect;
+    if (redirect !== null && (exclude === null || !exclude.includes(redirect))) return redirect;
     const persistence = service.persistence;
     let skip = exclude;
     let full = false;

@@ -173,9 +173,18 @@ describe('healthCheck config problems, each at its line', () => {
     const timeout = only(file(['    healthCheck:', '      timeout: 5s']));
     assert.deepEqual([timeout.line, timeout.path], [6, 'virtualServices[0].healthCheck.timeout']);
     assert.equal(timeout.message, 'timeout 5s must be shorter than interval 5s, or one check would still run when the next starts; lower timeout or raise interval');
-    const interval = only(file(['    healthCheck:', '      interval: 1s']));
+    const interval = only(file(['    healthCheck:', '      interval: 1s', '      timeout: 2s']));
     assert.deepEqual([interval.line, interval.path], [6, 'virtualServices[0].healthCheck.interval']);
     assert.match(interval.message, /^timeout 2s must be shorter than interval 1s/);
+  });
+
+  it('an unwritten timeout is 2s, or half a shorter interval (the issue\'s `interval: 2s` works as written)', () => {
+    const result = loadConfigText(file(['    healthCheck: { type: tcp, interval: 2s }']), 'x.yaml');
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.equal(result.config.virtualServices[0]!.healthCheck.timeout, 1000);
+    const long = loadConfigText(file(['    healthCheck: { type: tcp, interval: 10s }']), 'x.yaml');
+    assert.ok(long.ok);
+    assert.equal(long.config.virtualServices[0]!.healthCheck.timeout, 2000);
   });
 
   it("timeout not below interval once a server's override is merged, at the override", () => {

@@ -187,3 +187,12 @@ export function closed(socket: net.Socket): Promise<{ hadError: boolean }> {
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
+
+/** For state that no event announces (the access record written when the far side's close lands). */
+export async function waitFor(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
+}

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { startBlackhole } from '../helpers/blackhole.ts';
 import { freePort } from '../helpers/processes.ts';
-import { closed, connectTo, readBytes, readToEnd, sha256, startRawBackend, startTcpService, tcpYaml } from './tcp-harness.ts';
+import { closed, connectTo, readBytes, readToEnd, sha256, startRawBackend, startTcpService, tcpYaml, waitFor } from './tcp-harness.ts';
 
 describe('tcp virtual service: streaming', () => {
   const cleanup: Array<() => Promise<void>> = [];
@@ -106,7 +106,7 @@ describe('tcp virtual service: streaming', () => {
     socket.write('x');
     const [err] = (await error) as [NodeJS.ErrnoException];
     assert.equal(err.code, 'ECONNRESET');
-    await waitFor(() => svc.access.length > 0);
+    await waitFor(() => svc.access.length > 0, 'the access record');
     assert.equal(svc.access[0]!.error, 'server-reset');
   });
 
@@ -124,7 +124,7 @@ describe('tcp virtual service: streaming', () => {
     cleanup.push(none.stop);
     const socket = await connectTo(none.port);
     await closed(socket);
-    await waitFor(() => none.access.length === 1);
+    await waitFor(() => none.access.length === 1, 'the access record');
     assert.match(none.access[0]!.error, /ECONNREFUSED/);
   });
 
@@ -169,12 +169,3 @@ describe('tcp virtual service: streaming', () => {
     assert.ok(svc.access.some((r) => r.error === 'idle'));
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
