@@ -26,6 +26,8 @@ export interface ProxyContext {
   cpus: string | undefined;
   /** A scratch dir for config files and logs. */
   dir: string;
+  /** Where Node proxies write a V8 CPU profile (--cpu-prof) when they exit; undefined: no profile. */
+  cpuProfileDir?: string | undefined;
 }
 
 export interface ProxyDef {
@@ -34,7 +36,16 @@ export interface ProxyDef {
   start(ctx: ProxyContext): Promise<RunningProxy>;
 }
 
-const cpuOpt = (cpus: string | undefined): { cpus?: string } => (cpus === undefined ? {} : { cpus });
+export const cpuOpt = (cpus: string | undefined): { cpus?: string } => (cpus === undefined ? {} : { cpus });
+
+/**
+ * NODE_OPTIONS that make Fulcrum's supervisor and its workers (forked with the same environment)
+ * each write a CPU profile into `dir` on exit.
+ */
+export function cpuProfileEnv(dir: string | undefined): { env?: Record<string, string> } {
+  if (dir === undefined) return {};
+  return { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() } };
+}
 
 /** The real server: nginx, 1 process, access log off. */
 export async function startBackendNginx(dir: string, cpus: string | undefined): Promise<Nginx> {
@@ -65,11 +76,12 @@ function fulcrumDef(name: string, withAccessLog: boolean): ProxyDef {
   return {
     name,
     description: `Fulcrum, workers: 1, access log ${withAccessLog ? 'to a file (JSON)' : 'off'}`,
-    async start({ backend, cpus, dir }) {
+    async start({ backend, cpus, dir, cpuProfileDir }) {
       const port = await freePort();
       const fulcrum = await startFulcrum({
         ...cpuOpt(cpus),
         readyTimeoutMs: 20_000,
+        ...cpuProfileEnv(cpuProfileDir),
         config: configYaml({
           workers: 1,
           accessLog: withAccessLog ? { path: path.join(dir, `${name}-access.log`), format: 'json' } : 'off',

@@ -2,26 +2,36 @@
  * npm run bench: Fulcrum against the proxies people compare it with, on one core each.
  *
  * Layout (the one in shared/BRIEF.md's performance table): the proxy under test pinned to core 0;
- * wrk (1 thread, 50 keep-alive connections) and the nginx real server (1 process) pinned to core 1.
+ * wrk (1 thread, 50 keep-alive connections) and the nginx real server (1 process) pinned to core 1,
+ * and so is this process (and the iperf3 client and server it starts), the load side.
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
- * answer correctly gets an error row; the run goes on.
+ * answer correctly gets an error row; the run goes on. HTTP rows first, then the memory table
+ * (when an HTTP scenario ran), then the Layer 4 rows (l4.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
  *   BENCH_WARMUP=2              seconds of warm-up before each measured run
+ *   BENCH_CONNECT_DURATION=5    seconds per measured tcp-connect run
  *   BENCH_CONNECTIONS=50        wrk connections
  *   BENCH_IDLE_CONNECTIONS=5000 idle keep-alive connections for the memory measurement (0: skip)
- *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx, http-proxy
- *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k
+ *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx,
+ *                               http-proxy, node-pipe (each in the tables it belongs to)
+ *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k (HTTP);
+ *                               tcp-small, tcp-bulk, tcp-connect (Layer 4)
+ *   BENCH_CPU_PROFILE=DIR       Node proxies (Fulcrum's supervisor and worker, node-pipe) write V8
+ *                               CPU profiles under DIR/PROXY-SCENARIO(S)/ when they stop
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { killAllNow } from '../test/helpers/processes.ts';
-import { peer, requirePeers } from '../interop/peers.ts';
+import { peer, requirePeers, type Peer } from '../interop/peers.ts';
 import { runWrk, type WrkResult } from '../interop/wrk.ts';
+import { envList, envNumber, firstLine, fmtMs, fmtRps } from './format.ts';
 import { measureIdleConnections, type IdleResult } from './idle.ts';
+import { L4_PROXY_NAMES, L4_SCENARIOS, renderL4Table, runL4, tcpTwReuse, type L4Row, type L4ScenarioName } from './l4.ts';
+import { L4_PROXIES } from './l4-proxies.ts';
 import { DIRECT, PROXIES, startBackendNginx, type ProxyDef, type RunningProxy } from './proxies.ts';
 import { SCENARIOS, POST_BYTES, type Scenario } from './scenarios.ts';
 
@@ -36,31 +46,6 @@ interface MemoryRow {
   proxy: string;
   idle?: IdleResult;
   error?: string;
-}
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return n;
-}
-
-function envList(name: string, valid: readonly string[]): string[] {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return [...valid];
-  const picked = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const unknown = picked.filter((p) => !valid.includes(p));
-  if (unknown.length > 0) throw new Error(`${name}: unknown ${unknown.join(', ')}; choose from ${valid.join(', ')}`);
-  return valid.filter((v) => picked.includes(v));
-}
-
-/** A one-line summary for a table cell: the first line, plus the last line that names an error (e.g. from a child's stderr). */
-function firstLine(err: unknown): string {
-  const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim());
-  const first = lines[0] ?? '';
-  const cause = lines.slice(1).findLast((l) => /error|failed|cannot|refused|EADDRINUSE|ENOENT/i.test(l));
-  return (cause !== undefined ? `${first}: ${cause}` : first).slice(0, 240);
 }
 
 /** One request outside wrk, to check the proxy answers this scenario correctly before measuring it. */
@@ -87,11 +72,8 @@ async function cpuModel(): Promise<string> {
   return /^model name\s*:\s*(.+)$/m.exec(info)?.[1] ?? 'unknown CPU';
 }
 
-const fmtRps = (n: number): string => Math.round(n).toLocaleString('en-US');
-const fmtMs = (ms: number): string => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
-
-function renderTable(rows: Row[], memory: MemoryRow[], header: string[]): string {
-  const out: string[] = [...header, ''];
+function renderTable(rows: Row[], memory: MemoryRow[]): string {
+  const out: string[] = [];
   out.push('| scenario | proxy | requests/s | p99 | vs HAProxy | MiB/s | notes |');
   out.push('|---|---|---:|---:|---:|---:|---|');
   for (const row of rows) {
@@ -128,40 +110,66 @@ function renderTable(rows: Row[], memory: MemoryRow[], header: string[]): string
   return out.join('\n') + '\n';
 }
 
+/** Moves this process (all its threads) to the load side's CPUs; children it starts without taskset inherit them. */
+function pinSelf(cpus: string): void {
+  const { status, stderr } = spawnSync(peer('taskset'), ['-a', '-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
+  if (status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${process.pid} failed: ${stderr}`);
+}
+
 async function main(): Promise<void> {
-  requirePeers('wrk', 'nginx', 'haproxy', 'taskset');
   const durationS = envNumber('BENCH_DURATION', 10);
   const warmupS = envNumber('BENCH_WARMUP', 2);
+  const connectDurationS = envNumber('BENCH_CONNECT_DURATION', 5);
   const connections = envNumber('BENCH_CONNECTIONS', 50);
   const idleConnections = envNumber('BENCH_IDLE_CONNECTIONS', 5000);
-  const proxyNames = envList('BENCH_ONLY', [DIRECT, ...PROXIES.map((p) => p.name)]);
-  const scenarioNames = envList('BENCH_SCENARIOS', SCENARIOS.map((s) => s.name));
+  const httpProxyNames = [DIRECT, ...PROXIES.map((p) => p.name)];
+  const allProxyNames = [...httpProxyNames, ...L4_PROXIES.map((p) => p.name).filter((n) => !httpProxyNames.includes(n))];
+  const proxyNames = envList('BENCH_ONLY', allProxyNames);
+  const scenarioNames = envList('BENCH_SCENARIOS', [...SCENARIOS.map((s) => s.name), ...L4_SCENARIOS.map((s) => s.name)]);
   const scenarios = SCENARIOS.filter((s) => scenarioNames.includes(s.name));
+  const l4Scenarios = L4_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): L4ScenarioName => s.name);
+  const httpProxies = proxyNames.filter((n) => httpProxyNames.includes(n));
+  const l4Proxies = proxyNames.filter((n) => L4_PROXY_NAMES.includes(n));
+  const cpuProfileRoot = process.env['BENCH_CPU_PROFILE'] ? path.resolve(process.env['BENCH_CPU_PROFILE']) : undefined;
+
+  const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
+  if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
+  requirePeers(...needed);
 
   const pinned = availableParallelism() >= 2;
   const proxyCpus = pinned ? '0' : undefined;
   const loadCpus = pinned ? '1' : undefined;
   if (!pinned) console.error('bench: fewer than 2 CPUs, running unpinned; numbers are not comparable with the reference table');
+  // Nothing but the proxy on core 0: this process (fetch checks, the idle clients) and the
+  // iperf3 client and server (which interop/iperf3.ts starts without taskset) belong to the load side.
+  if (loadCpus !== undefined) pinSelf(loadCpus);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'fulcrum-bench-'));
   const rows: Row[] = [];
   const memory: MemoryRow[] = [];
+  let l4Rows: L4Row[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
   const backend = await startBackendNginx(dir, loadCpus);
   log(`backend nginx on ${backend.address}${pinned ? ' (core 1)' : ''}`);
 
   const scripts = new Map<string, string>();
   for (const s of scenarios) if (s.script) scripts.set(s.name, await s.script(dir));
+  const profileDir = async (name: string, what: string): Promise<string | undefined> => {
+    if (cpuProfileRoot === undefined) return undefined;
+    const d = path.join(cpuProfileRoot, `${name}-${what}`);
+    await mkdir(d, { recursive: true });
+    return d;
+  };
 
   try {
-    for (const name of proxyNames) {
+    for (const name of scenarios.length > 0 ? httpProxies : []) {
       const def: ProxyDef | undefined = PROXIES.find((p) => p.name === name);
       let running: RunningProxy;
       try {
         running =
           def === undefined
             ? { url: backend.url, memoryPids: [], stop: async () => {} }
-            : await def.start({ backend: backend.address, cpus: proxyCpus, dir });
+            : await def.start({ backend: backend.address, cpus: proxyCpus, dir, cpuProfileDir: await profileDir(name, 'http') });
       } catch (err) {
         log(`${name}: failed to start: ${firstLine(err)}`);
         for (const s of scenarios) rows.push({ scenario: s.name, proxy: name, error: `failed to start: ${firstLine(err)}` });
@@ -195,8 +203,9 @@ async function main(): Promise<void> {
       }
     }
     // Memory is measured on a fresh instance of each proxy: after the throughput runs, heaps and
-    // buffer pools have grown to absorb thousands of connections without a change in RSS.
-    for (const def of PROXIES.filter((p) => proxyNames.includes(p.name) && idleConnections > 0)) {
+    // buffer pools have grown to absorb thousands of connections without a change in RSS. It is
+    // part of the HTTP table: a run of Layer 4 scenarios alone skips it.
+    for (const def of PROXIES.filter((p) => httpProxies.includes(p.name) && idleConnections > 0 && scenarios.length > 0)) {
       let running: RunningProxy | undefined;
       try {
         running = await def.start({ backend: backend.address, cpus: proxyCpus, dir });
@@ -210,6 +219,22 @@ async function main(): Promise<void> {
         await running?.stop().catch((err: unknown) => log(`${def.name}: stop failed: ${firstLine(err)}`));
       }
     }
+    if (l4Scenarios.length > 0 && l4Proxies.length > 0) {
+      l4Rows = await runL4({
+        scenarios: l4Scenarios,
+        proxies: l4Proxies,
+        durationS,
+        warmupS,
+        connectDurationS,
+        connections,
+        proxyCpus,
+        loadCpus,
+        dir,
+        nginx: backend,
+        cpuProfileRoot,
+        log,
+      });
+    }
   } finally {
     await backend.stop();
     await rm(dir, { recursive: true, force: true });
@@ -217,21 +242,36 @@ async function main(): Promise<void> {
 
   // Rows grouped by scenario, proxies in the order they ran.
   rows.sort((a, b) => scenarioNames.indexOf(a.scenario) - scenarioNames.indexOf(b.scenario));
-  const header = [
+  const out = [
     `## Fulcrum bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
     `${await cpuModel()}, ${availableParallelism()} CPUs. ${pinned ? 'Proxy pinned to core 0; wrk and the nginx real server pinned to core 1.' : 'Unpinned.'}`,
     `wrk: 1 thread, ${connections} connections, ${durationS} s per run after ${warmupS} s of warm-up. ` +
       `Node ${process.version}; ${versionOf(peer('nginx'), ['-v'])}; ${versionOf(peer('haproxy'), ['-v'])}.`,
-    '',
-    ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`),
   ];
-  const table = renderTable(rows, memory, header);
+  if (scenarios.length > 0) {
+    out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`), '', renderTable(rows, memory));
+  }
+  if (l4Rows.length > 0) {
+    const l4Header = [
+      '### Layer 4 (TCP)',
+      '',
+      'Proxies: `fulcrum` is a `protocol: tcp` virtual service (workers: 1, access log off); `haproxy` is `mode tcp`, nbthread 1; ' +
+        '`node-pipe` is `client.pipe(upstream).pipe(client)` in plain Node (bench/node-pipe.ts), the floor of what Node costs. ' +
+        `Same pinning; iperf3 client and server on core 1 too${l4Scenarios.includes('tcp-bulk') ? ` (${versionOf(peer('iperf3'), ['--version'])})` : ''}. ` +
+        `tcp-connect runs ${connectDurationS} s after ${warmupS} s of warm-up; net.ipv4.tcp_tw_reuse = ${await tcpTwReuse()}.`,
+      '',
+      ...L4_SCENARIOS.filter((s) => l4Scenarios.includes(s.name)).map((s) => `- \`${s.name}\`: ${s.description}`),
+    ];
+    out.push('', renderL4Table(l4Rows, l4Header));
+  }
+  const table = out.join('\n').replace(/\n+$/, '') + '\n';
   process.stdout.write(table);
   const resultsDir = path.join(import.meta.dirname, 'results');
   await mkdir(resultsDir, { recursive: true });
   await writeFile(path.join(resultsDir, 'latest.md'), table);
   log(`written to ${path.relative(process.cwd(), path.join(resultsDir, 'latest.md'))}`);
+  if (cpuProfileRoot !== undefined) log(`CPU profiles under ${cpuProfileRoot} (summarise one with: node bench/profile-top.ts FILE)`);
 }
 
 main().catch((err: unknown) => {

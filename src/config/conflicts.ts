@@ -82,7 +82,7 @@ function listenConflicts(config: Config): ConfigIssue[] {
   const services = config.virtualServices;
   const admin = config.admin?.listen;
   if (admin !== undefined) {
-    const clash = services.findIndex((vs) => overlap(vs.listen, admin) !== null);
+    const clash = services.findIndex((vs) => vs.protocol !== 'udp' && overlap(vs.listen, admin) !== null);
     if (clash >= 0) {
       issues.push({
         code: ErrorCode.CONFIG_CONFLICT,
@@ -93,8 +93,10 @@ function listenConflicts(config: Config): ConfigIssue[] {
       });
     }
   }
+  // UDP and TCP ports are separate: a DNS or syslog service may share its port number with a TCP one.
+  const transport = (vs: (typeof services)[number]): string => (vs.protocol === 'udp' ? 'udp' : 'tcp');
   services.forEach((vs, index) => {
-    const earlier = services.findIndex((other, otherIndex) => otherIndex < index && overlap(other.listen, vs.listen) !== null);
+    const earlier = services.findIndex((other, otherIndex) => otherIndex < index && transport(other) === transport(vs) && overlap(other.listen, vs.listen) !== null);
     const other = services[earlier];
     if (other === undefined) return;
     const kind = overlap(other.listen, vs.listen);
@@ -110,6 +112,55 @@ function listenConflicts(config: Config): ConfigIssue[] {
       target: 'value',
       message,
       related: ['virtualServices', earlier, 'listen'],
+    });
+  });
+  issues.push(...passivePortConflicts(config), ...portFollowingWorkers(config));
+  return issues;
+}
+
+/** An FTP service's passive ports are TCP listeners too: no other service (or FTP range) may use one. */
+function passivePortConflicts(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const services = config.virtualServices;
+  services.forEach((vs, index) => {
+    if (vs.protocol !== 'ftp') return;
+    const { first, last } = vs.ftp.passivePorts;
+    const inRange = (port: number): boolean => port >= first && port <= last;
+    services.forEach((other, otherIndex) => {
+      if (otherIndex === index || other.protocol === 'udp') return;
+      const listenClash = inRange(other.listen.port) && overlap({ ...other.listen }, { host: vs.listen.host, port: other.listen.port }) !== null;
+      const rangeClash = other.protocol === 'ftp' && otherIndex < index && other.ftp.passivePorts.first <= last && other.ftp.passivePorts.last >= first && overlap(other.listen, { ...vs.listen, port: other.listen.port }) !== null;
+      if (!listenClash && !rangeClash) return;
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path: ['virtualServices', index, 'ftp', 'passivePorts'],
+        target: 'value',
+        message: listenClash
+          ? `passive ports ${first}-${last} include ${other.listen.port}, where virtual service "${other.name}" listens; choose a range without it`
+          : `passive ports ${first}-${last} overlap those of FTP virtual service "${other.name}"; give each FTP service its own range`,
+        related: ['virtualServices', otherIndex, listenClash ? 'listen' : 'ftp'],
+      });
+    });
+  });
+  return issues;
+}
+
+/**
+ * port-following sends a data connection to the server holding the client's control connection;
+ * with several workers that connection may have landed in another worker, and only the source-ip
+ * hash (the same in every worker) can tell which server holds it.
+ */
+function portFollowingWorkers(config: Config): ConfigIssue[] {
+  if (config.workers === 1) return [];
+  const issues: ConfigIssue[] = [];
+  config.virtualServices.forEach((vs, index) => {
+    if (vs.protocol !== 'ftp' || vs.ftp.mode !== 'port-following') return;
+    if (vs.persistence !== false && vs.persistence.type === 'source-ip') return;
+    issues.push({
+      code: ErrorCode.CONFIG_CONFLICT,
+      path: ['virtualServices', index, 'ftp', 'mode'],
+      target: 'value',
+      message: `ftp mode port-following with workers: ${config.workers} needs persistence: { type: source-ip }, so that every worker sends a client's data connections to the server holding its control connection; add it, or run workers: 1`,
     });
   });
   return issues;

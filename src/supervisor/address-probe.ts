@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import { formatAddress } from '../config/address.ts';
@@ -12,10 +13,10 @@ import { formatAddress } from '../config/address.ts';
 export async function probeAddresses(config: Config, alreadyOurs: ReadonlySet<string>): Promise<string[]> {
   const problems: string[] = [];
   for (const vs of config.virtualServices) {
-    const key = formatAddress(vs.listen);
+    const key = probeKey(vs);
     if (alreadyOurs.has(key)) continue;
-    const error = await tryBind(vs.listen.host, vs.listen.port);
-    if (error !== null) problems.push(`virtual service "${vs.name}" cannot listen on ${key}: ${error}`);
+    const error = vs.protocol === 'udp' ? await tryBindUdp(vs.listen.host, vs.listen.port) : await tryBind(vs.listen.host, vs.listen.port);
+    if (error !== null) problems.push(`virtual service "${vs.name}" cannot listen on ${formatAddress(vs.listen)}${vs.protocol === 'udp' ? '/udp' : ''}: ${error}`);
   }
   return problems;
 }
@@ -30,6 +31,21 @@ function tryBind(host: string, port: number): Promise<string | null> {
   });
 }
 
+function tryBindUdp(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      socket.close();
+      resolve(err.code === 'EADDRINUSE' ? 'the UDP address is already in use by another process (another Fulcrum, or a DNS or syslog server)' : `${err.code ?? err.message}`);
+    });
+    socket.bind({ address: host, port, exclusive: true }, () => socket.close(() => resolve(null)));
+  });
+}
+
+function probeKey(vs: Config['virtualServices'][number]): string {
+  return `${vs.protocol === 'udp' ? 'udp' : 'tcp'} ${formatAddress(vs.listen)}`;
+}
+
 export function listenKeys(config: Config): Set<string> {
-  return new Set(config.virtualServices.map((vs) => formatAddress(vs.listen)));
+  return new Set(config.virtualServices.map(probeKey));
 }

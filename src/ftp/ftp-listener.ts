@@ -1,0 +1,364 @@
+/**
+ * The FTP virtual service (`protocol: ftp`) in one worker: accepts control connections, admits
+ * them within the limits (or queues them, FIFO, or refuses them with 421), gives each a real
+ * server (persistence first, then the scheduler; another on connect failure, up to `retries`) and
+ * runs its session (session.ts) in the configured mode:
+ * - alg: the control connection is read and its passive and active addresses rewritten
+ *   (alg-control.ts); passive ports come from this worker's share of ftp.passivePorts.
+ * - port-following: the control connection is relayed untouched (FTPS); Fulcrum listens on the
+ *   whole passive range and forwards each data connection to the real server of its client.
+ * Every deadline (connect, queue, passive accept, idle, drainCut) is checked on the worker's tick.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { PortRange } from '../config/l4-services.ts';
+import type { FtpServiceConfig } from '../config/schema.ts';
+import type { ReadMeter } from '../l4/relay.ts';
+import type { VirtualService } from '../l7/virtual-service.ts';
+import { PersistSlot } from '../persistence/persistence.ts';
+import type { RealServer } from '../upstream/real-server.ts';
+import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
+import { DataLink } from './data-link.ts';
+import { PassivePortShare } from './passive-ports.ts';
+import { DataPortForwarder } from './port-following.ts';
+import { REPLY_NO_SERVER, REPLY_SHUTTING_DOWN, REPLY_TOO_MANY } from './replies.ts';
+import { FtpSession, type SessionHost } from './session.ts';
+import { plainIp } from './syntax.ts';
+import { WaitQueue } from './wait-queue.ts';
+
+const NO_SERVERS: readonly RealServer[] = Object.freeze([]);
+
+/** The ftp settings of a service that must be an FTP one (the runtime builds FtpListener only for those). */
+export function ftpConfig(service: VirtualService): FtpServiceConfig {
+  const config = service.config;
+  if (config.protocol !== 'ftp') throw new Error(`virtual service "${service.name}" is ${config.protocol}, not ftp`);
+  return config;
+}
+
+export class FtpListener implements ServiceListener, SessionHost {
+  service: VirtualService;
+  readonly env: ListenerEnv;
+  readonly meter: ReadMeter;
+  readonly #server: Server;
+  readonly #sessions = new Set<FtpSession>();
+  readonly #queue = new WaitQueue<FtpSession>();
+  /** port-following: the open control sessions of each client address, the most recent last. */
+  readonly #byClient = new Map<string, FtpSession[]>();
+  /** port-following: data connections of clients whose session another worker holds. */
+  readonly #strays = new Set<DataLink>();
+  /** When each real server stopped taking new clients (drain, disabled), for timeouts.drainCut. */
+  readonly #stoppedSince = new Map<RealServer, number>();
+  #share: PassivePortShare | null = null;
+  #forwarder: DataPortForwarder | null = null;
+  /** Sessions holding a connection slot (connecting or open). */
+  #active = 0;
+  #accepting = true;
+  #listening = false;
+  /** The latest passive-port configuration (a reload binds port-following's new range in the background). */
+  #portsReady: Promise<void> = Promise.resolve();
+  #servingQueue = false;
+
+  constructor(service: VirtualService, env: ListenerEnv) {
+    this.service = service;
+    this.env = env;
+    this.meter = (bytes) => env.ctx.noteRead(bytes);
+    ftpConfig(service);
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, this.#onConnection);
+    this.#server.on('error', (err) => this.#note('warn', `listen socket error: ${err.message}`, 'listen-error'));
+  }
+
+  get passivePorts(): PassivePortShare | null {
+    return this.#share;
+  }
+
+  /** Client connections open now (control connections, queued ones included, and data connections without one). */
+  get connectionCount(): number {
+    return this.#sessions.size + this.#strays.size;
+  }
+
+  /** The bound control port (useful when the config says port 0). */
+  get port(): number {
+    return (this.#server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  /** Bind the control address (SO_REUSEPORT, as every worker does) and, in port-following mode, the passive range. */
+  async listen(): Promise<void> {
+    const config = ftpConfig(this.service);
+    const { host, port } = config.listen;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port, reusePort: true, backlog: 4096 }, () => {
+        this.#server.off('error', onError);
+        resolve();
+      });
+    });
+    this.#listening = true;
+    try {
+      await this.#configurePorts(config);
+    } catch (err) {
+      this.#server.close();
+      this.#listening = false;
+      throw err;
+    }
+  }
+
+  update(service: VirtualService): void {
+    const config = ftpConfig(service);
+    this.service = service;
+    this.#portsReady = this.#configurePorts(config).catch((err: Error) =>
+      this.#note('warn', `the new ftp.passivePorts could not be bound, the old ones stay: ${err.message}`, 'ftp-passive-bind-failed'),
+    );
+  }
+
+  /** Resolves when the passive ports of the latest config are bound (or their binding failed and was logged). */
+  portsReady(): Promise<void> {
+    return this.#portsReady;
+  }
+
+  /**
+   * Stop accepting control connections. Resolves once the listening socket is closed (its port is
+   * free at once). port-following keeps its data ports until its sessions have ended (see tick).
+   */
+  close(): Promise<void> {
+    this.#accepting = false;
+    if (this.#listening) {
+      this.#listening = false;
+      this.#server.close();
+    }
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Take nothing new; queued clients are told to come back; open sessions go on until they end (or drainCut). */
+  drain(): void {
+    void this.close();
+    for (const session of this.#queue.clear()) session.refuse(REPLY_SHUTTING_DOWN);
+  }
+
+  destroyAll(): void {
+    void this.close();
+    this.#queue.clear();
+    for (const session of this.#sessions) session.destroy();
+    for (const link of this.#strays) link.destroy();
+    this.#forwarder?.close();
+    this.#forwarder = null;
+  }
+
+  tick(now: number): void {
+    const service = this.service;
+    service.tick(now);
+    service.sweep(now);
+    const config = ftpConfig(service);
+    this.#serveQueue(now);
+    const cut = config.timeouts.drainCut;
+    if (cut > 0) this.#noteStopped(now);
+    for (const session of this.#sessions) {
+      session.tick(now);
+      if (cut > 0 && session.state === 'open' && session.server !== null) {
+        const since = this.#stoppedSince.get(session.server);
+        if (since !== undefined && now - since >= cut) {
+          session.note('info', `cut: real server ${session.server.id} stopped taking clients ${now - since} ms ago (timeouts.drainCut)`, 'drain-cut');
+          session.destroy();
+        }
+      }
+    }
+    for (const link of this.#strays) link.tick(now, config.timeouts.idle);
+    // A closed listener keeps port-following's data ports only while its sessions may use them.
+    if (!this.#accepting && this.#forwarder !== null && this.#byClient.size === 0 && this.#strays.size === 0) {
+      this.#forwarder.close();
+      this.#forwarder = null;
+    }
+  }
+
+  // ---- SessionHost --------------------------------------------------------------------------
+
+  pickServer(session: FtpSession, exclude: readonly RealServer[]): RealServer | 'full' | null {
+    const service = this.service;
+    const persistence = service.persistence;
+    const slot = session.slot;
+    const ctx = session.pickContext;
+    const limits = ftpConfig(service).realServers;
+    let excluded = exclude;
+    let full = false;
+    // Each pass excludes one more server, so this ends within the server count.
+    for (let i = 0; i <= service.servers.length; i++) {
+      ctx.exclude = excluded.length === 0 ? null : excluded;
+      let server: RealServer | null;
+      if (persistence !== null && slot !== null) {
+        persistence.readConnection(slot);
+        server = persistence.pick(slot, ctx);
+      } else {
+        server = service.pick(ctx);
+      }
+      if (server === null) return full ? 'full' : null;
+      const limit = limits[server.index]?.maxConnections;
+      if (limit === undefined || server.inflight < limit) return server;
+      full = true;
+      excluded = [...excluded, server];
+    }
+    return 'full';
+  }
+
+  opened(session: FtpSession): void {
+    if (session.config.ftp.mode !== 'port-following') return;
+    const list = this.#byClient.get(session.clientIp);
+    if (list === undefined) this.#byClient.set(session.clientIp, [session]);
+    else list.push(session);
+  }
+
+  released(session: FtpSession): void {
+    this.#active--;
+    const list = this.#byClient.get(session.clientIp);
+    if (list !== undefined) {
+      const at = list.indexOf(session);
+      if (at !== -1) list.splice(at, 1);
+      if (list.length === 0) this.#byClient.delete(session.clientIp);
+    }
+    this.#serveQueue(Date.now());
+  }
+
+  finished(session: FtpSession): void {
+    this.#sessions.delete(session);
+  }
+
+  // ---- admission ----------------------------------------------------------------------------
+
+  readonly #onConnection = (socket: Socket): void => {
+    if (!this.#accepting) {
+      socket.destroy();
+      return;
+    }
+    const now = Date.now();
+    const config = ftpConfig(this.service);
+    const session = new FtpSession(socket, this, config, now);
+    this.#sessions.add(session);
+    // Behind others already waiting: first come, first served.
+    if (this.#queue.size === 0 && this.#admit(session, now)) return;
+    if (this.#queue.size >= config.limits.queue.size) {
+      session.refuse(REPLY_TOO_MANY);
+      return;
+    }
+    this.#queue.push(session);
+  };
+
+  /** Admit (connect) or refuse `session`; false when it must wait for a free slot. */
+  #admit(session: FtpSession, now: number): boolean {
+    if (this.#active >= ftpConfig(this.service).limits.maxConnections) return false;
+    const server = this.pickServer(session, NO_SERVERS);
+    if (server === 'full') return false;
+    if (server === null) {
+      session.refuse(REPLY_NO_SERVER);
+      return true;
+    }
+    this.#active++;
+    session.start(server, now);
+    return true;
+  }
+
+  #serveQueue(now: number): void {
+    // A session refused here releases nothing, but one admitted may fail at once: no re-entry.
+    if (this.#servingQueue) return;
+    this.#servingQueue = true;
+    const queue = this.#queue;
+    const timeout = ftpConfig(this.service).limits.queue.timeout;
+    while (queue.size > 0) {
+      const head = queue.peek()!;
+      if (head.state !== 'queued') {
+        queue.shift();
+      } else if (now - head.queuedAt >= timeout) {
+        queue.shift();
+        head.refuse(REPLY_TOO_MANY);
+      } else if (this.#admit(head, now)) {
+        queue.shift();
+      } else {
+        break;
+      }
+    }
+    this.#servingQueue = false;
+  }
+
+  #noteStopped(now: number): void {
+    for (const server of this.service.servers) {
+      if (server.state === 'enabled') this.#stoppedSince.delete(server);
+      else if (!this.#stoppedSince.has(server)) this.#stoppedSince.set(server, now);
+    }
+  }
+
+  // ---- passive ports ------------------------------------------------------------------------
+
+  async #configurePorts(config: FtpServiceConfig): Promise<void> {
+    const range = config.ftp.passivePorts;
+    if (config.ftp.mode === 'alg') {
+      if (this.#share === null || !sameRange(this.#share.range, range)) {
+        this.#share = new PassivePortShare(range, this.env.worker);
+        const { index, count } = this.env.worker;
+        if (this.#share.size === 0) {
+          this.#note('warn', `worker ${index} has no passive port: ftp.passivePorts ${range.first}-${range.last} has ${range.last - range.first + 1} ports for ${count} workers; its clients get 425 on PASV. Widen the range to at least one port per worker.`, 'ftp-passive-share-empty');
+        }
+      }
+      this.#forwarder?.close();
+      this.#forwarder = null;
+      return;
+    }
+    this.#share = null;
+    const host = config.listen.host;
+    const old = this.#forwarder;
+    if (old !== null && old.host === host && sameRange(old.range, range)) return;
+    const next = new DataPortForwarder(host, range, this.#onForwardedData);
+    // Binding first, closing after: SO_REUSEPORT lets both hold the ports in between, so no data connection is lost.
+    await next.listen();
+    old?.close();
+    this.#forwarder = next;
+  }
+
+  /** port-following: a data connection on `port`. */
+  readonly #onForwardedData = (socket: Socket, port: number): void => {
+    socket.on('error', ignore);
+    const clientIp = plainIp(socket.remoteAddress ?? '');
+    const sessions = this.#byClient.get(clientIp);
+    if (sessions !== undefined) {
+      sessions[sessions.length - 1]!.forwardData(socket, port);
+      return;
+    }
+    const server = this.#serverOfOtherWorker(clientIp);
+    if (server === null) {
+      this.#note('warn', `refused a data connection to port ${port} from ${clientIp}: it has no control connection here`, 'ftp-data-refused', clientIp);
+      socket.destroy();
+      return;
+    }
+    const config = ftpConfig(this.service);
+    const link = new DataLink(
+      socket,
+      { host: server.host, port, localAddress: undefined },
+      Date.now() + config.timeouts.connect,
+      this.meter,
+      (done) => this.#strays.delete(done),
+      (_link, reason) => this.#note('warn', `data connection failed: ${reason}`, 'ftp-data-connect-failed', clientIp),
+    );
+    this.#strays.add(link);
+  };
+
+  /**
+   * SO_REUSEPORT spreads connections by their 4-tuple, so the data connection of a client whose
+   * control connection another worker holds may land here. Source-ip persistence hashes the client
+   * address to the same server in every worker while the set of servers is stable; without it
+   * (or with a single worker, where no other worker can hold the session) the connection is refused.
+   */
+  #serverOfOtherWorker(clientIp: string): RealServer | null {
+    const persistence = this.service.persistence;
+    if (persistence === null || this.env.worker.count === 1) return null;
+    const slot = new PersistSlot(clientIp);
+    persistence.readConnection(slot);
+    return persistence.pick(slot, { clientAddress: clientIp, exclude: null });
+  }
+
+  #note(level: 'info' | 'warn', message: string, event: string, client: string | null = null): void {
+    const vs = this.service.name;
+    this.env.events(level, `ftp "${vs}": ${message}`, { virtualService: vs, event, client });
+  }
+}
+
+function sameRange(a: PortRange, b: PortRange): boolean {
+  return a.first === b.first && a.last === b.last;
+}
+
+function ignore(): void {}

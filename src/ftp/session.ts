@@ -1,0 +1,290 @@
+/**
+ * One FTP client session: its control connection from the client's arrival (perhaps queued) to
+ * its end, the real server it was given, and the data connections that belong to it. Which bytes
+ * flow on the control connection is the mode's business: alg-control.ts reads and rewrites it,
+ * port-following relays it untouched. Deadlines are checked on the worker's tick, not by timers.
+ *
+ *   queued ──admitted──▶ connecting ──connected──▶ open ──both sides closed──▶ closed
+ *      └──timeout / refused──┴──no server / unreachable──────────────────────────┘
+ *
+ * The session holds one of the virtual service's connection slots from admission until its
+ * control connection closes, and one of its real server's (server.inflight) while it is on it.
+ * Data connections may outlive the control connection by a moment (an upload's last bytes).
+ */
+import { connect, type Server, type Socket } from 'node:net';
+import type { FtpServiceConfig } from '../config/schema.ts';
+import { Relay, type ReadMeter } from '../l4/relay.ts';
+import type { VirtualService } from '../l7/virtual-service.ts';
+import { PersistSlot } from '../persistence/persistence.ts';
+import type { PickContext } from '../scheduling/scheduler.ts';
+import type { RealServer } from '../upstream/real-server.ts';
+import type { ListenerEnv } from '../worker/service-listener.ts';
+import { AlgControl, type AlgSession } from './alg-control.ts';
+import { DataLink, type DataTarget } from './data-link.ts';
+import { DATA_ACCEPT_TIMEOUT_MS, DataPort, listenEphemeral } from './data-port.ts';
+import { IdleWatch } from './idle-watch.ts';
+import type { PassivePortShare } from './passive-ports.ts';
+import { REPLY_UNREACHABLE } from './replies.ts';
+import { plainIp, type DataAddress } from './syntax.ts';
+
+export type SessionState = 'queued' | 'connecting' | 'open' | 'closed';
+
+/** What a session asks of its listener. */
+export interface SessionHost {
+  /** The service as configured now (a reload swaps it). */
+  readonly service: VirtualService;
+  readonly env: ListenerEnv;
+  /** Counts bytes read for the engine's GC hint (EngineContext.noteRead). */
+  readonly meter: ReadMeter;
+  /** This worker's passive ports (alg mode); null in port-following mode. */
+  readonly passivePorts: PassivePortShare | null;
+  /** A real server other than `exclude` with room for one more connection; 'full' when those that could serve are all at their limit. */
+  pickServer(session: FtpSession, exclude: readonly RealServer[]): RealServer | 'full' | null;
+  /** The control connection reached its real server. */
+  opened(session: FtpSession): void;
+  /** The control connection ended (or never started after admission): its slot is free. */
+  released(session: FtpSession): void;
+  /** Nothing of the session is left, data connections included. */
+  finished(session: FtpSession): void;
+}
+
+export class FtpSession implements AlgSession {
+  readonly client: Socket;
+  /** The client's address as text (IPv4-mapped prefix removed). */
+  readonly clientIp: string;
+  /** The address the client connected to: what Fulcrum announces in a 227 and where it listens for the data connection. */
+  readonly clientLocalIp: string;
+  readonly config: FtpServiceConfig;
+  readonly slot: PersistSlot | null;
+  readonly pickContext: PickContext;
+  readonly queuedAt: number;
+  state: SessionState = 'queued';
+  /** The real server of the control connection (the last one tried while connecting). */
+  server: RealServer | null = null;
+  upstream: Socket | null = null;
+  /** The real server's address and Fulcrum's, as the control connection to it sees them (set once connected). */
+  serverIp = '';
+  upstreamLocalIp = '';
+  readonly #host: SessionHost;
+  readonly #tried: RealServer[] = [];
+  #onServer = false;
+  #connectDeadline = 0;
+  #control: AlgControl | Relay | null = null;
+  #pending: DataPort | null = null;
+  readonly #links = new Set<DataLink>();
+  readonly #idle = new IdleWatch();
+  #finished = false;
+
+  constructor(client: Socket, host: SessionHost, config: FtpServiceConfig, now: number) {
+    this.client = client;
+    this.#host = host;
+    this.config = config;
+    this.queuedAt = now;
+    this.clientIp = plainIp(client.remoteAddress ?? '');
+    this.clientLocalIp = plainIp(client.localAddress ?? '');
+    this.pickContext = { clientAddress: this.clientIp, exclude: null };
+    this.slot = host.service.persistence === null ? null : new PersistSlot(this.clientIp);
+    // Nothing is read until the real server's greeting has been relayed; the kernel holds the rest.
+    client.pause();
+    client.on('error', ignore);
+    client.once('close', () => {
+      if (this.state === 'queued' || this.state === 'connecting') this.#abort();
+    });
+  }
+
+  /** Data connections open now. */
+  get dataConnections(): number {
+    return this.#links.size;
+  }
+
+  /** Admitted: connect to `server` (the listener counted the service slot). */
+  start(server: RealServer, now: number): void {
+    this.state = 'connecting';
+    this.#dispatch(server, now);
+  }
+
+  /** Answer the client with a 421 and close: no slot, no server, or no server reachable. */
+  refuse(reply: string): void {
+    this.#abort();
+    this.client.end(reply, 'latin1', () => this.client.destroy());
+  }
+
+  /** The worker's tick. */
+  tick(now: number): void {
+    const timeouts = this.config.timeouts;
+    if (this.state === 'connecting') {
+      if (now >= this.#connectDeadline) this.#connectFailed(`timed out after ${timeouts.connect} ms`);
+    } else if (this.state === 'open' && this.#idle.expired(this.#activity(), now, timeouts.idle)) {
+      this.destroy();
+    }
+    const pending = this.#pending;
+    if (pending !== null && now >= pending.deadline) pending.close();
+    for (const link of this.#links) link.tick(now, timeouts.idle);
+  }
+
+  /** Cut everything: the control connection, the data connections, a port that waits. */
+  destroy(): void {
+    this.client.destroy();
+    this.upstream?.destroy();
+    this.#pending?.close();
+    for (const link of this.#links) link.destroy();
+    if (this.state !== 'open') this.#abort();
+  }
+
+  // ---- the control connection ---------------------------------------------------------------
+
+  #dispatch(server: RealServer, now: number): void {
+    this.server = server;
+    this.#onServer = true;
+    server.inflight++;
+    server.requests++;
+    this.#tried.push(server);
+    this.#connectDeadline = now + this.config.timeouts.connect;
+    const upstream = connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
+    this.upstream = upstream;
+    upstream.once('connect', () => {
+      if (this.upstream === upstream && this.state === 'connecting') this.#connected(upstream, server);
+    });
+    upstream.on('error', (err: Error) => {
+      if (this.upstream === upstream && this.state === 'connecting') this.#connectFailed(err.message);
+    });
+  }
+
+  #connected(upstream: Socket, server: RealServer): void {
+    this.#host.service.noteSuccess(server);
+    this.state = 'open';
+    this.serverIp = plainIp(upstream.remoteAddress ?? server.host);
+    this.upstreamLocalIp = plainIp(upstream.localAddress ?? '');
+    const meter = this.#host.meter;
+    this.#control =
+      this.config.ftp.mode === 'alg'
+        ? new AlgControl(this.client, upstream, this, this.config.ftp.activeMode, meter, this.#controlClosed)
+        : new Relay(this.client, upstream, this.#controlClosed, Date.now(), meter);
+    this.#host.opened(this);
+  }
+
+  #connectFailed(reason: string): void {
+    const server = this.server!;
+    this.upstream?.destroy();
+    this.upstream = null;
+    this.#leaveServer();
+    this.#host.service.noteFailure(server, reason);
+    this.note('warn', `cannot connect to real server ${server.id}: ${reason}`, 'connect-failed', server);
+    const next = this.#tried.length <= this.config.retries ? this.#host.pickServer(this, this.#tried) : null;
+    if (next === null || next === 'full') this.refuse(REPLY_UNREACHABLE);
+    else this.#dispatch(next, Date.now());
+  }
+
+  readonly #controlClosed = (): void => {
+    this.#abort();
+  };
+
+  /** The control connection is over, however it ended: give back the slots, stop waiting for data connections. */
+  #abort(): void {
+    if (this.state === 'closed') return;
+    const admitted = this.state !== 'queued';
+    this.state = 'closed';
+    this.upstream?.destroy();
+    this.#leaveServer();
+    if (admitted) this.#host.released(this);
+    this.#pending?.close();
+    this.#finishIfDone();
+  }
+
+  #leaveServer(): void {
+    if (!this.#onServer) return;
+    this.#onServer = false;
+    this.server!.inflight--;
+  }
+
+  #finishIfDone(): void {
+    if (this.#finished || this.state !== 'closed' || this.#links.size > 0) return;
+    this.#finished = true;
+    this.#host.finished(this);
+  }
+
+  #activity(): number {
+    const control = this.#control;
+    let bytes = control === null ? 0 : control instanceof Relay ? control.bytesIn + control.bytesOut : control.bytes;
+    for (const link of this.#links) bytes += link.bytes;
+    return bytes;
+  }
+
+  // ---- data connections (AlgSession, and port-following's forwarded ones) ---------------------
+
+  openPassivePort(serverPort: number, done: (port: number | null) => void): void {
+    this.#pending?.close();
+    const share = this.#host.passivePorts;
+    if (share === null) {
+      done(null);
+      return;
+    }
+    share.open(this.client.localAddress ?? this.clientLocalIp, (server, port) => {
+      if (server === null) {
+        this.note('warn', `no free passive port for ${this.clientIp}: all ${share.size} of this worker's ports in ftp.passivePorts are in use`, 'ftp-passive-exhausted');
+        done(null);
+        return;
+      }
+      if (this.state === 'closed') {
+        server.close();
+        share.release(port);
+        done(null);
+        return;
+      }
+      const target: DataTarget = { host: this.serverIp, port: serverPort, localAddress: this.upstreamLocalIp };
+      this.#pending = this.#dataPort(server, port, this.clientIp, target, () => share.release(port));
+      done(port);
+    });
+  }
+
+  openActivePort(client: DataAddress, done: (host: string | null, port: number) => void): void {
+    this.#pending?.close();
+    listenEphemeral(this.upstreamLocalIp, (server, port) => {
+      if (server === null || this.state === 'closed') {
+        server?.close();
+        done(null, 0);
+        return;
+      }
+      const target: DataTarget = { host: client.host, port: client.port, localAddress: this.clientLocalIp };
+      this.#pending = this.#dataPort(server, port, this.serverIp, target, ignore);
+      done(this.upstreamLocalIp, port);
+    });
+  }
+
+  /** Port-following: a data connection from this session's client on `port`, for the same port of its real server. */
+  forwardData(socket: Socket, port: number): void {
+    this.#link(socket, { host: this.serverIp, port, localAddress: this.upstreamLocalIp });
+  }
+
+  note(level: 'info' | 'warn', message: string, event: string, server: RealServer | null = this.server): void {
+    const vs = this.#host.service.name;
+    this.#host.env.events(level, `ftp "${vs}": ${message}`, { virtualService: vs, event, client: this.clientIp, realServer: server?.id ?? null });
+  }
+
+  #dataPort(server: Server, port: number, expectedIp: string, target: DataTarget, release: () => void): DataPort {
+    return new DataPort(server, port, expectedIp, Date.now() + DATA_ACCEPT_TIMEOUT_MS, {
+      accepted: (socket) => this.#link(socket, target),
+      refused: (peer) => this.note('warn', `refused a data connection to port ${port} from ${peer}: only ${expectedIp} may connect there`, 'ftp-data-refused'),
+      closed: (p) => {
+        if (this.#pending === p) this.#pending = null;
+      },
+    }, release);
+  }
+
+  #link(socket: Socket, target: DataTarget): void {
+    const link = new DataLink(
+      socket,
+      target,
+      Date.now() + this.config.timeouts.connect,
+      this.#host.meter,
+      (done) => {
+        this.#links.delete(done);
+        this.#finishIfDone();
+      },
+      (_failed, reason) => this.note('warn', `data connection failed: ${reason}`, 'ftp-data-connect-failed'),
+    );
+    this.#links.add(link);
+  }
+}
+
+function ignore(): void {}
