@@ -228,7 +228,8 @@ async function countTimeWait(): Promise<number> {
   let count = 0;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     const text = await readFile(file, 'latin1').catch(() => '');
-    for (const line of text.split('\n').slice(1)) if (line.split(/\s+/, 6)[4] === '06') count++;
+    // "sl local_address rem_address st ...": sl is right-aligned, so trim before splitting.
+    for (const line of text.split('\n').slice(1)) if (line.trim().split(/\s+/, 4)[3] === '06') count++;
   }
   return count;
 }

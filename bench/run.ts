@@ -136,7 +136,9 @@ async function main(): Promise<void> {
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
   requirePeers(...needed);
 
-  const pinned = availableParallelism() >= 2;
+  // Read before pinSelf, which leaves this process one CPU.
+  const cpuCount = availableParallelism();
+  const pinned = cpuCount >= 2;
   const proxyCpus = pinned ? '0' : undefined;
   const loadCpus = pinned ? '1' : undefined;
   if (!pinned) console.error('bench: fewer than 2 CPUs, running unpinned; numbers are not comparable with the reference table');
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
   const out = [
     `## Fulcrum bench, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     '',
-    `${await cpuModel()}, ${availableParallelism()} CPUs. ${pinned ? 'Proxy pinned to core 0; wrk and the nginx real server pinned to core 1.' : 'Unpinned.'}`,
+    `${await cpuModel()}, ${cpuCount} CPUs. ${pinned ? 'Proxy pinned to core 0; wrk and the nginx real server pinned to core 1.' : 'Unpinned.'}`,
     `wrk: 1 thread, ${connections} connections, ${durationS} s per run after ${warmupS} s of warm-up. ` +
       `Node ${process.version}; ${versionOf(peer('nginx'), ['-v'])}; ${versionOf(peer('haproxy'), ['-v'])}.`,
   ];

@@ -2,7 +2,9 @@
  * curl as a real FTP client peer, beside curl.ts: listing, upload, download and resume, in
  * passive or active mode, plain or explicit FTPS.
  */
+import { run } from '../test/helpers/processes.ts';
 import { curl, curlSha256 } from './curl.ts';
+import { peer } from './peers.ts';
 
 export interface CurlFtpOptions {
   /** 'passive' (default): --ftp-pasv. 'active': --ftp-port -, the control connection's local address. */
@@ -15,6 +17,8 @@ export interface CurlFtpOptions {
   extended?: boolean;
   /** Explicit FTPS: AUTH TLS required (--ssl-reqd), the self-signed certificate accepted (-k). */
   tls?: boolean;
+  /** The local address of every connection curl opens, control and data (--interface), e.g. "127.0.0.5": another client address on loopback. */
+  interface?: string;
   timeoutMs?: number;
 }
 
@@ -23,6 +27,7 @@ export function curlFtpArgs(options: CurlFtpOptions = {}): string[] {
   const args = options.mode === 'active' ? ['--ftp-port', '-'] : ['--ftp-pasv'];
   if (options.extended === false) args.push('--disable-epsv', '--disable-eprt');
   if (options.tls) args.push('--ssl-reqd', '-k');
+  if (options.interface !== undefined) args.push('--interface', options.interface);
   return args;
 }
 
@@ -50,4 +55,19 @@ export async function curlFtpDownload(url: string, outFile: string, options: Cur
 export async function curlFtpSha256(url: string, options: CurlFtpOptions = {}): Promise<{ sha256: string; bytes: number }> {
   const { sha256, bytes } = await curlSha256([...curlFtpArgs(options), url], timeout(options));
   return { sha256, bytes };
+}
+
+export interface CurlFtpTrace {
+  code: number | null;
+  stdout: string;
+  /** curl's -v trace: each command sent ("> PASV") and each reply line ("< 227 Entering Passive Mode (...)"). */
+  stderr: string;
+}
+
+/**
+ * Runs `curl -sS -v OPTIONS ARGS` and resolves with the exit code instead of rejecting, so that a
+ * test can assert on the commands and replies the client saw, a failure's included.
+ */
+export async function curlFtpTrace(args: readonly string[], options: CurlFtpOptions = {}): Promise<CurlFtpTrace> {
+  return run(peer('curl'), ['-sS', '-v', ...curlFtpArgs(options), ...args], { ...timeout(options), allowFailure: true });
 }

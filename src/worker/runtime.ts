@@ -77,10 +77,11 @@ export class WorkerRuntime {
         const running = this.#listeners.get(key);
         if (running !== undefined && running.service.config.protocol === vsConfig.protocol) continue;
         if (running !== undefined) {
-          // Same address, another protocol: the old listener must let go of the port first.
+          // Same address, another protocol: the old listener stops accepting (its clients finish
+          // as on any retirement); both bind with SO_REUSEPORT, so the new one need not wait.
           this.#listeners.delete(key);
           this.#retired.add(running);
-          await running.close();
+          void running.close();
           running.drain();
         }
         const listener = createListener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.#env);
@@ -88,6 +89,8 @@ export class WorkerRuntime {
         opened.set(key, listener);
       }
     } catch (err) {
+      // Nothing was handed to these yet but a stray datagram or connection: cut it, then close.
+      for (const l of opened.values()) l.destroyAll();
       await Promise.all([...opened.values()].map((l) => l.close()));
       throw err;
     }

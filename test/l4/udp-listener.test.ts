@@ -64,10 +64,6 @@ class Client {
     return new Client(socket);
   }
 
-  get port(): number {
-    return this.socket.address().port;
-  }
-
   send(to: number, payload: string | Buffer): void {
     this.socket.send(payload, to, '127.0.0.1');
   }
