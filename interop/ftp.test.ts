@@ -67,9 +67,9 @@ async function rangeApartFrom(other: PortRange, count: number, hosts: readonly s
   }
 }
 
-/** A vsftpd root with a file naming its instance, so a listing tells which real server answered. */
+/** A vsftpd root (under the work dir, removed with it) with a file naming its instance, so a listing tells which real server answered. */
 async function makeRoot(name: string): Promise<string> {
-  const root = await mkdtemp(path.join(tmpdir(), `interop-ftp-fulcrum-${name}-`));
+  const root = await mkdtemp(path.join(workDir, `root-${name}-`));
   await writeFile(path.join(root, `instance-${name}.txt`), `${name}\n`);
   return root;
 }
@@ -142,13 +142,7 @@ describe('ftp alg mode: two vsftpd behind Fulcrum, curl and lftp', () => {
     vs = `ftp://127.0.0.1:${listen}`;
   });
 
-  after(() =>
-    teardown(
-      () => fulcrum?.stop(),
-      ...servers.map((s) => () => s.stop()),
-      ...servers.map((s) => () => rm(s.root, { recursive: true, force: true })),
-    ),
-  );
+  after(() => teardown(() => fulcrum?.stop(), ...servers.map((s) => () => s.stop())));
 
   it("lists over EPSV and over PASV: the client is told Fulcrum's address and a port of passivePorts, vsftpd told Fulcrum its own", async () => {
     for (const extended of [true, false]) {
@@ -295,7 +289,6 @@ describe('ftp port-following mode: explicit FTPS (TLS required) to two vsftpd', 
   let fulcrum: Fulcrum | undefined;
   let vs = '';
   let range: PortRange = { first: 0, last: 0 };
-  let certDir = '';
   const tls: CurlFtpOptions = { tls: true, extended: false };
 
   const serverOfListing = (listing: string): Vsftpd => {
@@ -305,8 +298,7 @@ describe('ftp port-following mode: explicit FTPS (TLS required) to two vsftpd', 
   };
 
   before(async () => {
-    certDir = await mkdtemp(path.join(tmpdir(), 'interop-ftps-cert-'));
-    const cert = await makeCertificate(certDir);
+    const cert = await makeCertificate(workDir);
     const vsftpdTls: VsftpdTls = { ...cert, force: true };
     // One range for Fulcrum (on 127.0.0.1) and both servers (each on its own address): no clash.
     range = await freePortRange(20, ['127.0.0.1', ...SERVER_ADDRESSES]);
@@ -320,14 +312,7 @@ describe('ftp port-following mode: explicit FTPS (TLS required) to two vsftpd', 
     vs = `ftp://127.0.0.1:${listen}`;
   });
 
-  after(() =>
-    teardown(
-      () => fulcrum?.stop(),
-      ...servers.map((s) => () => s.stop()),
-      ...servers.map((s) => () => rm(s.root, { recursive: true, force: true })),
-      () => certDir !== '' && rm(certDir, { recursive: true, force: true }),
-    ),
-  );
+  after(() => teardown(() => fulcrum?.stop(), ...servers.map((s) => () => s.stop())));
 
   it('lists over TLS with PASV and with EPSV on a port of the shared range; plain FTP is refused by the servers', async () => {
     for (const extended of [false, true]) {

@@ -18,7 +18,9 @@ export type Peer =
   | 'unbound'
   | 'dig'
   | 'str2str'
-  | 'openssl';
+  | 'openssl'
+  // a syslog client over UDP (util-linux's logger, Debian bsdutils)
+  | 'logger';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

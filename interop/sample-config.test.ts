@@ -302,28 +302,31 @@ describe('examples/layer4.yaml, as written, with real servers on its addresses',
     peer('logger'); // util-linux (bsdutils): the syslog client
     await requireSamplePortsFree();
     workDir = await mkdtemp(path.join(tmpdir(), 'interop-sample-'));
-    tcpServers.push(await startProxyAwareServer('ntrip-a', 12101), await startProxyAwareServer('ntrip-b', 12102));
-    udpServers.push(await startUdpEcho('syslog-a', 15514), await startUdpEcho('syslog-b', 15515));
+    // One push per server: one that fails to start must not leave the one before it out of teardown.
+    tcpServers.push(await startProxyAwareServer('ntrip-a', 12101));
+    tcpServers.push(await startProxyAwareServer('ntrip-b', 12102));
+    udpServers.push(await startUdpEcho('syslog-a', 15514));
+    udpServers.push(await startUdpEcho('syslog-b', 15515));
     // vsftpd's own passive ports, apart from the sample's 30000-30199, so the ALG's rewrite shows.
     let serverRange = await freePortRange(100, ['127.0.0.2', '127.0.0.3']);
     while (serverRange.first <= 30199 && serverRange.last >= 30000) serverRange = await freePortRange(100, ['127.0.0.2', '127.0.0.3']);
     for (const [name, address] of [['a', '127.0.0.2'], ['b', '127.0.0.3']] as const) {
-      const root = await mkdtemp(path.join(tmpdir(), `interop-sample-ftp-${name}-`));
+      const root = await mkdtemp(path.join(workDir, `ftp-${name}-`));
       await writeFile(path.join(root, `instance-${name}.txt`), `${name}\n`);
       vsftpds.push(await startVsftpd({ address, port: 21, root, passivePorts: serverRange, writable: true }));
     }
-    tcpServers.push(await startRdpServer('rdp-a', 13389), await startRdpServer('rdp-b', 13390));
+    tcpServers.push(await startRdpServer('rdp-a', 13389));
+    tcpServers.push(await startRdpServer('rdp-b', 13390));
     tcpServers.push(await startHeaderEcho(9001));
     fulcrum = await startFulcrum({ config: await readFile(SAMPLE, 'utf8') });
   });
 
   after(() =>
     teardown(
-      // A worker drains until its UDP sessions end: the syslog test's sessions (sessionTimeout: 30s)
-      // outlive the 15 s drain grace, so SIGTERM takes those 15 s, more than stop()'s default wait.
-      () => fulcrum?.stop('SIGTERM', { graceMs: 20_000 }),
+      // A draining UDP listener ends its sessions after a second (src/l4/udp-listener.ts drain()),
+      // so the syslog sessions do not hold the shutdown for their 30 s sessionTimeout.
+      () => fulcrum?.stop('SIGTERM', { graceMs: 5_000 }),
       ...vsftpds.map((s) => () => s.stop()),
-      ...vsftpds.map((s) => () => rm(s.root, { recursive: true, force: true })),
       ...tcpServers.map((s) => () => closeServer(s)),
       ...udpServers.map((s) => () => new Promise<void>((resolve) => s.socket.close(() => resolve()))),
       () => workDir !== '' && rm(workDir, { recursive: true, force: true }),

@@ -28,6 +28,7 @@ declare -A PEERS=(
   [unbound]=unbound
   [str2str]=rtklib
   [openssl]=openssl
+  [logger]=bsdutils
 )
 
 have() {

@@ -51,6 +51,9 @@ const MAX_PENDING = 64;
 /** Socket errors that are the real server's (ICMP unreachable on a connected socket), not ours. */
 const SERVER_UNREACHABLE: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 
+/** How long sessions of a draining listener still relay replies (see drain()). */
+const DRAIN_LINGER_MS = 1000;
+
 export class UdpListener implements ServiceListener {
   readonly counters = new UdpCounters();
   #service: VirtualService;
@@ -59,6 +62,8 @@ export class UdpListener implements ServiceListener {
   readonly #socket: Socket;
   readonly #sessions = new UdpSessionTable();
   readonly #pickContext: PickContext = { clientAddress: '', exclude: null };
+  /** When drain() was called (the listener's clock); 0 while it serves. */
+  #drainedAt = 0;
   /** When each draining server (by id) started draining, as this listener saw it (drainTimeout). */
   readonly #drainingSince = new Map<string, number>();
   /** The tick clock: the `now` of the last tick. */
@@ -147,9 +152,14 @@ export class UdpListener implements ServiceListener {
     return this.#closed;
   }
 
-  /** Take no new client; sessions carry on until they end by themselves (or destroyAll). */
+  /**
+   * Take no new client. Sessions get DRAIN_LINGER_MS for the replies in flight, then end: a
+   * datagram stream has no request to finish, and waiting for sessionTimeout would hold a
+   * shutdown (or a retired listener) for as long as a chatty syslog client keeps sending.
+   */
   drain(): void {
     this.#accepting = false;
+    if (this.#drainedAt === 0) this.#drainedAt = this.#now;
     this.#closeIfIdle();
   }
 
@@ -161,6 +171,10 @@ export class UdpListener implements ServiceListener {
 
   tick(now: number): void {
     this.#now = now;
+    if (this.#drainedAt !== 0 && now - this.#drainedAt >= DRAIN_LINGER_MS) {
+      this.destroyAll();
+      return;
+    }
     const service = this.#service;
     service.tick(now);
     service.sweep(now);

@@ -429,6 +429,23 @@ describe('UDP virtual service', () => {
     assert.equal(listener.counters.sessionsExpired, 1);
   });
 
+  it('a drained listener ends its sessions one second after the drain, however chatty they are', async (t) => {
+    const a = await echoServer(t, 'a');
+    const { listener, port } = await start(t, [a.port], ['udp: { sessionTimeout: 1h }']);
+    const t0 = Date.now();
+    listener.tick(t0);
+    const client = await Client.open(t);
+    assert.equal(await client.name(port), 'a');
+    listener.drain();
+    const closed = listener.close();
+    listener.tick(t0 + 900);
+    assert.equal(await client.name(port), 'a', 'within the linger the session still relays');
+    assert.equal(listener.connectionCount, 1);
+    listener.tick(t0 + 1_000);
+    await closed;
+    assert.equal(listener.connectionCount, 0);
+  });
+
   it('serves IPv6: an [::1] listen address and real server, replies from the virtual address', async (t) => {
     const bound6 = async (): Promise<Socket> => {
       const socket = createSocket('udp6');
