@@ -252,7 +252,7 @@ async function main(): Promise<void> {
       `Node ${process.version}; ${versionOf(peer('nginx'), ['-v'])}; ${versionOf(peer('haproxy'), ['-v'])}.`,
   ];
   if (scenarios.length > 0) {
-    out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`), '', renderTable(rows, memory));
+    out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`), '', renderTable(rows, memory).trimEnd());
   }
   if (l4Rows.length > 0) {
     const l4Header = [

@@ -54,6 +54,7 @@ export class TcpConnection {
   #tried: RealServer[] | null = null;
   #attempts = 0;
   #lastError = '';
+  #onConnectError: ((err: NodeJS.ErrnoException) => void) | null = null;
   #onClientGone = (): void => this.#clientGone();
 
   constructor(socket: Socket, host: TcpConnectionHost) {
@@ -96,8 +97,10 @@ export class TcpConnection {
     server.requests++;
     const upstream = connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
+    const onError = (err: NodeJS.ErrnoException): void => this.#connectFailed(upstream, err.code ?? err.message);
+    this.#onConnectError = onError;
     upstream.once('connect', () => this.#connected(upstream));
-    upstream.once('error', (err: NodeJS.ErrnoException) => this.#connectFailed(upstream, err.code ?? err.message));
+    upstream.once('error', onError);
   }
 
   #connected(upstream: Socket): void {
@@ -106,7 +109,8 @@ export class TcpConnection {
     this.#host.service.noteSuccess(this.server!);
     this.phase = 'relaying';
     this.deadline = 0;
-    upstream.removeAllListeners('error');
+    if (this.#onConnectError !== null) upstream.off('error', this.#onConnectError);
+    this.#onConnectError = null;
     if (config.sendProxyProtocol !== 'off') {
       upstream.write(encodeProxyHeader(config.sendProxyProtocol, this.socket, { address: this.clientIp, port: this.clientPort }));
     }
