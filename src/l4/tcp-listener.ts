@@ -96,6 +96,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     // Accepted paused (pauseOnConnect); the header must be read, then it pauses the socket again.
     socket.resume();
     acceptProxyHeader(socket, HANDSHAKE_MS, (result) => {
+      // Closed by us meanwhile (shutdown, retirement): not the client's fault, nothing to log.
+      if (conn.phase === 'closed') return;
       if (!result.ok) {
         this.#env.events('warn', `connection from ${peer} to "${this.service.name}" closed: ${result.reason}`, {
           virtualService: this.service.name,
