@@ -22,6 +22,7 @@ import {
   REPLY_AUTH_REFUSED,
   REPLY_BAD_PORT,
   REPLY_LINE_TOO_LONG,
+  REPLY_TOO_MANY_COMMANDS,
   REPLY_LONG_ADDRESS_REFUSED,
   REPLY_NO_ACTIVE_PORT,
   REPLY_NO_PASSIVE_PORT,
@@ -48,6 +49,8 @@ import {
 export const MAX_CONTROL_LINE = 8192;
 
 const CRLF = '\r\n';
+/** Unanswered commands one control connection may have: generous for pipelining, a bound for a flood. */
+const MAX_UNANSWERED = 1000;
 const HYPHEN = 0x2d;
 const SPACE = 0x20;
 
@@ -100,6 +103,7 @@ export class AlgControl {
    * first, its greeting), text for an answer of Fulcrum's that must wait for those before it.
    */
   readonly #order: (string | null)[] = [null];
+  #bounceLogged = false;
   #open = 2;
   #failing = false;
   readonly #onClose: () => void;
@@ -176,12 +180,21 @@ export class AlgControl {
     if (!ok && !dir.blocked) {
       dir.blocked = true;
       dir.from.pause();
+      // Fulcrum's own answers (534, 502, 500...) travel down too: a client that does not read
+      // them must not be read either, or each command it sends would buffer another answer.
+      if (dir === this.#down) this.#up.from.pause();
     }
   }
 
   #unblock(dir: Direction): void {
     dir.blocked = false;
-    if (!dir.held) dir.from.resume();
+    if (this.#mayRead(dir)) dir.from.resume();
+    if (dir === this.#down && this.#mayRead(this.#up)) this.#up.from.resume();
+  }
+
+  /** A direction is read while neither it nor (for the client) the way back to the client is blocked. */
+  #mayRead(dir: Direction): boolean {
+    return !dir.held && !dir.blocked && !(dir === this.#up && this.#down.blocked);
   }
 
   #hold(dir: Direction): void {
@@ -193,7 +206,7 @@ export class AlgControl {
     if (this.#closed) return;
     dir.held = false;
     this.#pump(dir);
-    if (!dir.held && !dir.blocked) dir.from.resume();
+    if (this.#mayRead(dir)) dir.from.resume();
   }
 
   get #closed(): boolean {
@@ -268,6 +281,10 @@ export class AlgControl {
       this.#fail(REPLY_NOT_FTP);
       return;
     }
+    if (this.#flooding) {
+      this.#fail(REPLY_TOO_MANY_COMMANDS);
+      return;
+    }
     switch (verb) {
       case 'AUTH':
         this.#say(REPLY_AUTH_REFUSED);
@@ -292,6 +309,11 @@ export class AlgControl {
     else this.#order.push(reply);
   }
 
+  /** Commands sent on and not answered yet: past MAX_UNANSWERED the client is flooding, not pipelining. */
+  get #flooding(): boolean {
+    return this.#order.length > MAX_UNANSWERED;
+  }
+
   #active(verb: 'PORT' | 'EPRT', line: string): void {
     if (this.#activeMode === 'refuse') {
       this.#say(REPLY_ACTIVE_REFUSED);
@@ -305,7 +327,9 @@ export class AlgControl {
     }
     const clientIp = this.#session.clientIp;
     if (plainIp(target.host) !== clientIp) {
-      this.#session.note('warn', `refused ${verb} to ${target.host}:${target.port} from ${clientIp}: active mode may only connect back to the client`, 'ftp-port-refused');
+      // Once per session: a client repeating it must not flood the log.
+      if (!this.#bounceLogged) this.#session.note('warn', `refused ${verb} to ${target.host}:${target.port} from ${clientIp}: active mode may only connect back to the client`, 'ftp-port-refused');
+      this.#bounceLogged = true;
       this.#say(REPLY_PORT_NOT_CLIENT);
       return;
     }

@@ -15,5 +15,6 @@ export const REPLY_NO_ACTIVE_PORT = "425 Can't open data connection: the load ba
 export const REPLY_BAD_PORT = '501 Syntax error in PORT/EPRT parameters\r\n';
 export const REPLY_PORT_NOT_CLIENT = "500 Illegal PORT command: the address must be the client's own\r\n";
 export const REPLY_LINE_TOO_LONG = '500 Command line too long\r\n';
+export const REPLY_TOO_MANY_COMMANDS = '421 Too many commands without an answer; closing the control connection\r\n';
 export const REPLY_NOT_FTP = '500 Syntax error, command unrecognized\r\n';
 export const REPLY_SHUTTING_DOWN = '421 Service shutting down, try again later\r\n';

@@ -50,6 +50,10 @@ export class TcpConnection {
   relay: Relay | null = null;
   /** Counts toward the listener's maxConnections (connecting or relaying). */
   holdsSlot = false;
+  /** Waiting in the listener's queue (its count of queued connections includes this one). */
+  inQueue = false;
+  /** The 'end' handler while the first packet is peeked (rdp-cookie); null otherwise. */
+  peekEnd: (() => void) | null = null;
   readonly startedAt = performance.now();
   #tried: RealServer[] | null = null;
   #attempts = 0;
@@ -162,6 +166,13 @@ export class TcpConnection {
   /** Close the client from outside (queue timeout, queue full, shutdown); no server was involved. */
   reject(reason: string): void {
     if (this.phase === 'closed') return;
+    if (this.phase === 'connecting') {
+      // Cut while connecting (shutdown): the attempt and its count on the server end here.
+      this.upstream?.destroy();
+      this.upstream = null;
+      this.server!.inflight--;
+      this.server = null;
+    }
     this.#fail(reason);
   }
 

@@ -27,6 +27,11 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
   /** Connections waiting for a slot, oldest first; entries that left are skipped when met. */
   #queue: TcpConnection[] = [];
   #queueHead = 0;
+  /** Connections in the queue now (entries that left are still in the array until passed). */
+  #queued = 0;
+  /** #admitQueued is running: a connection that fails inside it re-enters through released(). */
+  #admitting = false;
+  #admitAgain = false;
   /** Connections connecting or relaying: what limits.maxConnections bounds. */
   #active = 0;
   #draining = false;
@@ -124,6 +129,10 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
       this.#peekRdp(conn, onData);
     };
     socket.on('data', onData);
+    // A FIN before the request is complete (a port probe, nc -z): there is nothing to forward.
+    const onEnd = (): void => conn.reject('client closed before its first packet was complete');
+    socket.once('end', onEnd);
+    conn.peekEnd = onEnd;
     conn.deadline = Date.now() + HANDSHAKE_MS;
     conn.onHandshakeTimeout = () => this.#peekRdp(conn, onData, true);
     socket.resume();
@@ -134,6 +143,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     const parsed = parseRdpConnectionRequest(conn.head ?? Buffer.alloc(0));
     if (parsed.kind === 'need-more' && !timedOut && (conn.head?.length ?? 0) < RDP_PEEK_LIMIT) return;
     conn.socket.off('data', onData);
+    if (conn.peekEnd !== null) conn.socket.off('end', conn.peekEnd);
+    conn.peekEnd = null;
     conn.socket.pause();
     conn.onHandshakeTimeout = null;
     conn.slot.connectionKey = parsed.kind === 'request' ? parsed.cookie : null;
@@ -148,7 +159,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     if (conn.phase === 'closed') return;
     this.service.persistence?.readConnection(conn.slot);
     const now = Date.now();
-    if (this.#active < this.config.limits.maxConnections && this.#queueHead === this.#queue.length && this.#tryStart(conn, now)) return;
+    if (this.#active < this.config.limits.maxConnections && this.#queued === 0 && this.#tryStart(conn, now)) return;
     this.#enqueue(conn, now);
   }
 
@@ -163,21 +174,54 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   #enqueue(conn: TcpConnection, now: number): void {
     const queue = this.config.limits.queue;
-    if (this.#queue.length - this.#queueHead >= queue.size) {
+    if (this.#queued >= queue.size) {
       conn.reject(queue.size === 0 ? 'over the connection limit (queue size 0)' : `over the connection limit and the queue is full (${queue.size})`);
       return;
     }
     conn.phase = 'queued';
     conn.deadline = now + queue.timeout;
+    conn.inQueue = true;
+    this.#queued++;
     this.#queue.push(conn);
+  }
+
+  #leaveQueue(conn: TcpConnection): void {
+    if (!conn.inQueue) return;
+    conn.inQueue = false;
+    this.#queued--;
   }
 
   /** Start queued connections, oldest first, while there is room. */
   #admitQueued(now: number): void {
+    if (this.#admitting) {
+      this.#admitAgain = true;
+      return;
+    }
+    this.#admitting = true;
+    try {
+      do {
+        this.#admitAgain = false;
+        this.#admitFromHead(now);
+      } while (this.#admitAgain);
+    } finally {
+      this.#admitting = false;
+    }
+  }
+
+  #admitFromHead(now: number): void {
     const max = this.config.limits.maxConnections;
     while (this.#queueHead < this.#queue.length && this.#active < max) {
       const conn = this.#queue[this.#queueHead]!;
-      if (conn.phase === 'queued' && !this.#tryStart(conn, now)) break;
+      if (conn.inQueue) {
+        this.#leaveQueue(conn);
+        if (!this.#tryStart(conn, now)) {
+          // Every server is full: it keeps its place at the head.
+          conn.inQueue = true;
+          this.#queued++;
+          conn.phase = 'queued';
+          break;
+        }
+      }
       this.#queueHead++;
     }
     if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -206,6 +250,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
   }
 
   released(conn: TcpConnection): void {
+    this.#leaveQueue(conn);
     if (!conn.holdsSlot) return;
     conn.holdsSlot = false;
     this.#active--;
@@ -245,7 +290,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
           if (conn.deadline <= now) conn.connectTimedOut();
           break;
         case 'queued':
-          if (conn.deadline <= now) conn.reject(`waited ${this.config.limits.queue.timeout} ms in the queue`);
+          if (conn.deadline <= now && conn.inQueue) conn.reject(`waited ${this.config.limits.queue.timeout} ms in the queue`);
           break;
         case 'handshake':
           // Only rdp-cookie peeks are timed here; acceptProxyHeader has its own timeout.

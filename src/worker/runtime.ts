@@ -74,16 +74,10 @@ export class WorkerRuntime {
     const opened = new Map<string, ServiceListener>();
     try {
       for (const [key, vsConfig] of configs) {
+        // Same address, another protocol: a new listener too. Both bind with SO_REUSEPORT, so it
+        // binds beside the running one, which is retired below, once nothing can fail any more.
         const running = this.#listeners.get(key);
         if (running !== undefined && running.service.config.protocol === vsConfig.protocol) continue;
-        if (running !== undefined) {
-          // Same address, another protocol: the old listener stops accepting (its clients finish
-          // as on any retirement); both bind with SO_REUSEPORT, so the new one need not wait.
-          this.#listeners.delete(key);
-          this.#retired.add(running);
-          void running.close();
-          running.drain();
-        }
         const listener = createListener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.#env);
         await listener.listen();
         opened.set(key, listener);
@@ -98,7 +92,8 @@ export class WorkerRuntime {
     // (weights, pools) as it is constructed.
     for (const [key, listener] of this.#listeners) {
       const vsConfig = configs.get(key);
-      if (vsConfig === undefined) {
+      // Gone from the config, or replaced by a listener of another protocol: retired, its clients finish.
+      if (vsConfig === undefined || opened.has(key)) {
         this.#listeners.delete(key);
         this.#retired.add(listener);
         void listener.close();

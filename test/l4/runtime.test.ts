@@ -76,4 +76,25 @@ describe('worker runtime with Layer 4 services', () => {
     assert.equal(await drained, false, 'the tcp connection was still open at the end of the grace period: cut');
     await gone;
   });
+
+  it('a reload that changes an address\'s protocol and then fails to bind another keeps the running service', async () => {
+    const echo = await startRawBackend('echo');
+    const taken = await startRawBackend('squatter');
+    cleanup.push(echo.close, taken.close);
+    const port = await freePort();
+    const runtime = new WorkerRuntime();
+    cleanup.push(() => runtime.drain(100));
+    await runtime.apply(config(`accessLog: off\nvirtualServices:\n  - { name: a, listen: 127.0.0.1:${port}, protocol: tcp, realServers: [ { address: ${echo.address} } ] }`));
+    const next = [
+      'accessLog: off',
+      'virtualServices:',
+      `  - { name: a, listen: 127.0.0.1:${port}, protocol: http, realServers: [ { address: ${echo.address} } ] }`,
+      `  - { name: b, listen: ${taken.address}, protocol: tcp, realServers: [ { address: ${echo.address} } ] }`,
+    ].join('\n');
+    await assert.rejects(runtime.apply(config(next)), /EADDRINUSE/);
+    const client = await connectTo(port);
+    assert.equal((await readBytes(client, 'line')).toString(), 'echo\n', 'the tcp service still answers');
+    client.destroy();
+  });
 });
+

@@ -155,4 +155,17 @@ describe('tcp virtual service: the client address', () => {
     const token = `Cookie: msts=${encodeRoutingToken('127.0.0.1', target.port)}\r\n`;
     assert.equal(await serverOf(null, '127.0.0.2', connectionRequest(token)), target.name);
   });
+
+  it('rdp-cookie: a client that closes before its first packet is complete (a port probe) is closed, not forwarded', async () => {
+    const backend = await startRawBackend('probe');
+    const svc = await startTcpService(tcpYaml(['persistence: { type: rdp-cookie, timeout: 8h, fallback: source-ip }'], [backend.address]));
+    cleanup.push(backend.close, svc.stop);
+    const socket = await connectTo(svc.port);
+    socket.end(Buffer.from([0x03, 0x00]));
+    await closed(socket);
+    await waitFor(() => svc.access.length === 1, 'the access record');
+    assert.match(svc.access[0]!.error, /closed before its first packet/);
+    assert.equal(backend.accepted, 0);
+  });
 });
+

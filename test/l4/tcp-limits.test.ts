@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { startBlackhole } from '../helpers/blackhole.ts';
 import { closed, connectTo, readBytes, startRawBackend, startTcpService, tcpYaml, waitFor } from './tcp-harness.ts';
 
 describe('tcp virtual service: limits, queue and drain', () => {
@@ -118,4 +119,61 @@ describe('tcp virtual service: limits, queue and drain', () => {
     old.destroy();
     fresh.destroy();
   });
+
+  it('entries that left the queue (timed out) do not count toward its size', async () => {
+    const backend = await startRawBackend('a');
+    const svc = await startTcpService(tcpYaml(['limits: { maxConnections: 1, queue: { size: 2, timeout: 300ms } }'], [backend.address]));
+    cleanup.push(backend.close, svc.stop);
+    const holder = await connectTo(svc.port);
+    await readBytes(holder, 'line');
+    const waiters = [await connectTo(svc.port), await connectTo(svc.port)];
+    await Promise.all(waiters.map((w) => closed(w)));
+    // The queue is empty again: a new client waits its 300 ms instead of being refused at once.
+    const started = Date.now();
+    const next = await connectTo(svc.port);
+    await closed(next);
+    assert.ok(Date.now() - started >= 250, `waited ${Date.now() - started} ms`);
+    assert.ok(!svc.access.some((r) => /queue is full/.test(r.error)), JSON.stringify(svc.access.map((r) => r.error)));
+    holder.destroy();
+  });
+
+  it('queued clients that find no server are closed, and the next ones are still served in order', async () => {
+    const backend = await startRawBackend('a');
+    const svc = await startTcpService(tcpYaml(['limits: { maxConnections: 1, queue: { size: 10, timeout: 5s } }'], [backend.address]));
+    cleanup.push(backend.close, svc.stop);
+    const id = svc.service.servers[0]!.id;
+    const holder = await connectTo(svc.port);
+    await readBytes(holder, 'line');
+    const doomed = [await connectTo(svc.port), await connectTo(svc.port)];
+    await waitFor(() => svc.listener.connectionCount === 3, 'two queued connections');
+    svc.service.setHealth(id, false, 'test');
+    holder.destroy();
+    await Promise.all(doomed.map((d) => closed(d)));
+    svc.service.setHealth(id, true, 'test');
+    const first = await connectTo(svc.port);
+    assert.equal((await readBytes(first, 'line')).toString(), 'a\n');
+    const second = await connectTo(svc.port);
+    const third = await connectTo(svc.port);
+    const order: string[] = [];
+    const served = [readBytes(second, 'line').then(() => order.push('second')), readBytes(third, 'line').then(() => order.push('third'))];
+    first.destroy();
+    await served[0];
+    second.destroy();
+    await served[1];
+    assert.deepEqual(order, ['second', 'third']);
+    third.destroy();
+  });
+
+  it('a connection cut while it connects releases its server (destroyAll during a connect)', async () => {
+    const hole = await startBlackhole();
+    const svc = await startTcpService(tcpYaml(['timeouts: { connect: 10s }'], [hole.address]));
+    cleanup.push(hole.close, svc.stop);
+    const client = await connectTo(svc.port);
+    await waitFor(() => [...svc.listener.connections].some((c) => c.phase === 'connecting'), 'a connection in its connect phase');
+    svc.listener.destroyAll();
+    await closed(client);
+    assert.equal(svc.service.servers[0]!.inflight, 0);
+    assert.equal(svc.listener.connectionCount, 0);
+  });
 });
+
