@@ -72,29 +72,68 @@ export async function startBackendNginx(dir: string, cpus: string | undefined): 
   });
 }
 
+/** Fulcrum started with `config` (YAML naming `port`), pinned and profiled like every column. */
+export async function startFulcrumProxy(port: number, config: string, { cpus, cpuProfileDir }: ProxyContext): Promise<RunningProxy> {
+  const fulcrum = await startFulcrum({ ...cpuOpt(cpus), readyTimeoutMs: 20_000, ...cpuProfileEnv(cpuProfileDir), config });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    memoryPids: fulcrum.workers.length > 0 ? fulcrum.workers : [fulcrum.pid],
+    stop: async () => {
+      await fulcrum.stop();
+    },
+  };
+}
+
+/** A proxy program started as one process listening on `port`. */
+export async function startProcessProxy(name: string, port: number, command: string, args: readonly string[], cpus: string | undefined): Promise<RunningProxy> {
+  const proc = startProcess(name, command, args, cpuOpt(cpus));
+  await waitForPort(port, { proc });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    memoryPids: [proc.pid],
+    stop: async () => {
+      await proc.stop('SIGTERM');
+    },
+  };
+}
+
+/** HAProxy with one thread in front of `backend`; `mode` holds the mode and its options (mode http ..., or mode tcp). */
+export async function startHaproxy(file: string, mode: string, { backend, cpus }: ProxyContext): Promise<RunningProxy> {
+  const port = await freePort();
+  await writeFile(
+    file,
+    `global
+  nbthread 1
+  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
+  maxconn 9000
+defaults
+${mode}
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend real
+backend real
+  server rs1 ${backend}
+`,
+  );
+  // -db: stay in the foreground, no daemon.
+  return startProcessProxy('haproxy', port, peer('haproxy'), ['-db', '-f', file], cpus);
+}
+
 function fulcrumDef(name: string, withAccessLog: boolean): ProxyDef {
   return {
     name,
     description: `Fulcrum, workers: 1, access log ${withAccessLog ? 'to a file (JSON)' : 'off'}`,
-    async start({ backend, cpus, dir, cpuProfileDir }) {
+    async start(context) {
       const port = await freePort();
-      const fulcrum = await startFulcrum({
-        ...cpuOpt(cpus),
-        readyTimeoutMs: 20_000,
-        ...cpuProfileEnv(cpuProfileDir),
-        config: configYaml({
-          workers: 1,
-          accessLog: withAccessLog ? { path: path.join(dir, `${name}-access.log`), format: 'json' } : 'off',
-          virtualServices: [{ name: 'bench', listen: `127.0.0.1:${port}`, scheduler: 'round-robin', realServers: [backend] }],
-        }),
+      const config = configYaml({
+        workers: 1,
+        accessLog: withAccessLog ? { path: path.join(context.dir, `${name}-access.log`), format: 'json' } : 'off',
+        virtualServices: [{ name: 'bench', listen: `127.0.0.1:${port}`, scheduler: 'round-robin', realServers: [context.backend] }],
       });
-      return {
-        url: `http://127.0.0.1:${port}`,
-        memoryPids: fulcrum.workers.length > 0 ? fulcrum.workers : [fulcrum.pid],
-        stop: async () => {
-          await fulcrum.stop();
-        },
-      };
+      return startFulcrumProxy(port, config, context);
     },
   };
 }
@@ -102,41 +141,8 @@ function fulcrumDef(name: string, withAccessLog: boolean): ProxyDef {
 const haproxy: ProxyDef = {
   name: 'haproxy',
   description: 'HAProxy, nbthread 1, mode http, http-keep-alive, forwardfor',
-  async start({ backend, cpus, dir }) {
-    const port = await freePort();
-    const cfg = path.join(dir, 'haproxy.cfg');
-    await writeFile(
-      cfg,
-      `global
-  nbthread 1
-  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
-  maxconn 9000
-defaults
-  mode http
-  option http-keep-alive
-  option forwardfor
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 60s
-frontend bench
-  bind 127.0.0.1:${port}
-  default_backend real
-backend real
-  server rs1 ${backend}
-`,
-    );
-    // -db: stay in the foreground, no daemon.
-    const proc = startProcess('haproxy', peer('haproxy'), ['-db', '-f', cfg], cpuOpt(cpus));
-    await waitForPort(port, { proc });
-    return {
-      url: `http://127.0.0.1:${port}`,
-      memoryPids: [proc.pid],
-      stop: async () => {
-        await proc.stop('SIGTERM');
-      },
-    };
-  },
+  start: (context) =>
+    startHaproxy(path.join(context.dir, 'haproxy.cfg'), '  mode http\n  option http-keep-alive\n  option forwardfor\n  timeout http-keep-alive 60s', context),
 };
 
 const nginxProxy: ProxyDef = {
@@ -179,15 +185,7 @@ const httpProxy: ProxyDef = {
   async start({ backend, cpus }) {
     const port = await freePort();
     const script = path.join(import.meta.dirname, 'http-proxy.ts');
-    const proc = startProcess('http-proxy', process.execPath, [script, String(port), `http://${backend}`], cpuOpt(cpus));
-    await waitForPort(port, { proc });
-    return {
-      url: `http://127.0.0.1:${port}`,
-      memoryPids: [proc.pid],
-      stop: async () => {
-        await proc.stop('SIGTERM');
-      },
-    };
+    return startProcessProxy('http-proxy', port, process.execPath, [script, String(port), `http://${backend}`], cpus);
   },
 };
 

@@ -6,6 +6,7 @@ import { ErrorCode } from '../errors.ts';
 import { formatAddress, type HostPort } from './address.ts';
 import type { ConfigIssue } from './problem.ts';
 import type { Config, RealServerState } from './schema.ts';
+import { transportOf } from './service-fields.ts';
 
 export function findConflicts(config: Config): ConfigIssue[] {
   return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config), ...contradictoryStates(config), ...redirectWithBody(config)];
@@ -82,7 +83,7 @@ function listenConflicts(config: Config): ConfigIssue[] {
   const services = config.virtualServices;
   const admin = config.admin?.listen;
   if (admin !== undefined) {
-    const clash = services.findIndex((vs) => vs.protocol !== 'udp' && overlap(vs.listen, admin) !== null);
+    const clash = services.findIndex((vs) => transportOf(vs) === 'tcp' && overlap(vs.listen, admin) !== null);
     if (clash >= 0) {
       issues.push({
         code: ErrorCode.CONFIG_CONFLICT,
@@ -94,9 +95,8 @@ function listenConflicts(config: Config): ConfigIssue[] {
     }
   }
   // UDP and TCP ports are separate: a DNS or syslog service may share its port number with a TCP one.
-  const transport = (vs: (typeof services)[number]): string => (vs.protocol === 'udp' ? 'udp' : 'tcp');
   services.forEach((vs, index) => {
-    const earlier = services.findIndex((other, otherIndex) => otherIndex < index && transport(other) === transport(vs) && overlap(other.listen, vs.listen) !== null);
+    const earlier = services.findIndex((other, otherIndex) => otherIndex < index && transportOf(other) === transportOf(vs) && overlap(other.listen, vs.listen) !== null);
     const other = services[earlier];
     if (other === undefined) return;
     const kind = overlap(other.listen, vs.listen);
@@ -127,7 +127,7 @@ function passivePortConflicts(config: Config): ConfigIssue[] {
     const { first, last } = vs.ftp.passivePorts;
     const inRange = (port: number): boolean => port >= first && port <= last;
     services.forEach((other, otherIndex) => {
-      if (otherIndex === index || other.protocol === 'udp') return;
+      if (otherIndex === index || transportOf(other) === 'udp') return;
       const listenClash = inRange(other.listen.port) && overlap({ ...other.listen }, { host: vs.listen.host, port: other.listen.port }) !== null;
       const rangeClash = other.protocol === 'ftp' && otherIndex < index && other.ftp.passivePorts.first <= last && other.ftp.passivePorts.last >= first && overlap(other.listen, { ...vs.listen, port: other.listen.port }) !== null;
       if (!listenClash && !rangeClash) return;

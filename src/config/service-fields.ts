@@ -108,3 +108,8 @@ export const sendProxyProtocol = field(
   'Send a PROXY protocol header to the real server at the start of each connection, so that it sees the client\'s address and port without routing tricks: v1 (text, HAProxy 1.5+, nginx, IIS with a module) or v2 (binary, also carries IPv6 and the destination). The real server must expect it, or it reads the header as data.',
   { noun: 'a PROXY protocol version' },
 );
+
+/** The transport a virtual service listens on: UDP for udp services, TCP for every other protocol (their ports never clash with UDP ones). */
+export function transportOf(vs: { protocol: string }): 'udp' | 'tcp' {
+  return vs.protocol === 'udp' ? 'udp' : 'tcp';
+}

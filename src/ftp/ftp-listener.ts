@@ -23,7 +23,8 @@ import { DataPortForwarder } from './port-following.ts';
 import { REPLY_NO_SERVER, REPLY_SHUTTING_DOWN, REPLY_TOO_MANY } from './replies.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { plainIp } from './syntax.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { WaitQueue } from '../l4/wait-queue.ts';
+import { listenShared } from '../worker/listen-shared.ts';
 
 const NO_SERVERS: readonly RealServer[] = Object.freeze([]);
 
@@ -84,14 +85,7 @@ export class FtpListener implements ServiceListener, SessionHost {
   async listen(): Promise<void> {
     const config = ftpConfig(this.service);
     const { host, port } = config.listen;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.#server.once('error', onError);
-      this.#server.listen({ host, port, reusePort: true, backlog: 4096 }, () => {
-        this.#server.off('error', onError);
-        resolve();
-      });
-    });
+    await listenShared(this.#server, host, port);
     this.#listening = true;
     try {
       await this.#configurePorts(config);

@@ -9,6 +9,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { PortRange } from '../config/l4-services.ts';
+import { listenShared } from '../worker/listen-shared.ts';
 
 export class DataPortForwarder {
   readonly host: string;
@@ -42,16 +43,12 @@ export class DataPortForwarder {
   #bind(port: number): Promise<void> {
     const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.#onConnection(socket, port));
     this.#servers.push(server);
-    return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        reject(Object.assign(new Error(`cannot listen on ftp.passivePorts port ${this.host}:${port}: ${err.message}`), { code: err.code }));
-      });
-      server.listen({ host: this.host, port, reusePort: true, backlog: 64 }, () => {
-        server.removeAllListeners('error');
-        server.on('error', ignore);
-        resolve();
-      });
-    });
+    return listenShared(server, this.host, port, 64).then(
+      () => void server.on('error', ignore),
+      (err: NodeJS.ErrnoException) => {
+        throw Object.assign(new Error(`cannot listen on ftp.passivePorts port ${this.host}:${port}: ${err.message}`), { code: err.code });
+      },
+    );
   }
 }
 

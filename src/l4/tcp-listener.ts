@@ -13,6 +13,8 @@ import type { RealServer } from '../upstream/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { RDP_PEEK_LIMIT, parseRdpConnectionRequest, redirectTarget } from './rdp-cookie.ts';
 import { TcpConnection, type TcpConnectionHost } from './tcp-connection.ts';
+import { WaitQueue } from './wait-queue.ts';
+import { listenShared } from '../worker/listen-shared.ts';
 
 /** How long a client has to send its PROXY header, or its RDP Connection Request. */
 const HANDSHAKE_MS = 3000;
@@ -25,9 +27,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
   readonly meter: (bytes: number) => void;
   readonly #env: ListenerEnv;
   /** Connections waiting for a slot, oldest first; entries that left are skipped when met. */
-  #queue: TcpConnection[] = [];
-  #queueHead = 0;
-  /** Connections in the queue now (entries that left are still in the array until passed). */
+  readonly #queue = new WaitQueue<TcpConnection>();
+  /** Connections in the queue now (entries that left, e.g. timed out, stay in #queue until they reach its head). */
   #queued = 0;
   /** #admitQueued is running: a connection that fails inside it re-enters through released(). */
   #admitting = false;
@@ -48,14 +49,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   listen(): Promise<void> {
     const { host, port } = this.config.listen;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port, reusePort: true, backlog: 4096 }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return listenShared(this.server, host, port);
   }
 
   update(service: VirtualService): void {
@@ -210,8 +204,9 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   #admitFromHead(now: number): void {
     const max = this.config.limits.maxConnections;
-    while (this.#queueHead < this.#queue.length && this.#active < max) {
-      const conn = this.#queue[this.#queueHead]!;
+    const queue = this.#queue;
+    while (queue.size > 0 && this.#active < max) {
+      const conn = queue.peek()!;
       if (conn.inQueue) {
         this.#leaveQueue(conn);
         if (!this.#tryStart(conn, now)) {
@@ -219,14 +214,10 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
           conn.inQueue = true;
           this.#queued++;
           conn.phase = 'queued';
-          break;
+          return;
         }
       }
-      this.#queueHead++;
-    }
-    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueHead = 0;
+      queue.shift();
     }
   }
 

@@ -5,6 +5,7 @@ import { ClientConnection, type ServiceSource } from './client-connection.ts';
 import type { EngineContext } from './engine-context.ts';
 import type { VirtualService } from './virtual-service.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
+import { listenShared } from '../worker/listen-shared.ts';
 
 /**
  * How long a client of a service with acceptProxyProtocol has to send its PROXY header. The
@@ -38,14 +39,7 @@ export class Listener implements ServiceSource, ServiceListener {
   /** Listen with SO_REUSEPORT so every worker process binds the same address; the kernel spreads connections. */
   listen(): Promise<void> {
     const { host, port } = this.service.config.listen;
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen({ host, port, reusePort: true, backlog: 4096 }, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    return listenShared(this.server, host, port);
   }
 
   update(service: VirtualService): void {

@@ -2,6 +2,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { Config } from '../config/schema.ts';
 import { formatAddress } from '../config/address.ts';
+import { transportOf } from '../config/service-fields.ts';
 
 /**
  * Workers listen with SO_REUSEPORT, and Linux lets any process of the same user join such a
@@ -43,7 +44,7 @@ function tryBindUdp(host: string, port: number): Promise<string | null> {
 }
 
 function probeKey(vs: Config['virtualServices'][number]): string {
-  return `${vs.protocol === 'udp' ? 'udp' : 'tcp'} ${formatAddress(vs.listen)}`;
+  return `${transportOf(vs)} ${formatAddress(vs.listen)}`;
 }
 
 export function listenKeys(config: Config): Set<string> {

@@ -1,4 +1,5 @@
 import type { Config, VirtualServiceConfig } from '../config/schema.ts';
+import { transportOf } from '../config/service-fields.ts';
 import { JsonAccessLog } from '../log/access-log.ts';
 import { EngineContext } from '../l7/engine-context.ts';
 import { Listener } from '../l7/listener.ts';
@@ -16,7 +17,7 @@ const TICK_MS = 100;
 
 /** UDP and TCP may share a port number; every other protocol listens on TCP. */
 function listenKey(vs: VirtualServiceConfig): string {
-  return `${vs.protocol === 'udp' ? 'udp' : 'tcp'}|${vs.listen.host}|${vs.listen.port}`;
+  return `${transportOf(vs)}|${vs.listen.host}|${vs.listen.port}`;
 }
 
 /** The listener of the protocol; a reload that changes the protocol on one address gets a new one. */
