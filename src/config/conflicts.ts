@@ -9,7 +9,48 @@ import type { Config, RealServerState } from './schema.ts';
 import { transportOf } from './service-fields.ts';
 
 export function findConflicts(config: Config): ConfigIssue[] {
-  return [...duplicateNames(config), ...listenConflicts(config), ...duplicateRealServers(config), ...contradictoryStates(config), ...redirectWithBody(config)];
+  return [
+    ...duplicateNames(config),
+    ...listenConflicts(config),
+    ...gslbListenConflicts(config),
+    ...duplicateRealServers(config),
+    ...contradictoryStates(config),
+    ...redirectWithBody(config),
+  ];
+}
+
+/**
+ * The DNS server listens on UDP and TCP at each gslb.listen address, so it collides with a udp
+ * virtual service on the UDP side and with any other (and the admin API) on the TCP side.
+ */
+function gslbListenConflicts(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.gslb?.listen.forEach((address, index) => {
+    const path = ['gslb', 'listen', index];
+    const vsIndex = config.virtualServices.findIndex((vs) => overlap(vs.listen, address) !== null);
+    const vs = config.virtualServices[vsIndex];
+    if (vs !== undefined) {
+      const transport = vs.protocol === 'udp' ? 'UDP' : 'TCP';
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path,
+        target: 'value',
+        message: `the DNS server's ${formatAddress(address)} (UDP and TCP) ${overlap(vs.listen, address) === 'same' ? 'is also' : 'overlaps'} where ${vs.protocol} virtual service "${vs.name}" listens on ${transport} (${formatAddress(vs.listen)}); give one of them another address or port`,
+        related: ['virtualServices', vsIndex, 'listen'],
+      });
+    }
+    const admin = config.admin?.listen;
+    if (admin !== undefined && overlap(admin, address) !== null) {
+      issues.push({
+        code: ErrorCode.CONFIG_CONFLICT,
+        path,
+        target: 'value',
+        message: `the DNS server's ${formatAddress(address)} (UDP and TCP) is also where the admin API listens (${formatAddress(admin)}); give the admin API its own port`,
+        related: ['admin', 'listen'],
+      });
+    }
+  });
+  return issues;
 }
 
 /** notAvailable is either a redirect or a status with a body; both would leave one silently unused. */

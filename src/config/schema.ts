@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
+import { GslbSchema } from './gslb.ts';
 import { HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
 import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, persistenceFor } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
@@ -114,12 +115,21 @@ export const ConfigSchema = z.strictObject({
     'Where to write one line per request, or off (false) for none.',
     { noun: 'an access log setting', allowed: 'off, or { path: stdout | stderr | FILE, format: json }' },
   ),
-  virtualServices: field(z.array(VirtualServiceSchema).min(1), 'The virtual services, each with its own listen address.'),
+  // Absent means none (a DNS-only config has gslb alone); a written list still needs an entry.
+  virtualServices: field(z.array(VirtualServiceSchema).min(1).optional(), 'The virtual services, each with its own listen address. A config needs virtualServices, gslb, or both.'),
+  gslb: GslbSchema,
   admin: field(
     AdminSchema.optional(),
     'The admin API (GET /api/v1/status, PUT .../real-servers/ADDRESS/state; `fulcrum status` and `fulcrum rs` use it). Off when absent. No authentication yet: keep it on loopback or a management network.',
   ),
-});
+})
+  .superRefine((config, ctx) => {
+    if (config.virtualServices === undefined && config.gslb === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], input: undefined, message: 'a config needs virtualServices, gslb, or both' });
+    }
+  })
+  // The rest of Fulcrum reads a list: a gslb-only config has no virtual services, not an unknown number.
+  .transform((config) => ({ ...config, virtualServices: config.virtualServices ?? [] }));
 
 export type Config = z.output<typeof ConfigSchema>;
 export type VirtualServiceConfig = z.output<typeof VirtualServiceSchema>;
@@ -129,6 +139,7 @@ export type TcpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'tcp' }
 export type UdpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'udp' }>;
 export type FtpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'ftp' }>;
 export type { HealthCheckConfig } from './health-check.ts';
+export type { GslbConfig } from './gslb.ts';
 export type ConfigInput = z.input<typeof ConfigSchema>;
 
 /** The settings only an HTTP virtual service has; the data path reads them through VirtualService.http. */

@@ -1,0 +1,33 @@
+/**
+ * The gslb config (src/config/gslb-fqdns.ts) as the decision logic takes it (types.ts): one
+ * function per shape, so the two can drift apart in one place only.
+ */
+import type { FqdnConfig, SiteConfig, WhenAllDown as WhenAllDownConfig } from '../config/gslb.ts';
+import { resolvePlace } from './place.ts';
+import type { CheckThresholds, GslbFqdn, GslbSite, WhenAllDown } from './types.ts';
+
+export function toGslbFqdn(fqdn: FqdnConfig): GslbFqdn {
+  return {
+    name: fqdn.name,
+    selection: fqdn.selection,
+    siteFailure: { delay: fqdn.siteFailure.delay, recovery: fqdn.siteFailure.recovery },
+    whenAllDown: toWhenAllDown(fqdn.whenAllDown),
+    sites: fqdn.sites.map(toGslbSite),
+  };
+}
+
+export function toGslbSite(site: SiteConfig): GslbSite {
+  const { country, continent, lat, lon } = site.location;
+  const located = country !== null || continent !== null || lat !== null || lon !== null;
+  return { name: site.name, addresses: [...site.addresses], weight: site.weight, location: located ? resolvePlace(site.location) : null };
+}
+
+function toWhenAllDown(value: WhenAllDownConfig): WhenAllDown {
+  return value.answer === 'addresses' ? { kind: 'addresses', addresses: [...value.addresses] } : { kind: value.answer };
+}
+
+/** A checked site's fall, rise and startAs; undefined for type none (always up, see fqdn-state.ts). */
+export function thresholdsOf(site: SiteConfig): CheckThresholds | undefined {
+  const check = site.check;
+  return check.type === 'none' ? undefined : { fall: check.fall, rise: check.rise, startAs: check.startAs };
+}
