@@ -20,7 +20,12 @@ export type Peer =
   | 'str2str'
   | 'openssl'
   // a syslog client over UDP (util-linux's logger, Debian bsdutils)
-  | 'logger';
+  | 'logger'
+  // GSLB: a second DNS client, the icmp site check, the DNS load generator and the reference server
+  | 'kdig'
+  | 'ping'
+  | 'dnsperf'
+  | 'gdnsd';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

@@ -3,10 +3,12 @@
 # curl and wrk (clients), nginx and haproxy (servers and reference proxies), taskset (util-linux)
 # and ps (procps); for the Layer 4 suite vsftpd (FTP real servers), lftp (FTP client), iperf3
 # (bulk TCP), dig (bind9-dnsutils), unbound (the DNS server dig asks), str2str (rtklib: NTRIP
-# caster, server and client) and openssl (the FTPS certificate). Idempotent: runs `apt-get update`
+# caster, server and client) and openssl (the FTPS certificate); for GSLB kdig (knot-dnsutils,
+# a second DNS client), ping (iputils-ping: the icmp site check), dnsperf (the DNS load generator)
+# and gdnsd (the reference authoritative server of the bench). Idempotent: runs `apt-get update`
 # and `apt-get install` only for what is missing.
 #
-# We never use the system nginx, haproxy, vsftpd or unbound services: tests and the bench start
+# We never use the system nginx, haproxy, vsftpd, unbound or gdnsd services: tests and the bench start
 # their own instances as foreground processes with their own config files on loopback ports. A
 # policy-rc.d that answers 101 ("action forbidden") keeps Debian's postinst scripts from starting
 # any of them (nginx's would otherwise bind port 80, vsftpd's 21, unbound's 53) for the duration of
@@ -29,6 +31,10 @@ declare -A PEERS=(
   [str2str]=rtklib
   [openssl]=openssl
   [logger]=bsdutils
+  [kdig]=knot-dnsutils
+  [ping]=iputils-ping
+  [dnsperf]=dnsperf
+  [gdnsd]=gdnsd
 )
 
 have() {
