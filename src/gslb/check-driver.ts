@@ -27,7 +27,7 @@ import { type FqdnStatus, FqdnState } from './fqdn-state.ts';
 import { thresholdsOf, toGslbFqdn } from './from-config.ts';
 import type { SiteEvent, SiteStatus } from './site-state.ts';
 import { createSiteProbe, describeSiteCheck, type SiteProbe, type SiteProbeResult } from './site-probe.ts';
-import type { CheckThresholds } from './types.ts';
+import type { CheckThresholds, SiteReport } from './types.ts';
 
 export interface GslbCheckDriverOptions {
   logger: HealthLogger;
@@ -47,6 +47,8 @@ export interface GslbChange {
   events: readonly SiteEvent[];
   /** In words, for the log of whoever re-templates. */
   reason: string;
+  /** Every site's health and load now, as the workers take them. */
+  sites: SiteReport[];
 }
 
 export interface GslbCheckDriverEvents {
@@ -157,6 +159,11 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
   /** Every FQDN's live state, in config order. */
   states(): Map<string, FqdnState> {
     return new Map([...this.#entries].map(([name, entry]) => [name, entry.state]));
+  }
+
+  /** Every FQDN's sites as the DNS answers need them (health and load), for the workers. */
+  reports(): { fqdn: string; sites: SiteReport[] }[] {
+    return [...this.#entries.values()].map((entry) => reportOf(entry));
   }
 
   /** Per FQDN: each site's health, reason and check, and what the server would answer now. */
@@ -295,7 +302,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
     const moved = events.filter((event) => event.kind === 'up' || event.kind === 'down');
     if (moved.length === 0 && loadNote === null) return;
     const reason = moved.length > 0 ? moved.map((event) => event.message).join('; ') : loadNote!;
-    this.#emitSafely('change', { fqdn: entry.name, state: entry.state, events, reason });
+    this.#emitSafely('change', { fqdn: entry.name, state: entry.state, events, reason, sites: reportOf(entry).sites });
   }
 
   #emitSafely<K extends keyof GslbCheckDriverEvents>(name: K, ...args: GslbCheckDriverEvents[K]): void {
@@ -326,6 +333,11 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
       checks: { passed: run.passed, failed: run.failed },
     };
   }
+}
+
+/** One FQDN's sites for the workers. */
+function reportOf(entry: { name: string; state: FqdnState; runs: readonly { name: string; load: number | null }[] }): { fqdn: string; sites: SiteReport[] } {
+  return { fqdn: entry.name, sites: entry.runs.map((run, i) => ({ name: run.name, up: entry.state.sites[i]!.up, load: run.load })) };
 }
 
 function halt(run: SiteRun): void {

@@ -2,7 +2,8 @@
  * The gslb config (src/config/gslb-fqdns.ts) as the decision logic takes it (types.ts): one
  * function per shape, so the two can drift apart in one place only.
  */
-import type { FqdnConfig, SiteConfig, WhenAllDown as WhenAllDownConfig } from '../config/gslb.ts';
+import type { FqdnConfig, GslbConfig, SiteConfig, WhenAllDown as WhenAllDownConfig } from '../config/gslb.ts';
+import { LocationTable } from './locate.ts';
 import { resolvePlace } from './place.ts';
 import type { CheckThresholds, GslbFqdn, GslbSite, WhenAllDown } from './types.ts';
 
@@ -30,4 +31,17 @@ function toWhenAllDown(value: WhenAllDownConfig): WhenAllDown {
 export function thresholdsOf(site: SiteConfig): CheckThresholds | undefined {
   const check = site.check;
   return check.type === 'none' ? undefined : { fall: check.fall, rise: check.rise, startAs: check.startAs };
+}
+
+/** The `locations` table (CIDR to place) the DNS layer locates clients with. */
+export function locationTableOf(gslb: GslbConfig): LocationTable {
+  const table = LocationTable.build(gslb.locations.map((l) => ({ ...l, cidr: `${l.cidr.address}/${l.cidr.prefixLength}` })));
+  // The schema has parsed every entry already; a failure here is a bug, not a config problem.
+  if (!table.ok) throw new Error(`gslb.locations: ${table.message}`);
+  return table.value;
+}
+
+/** What a site's health is before its first check: its check's startAs; a site without a check is up. */
+export function startsUp(site: SiteConfig): boolean {
+  return (thresholdsOf(site)?.startAs ?? 'up') === 'up';
 }

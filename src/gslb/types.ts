@@ -110,3 +110,11 @@ export interface GeoIpSource {
   /** The place and the prefix length of the database network that held the address; null when absent. */
   lookup(family: AddressFamily, bytes: Uint8Array, prefixLength: number): { place: Place; prefixLength: number } | null;
 }
+
+/** One site's verdict as the supervisor's checks see it, relayed to the workers that answer. */
+export interface SiteReport {
+  name: string;
+  up: boolean;
+  /** real-server-load: the load its fulcrum check reported; null when unknown. */
+  load: number | null;
+}

@@ -19,6 +19,13 @@ export async function probeAddresses(config: Config, alreadyOurs: ReadonlySet<st
     const error = vs.protocol === 'udp' ? await tryBindUdp(vs.listen.host, vs.listen.port) : await tryBind(vs.listen.host, vs.listen.port);
     if (error !== null) problems.push(`virtual service "${vs.name}" cannot listen on ${formatAddress(vs.listen)}${vs.protocol === 'udp' ? '/udp' : ''}: ${error}`);
   }
+  for (const address of config.gslb?.listen ?? []) {
+    for (const transport of ['udp', 'tcp'] as const) {
+      if (alreadyOurs.has(`${transport} ${formatAddress(address)}`)) continue;
+      const error = transport === 'udp' ? await tryBindUdp(address.host, address.port) : await tryBind(address.host, address.port);
+      if (error !== null) problems.push(`the DNS server (gslb.listen) cannot listen on ${formatAddress(address)}/${transport}: ${error}`);
+    }
+  }
   return problems;
 }
 
@@ -48,5 +55,6 @@ function probeKey(vs: Config['virtualServices'][number]): string {
 }
 
 export function listenKeys(config: Config): Set<string> {
-  return new Set(config.virtualServices.map(probeKey));
+  const dns = (config.gslb?.listen ?? []).flatMap((address) => [`udp ${formatAddress(address)}`, `tcp ${formatAddress(address)}`]);
+  return new Set([...config.virtualServices.map(probeKey), ...dns]);
 }

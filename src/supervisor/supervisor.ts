@@ -17,6 +17,10 @@ import type { AdminBackend, ReloadOutcome, SetStateOutcome, StatusDocument } fro
 import { StatsCollector } from '../admin/worker-stats.ts';
 import type { RealServerState } from '../config/schema.ts';
 import { canonicalAddress } from '../admin/config-edit.ts';
+import { GslbCheckDriver } from '../gslb/check-driver.ts';
+import { nextSerial } from '../gslb/serial.ts';
+import { formatAddress } from '../config/address.ts';
+import type { SiteReport } from '../gslb/types.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
 /** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
@@ -56,6 +60,10 @@ class Supervisor {
   readonly #health: HealthMonitor;
   /** Adaptive scheduling: polls the real servers' agents (src/agent); status() for the admin API. */
   readonly #agents: AgentMonitor;
+  /** GSLB: the site checks and the sites' state (src/gslb); workers get the verdicts and answer DNS. */
+  readonly #gslb: GslbCheckDriver;
+  /** The SOA serial of the zones: raised when the gslb section changes (serial.ts). */
+  #dnsSerial = nextSerial(0);
   #reloading: Promise<void> = Promise.resolve();
   readonly #restarts = new Map<number, number>();
   /** The admin API (src/admin); null when admin.listen is not set. */
@@ -83,6 +91,16 @@ class Supervisor {
       const message: ToWorker = { type: 'agent', ...report };
       for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
     });
+    // Site checks, likewise once here; a change goes to every worker, which moves its selector.
+    this.#gslb = new GslbCheckDriver({ logger: log });
+    this.#gslb.on('change', (change) => {
+      this.#log.info({ fqdn: change.fqdn, answers: change.state.status().answers }, `GSLB ${change.fqdn}: ${change.reason}`);
+      this.#broadcast(gslbMessage(change.fqdn, change.sites));
+    });
+  }
+
+  #broadcast(message: ToWorker): void {
+    for (const w of this.#workers) if (w !== undefined && !w.exited && w.child.connected) w.child.send(message);
   }
 
   async start(): Promise<void> {
@@ -111,6 +129,8 @@ class Supervisor {
         process.exit(1);
       }
     }
+    // Site checks start before the workers, so that a worker's first snapshot has the cold-start state.
+    this.#gslb.apply(this.#config.gslb);
     const count = workerCount(this.#config);
     const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
     startupDone();
@@ -125,6 +145,7 @@ class Supervisor {
       {
         workers: this.#workers.map((w) => w.child.pid),
         virtualServices: this.#config.virtualServices.map((v) => `${v.name}@${v.listen.host}:${v.listen.port}`),
+        ...(this.#config.gslb !== undefined ? { dns: this.#config.gslb.listen.map((a) => formatAddress(a)), dnsSerial: this.#dnsSerial } : {}),
         ...(this.#admin !== null ? { admin: adminKey(this.#admin.address) } : {}),
       },
       'ready',
@@ -147,9 +168,10 @@ class Supervisor {
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     child.on('message', (m: FromWorker) => this.#stats.onMessage(m));
-    return this.#sendConfig(worker, this.#config, this.#generation).then(() => {
+    return this.#sendConfig(worker, this.#config, this.#generation, this.#dnsSerial).then(() => {
       this.#sendHealthSnapshot(worker);
       this.#sendAgentSnapshot(worker);
+      this.#sendGslbSnapshot(worker);
       return worker;
     });
   }
@@ -172,7 +194,12 @@ class Supervisor {
     }
   }
 
-  #sendConfig(worker: Worker, config: Config, generation: number): Promise<void> {
+  /** GSLB: a new worker (or every worker after a reload) learns every site's health and load. */
+  #sendGslbSnapshot(worker: Worker): void {
+    for (const report of this.#gslb.reports()) worker.child.send(gslbMessage(report.fqdn, report.sites));
+  }
+
+  #sendConfig(worker: Worker, config: Config, generation: number, dnsSerial: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         if (m.type === 'applied' && m.generation === generation) {
@@ -194,7 +221,7 @@ class Supervisor {
       };
       worker.child.on('message', onMessage);
       worker.child.once('exit', onExit);
-      const message: ToWorker = { type: 'apply', generation, config };
+      const message: ToWorker = { type: 'apply', generation, config, dnsSerial };
       worker.child.send(message);
     });
   }
@@ -240,12 +267,13 @@ class Supervisor {
       }
     }
     const generation = this.#generation + 1;
+    const serial = JSON.stringify(next.gslb) === JSON.stringify(this.#config.gslb) ? this.#dnsSerial : nextSerial(this.#dnsSerial);
     const live = this.#workers.filter((w) => !w.exited);
-    const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation)));
+    const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation, serial)));
     const failure = applied.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure !== undefined) {
       // Some workers may have applied it: put them back on the running config so all agree.
-      await Promise.allSettled(live.map((w) => this.#sendConfig(w, this.#config, generation + 1)));
+      await Promise.allSettled(live.map((w) => this.#sendConfig(w, this.#config, generation + 1, this.#dnsSerial)));
       this.#generation = generation + 1;
       if (adminMoves) void nextAdmin?.close();
       this.#log.error({ file: this.#configPath, error: String(failure.reason) }, 'reload failed');
@@ -257,6 +285,10 @@ class Supervisor {
     }
     this.#config = next;
     this.#generation = generation;
+    if (serial !== this.#dnsSerial) this.#log.info({ dnsSerial: serial }, 'the gslb section changed: zones now serve SOA serial ' + serial);
+    this.#dnsSerial = serial;
+    this.#gslb.apply(next.gslb);
+    for (const w of live) this.#sendGslbSnapshot(w);
     this.#health.apply(next);
     for (const w of live) this.#sendHealthSnapshot(w);
     this.#agents.apply(next);
@@ -352,8 +384,13 @@ class Supervisor {
     this.#stopping = true;
     this.#health.stop();
     this.#agents.stop();
+    this.#gslb.stop();
     await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
   }
+}
+
+function gslbMessage(fqdn: string, sites: SiteReport[]): ToWorker {
+  return { type: 'gslb', fqdn, sites };
 }
 
 function workerCount(config: Config): number {

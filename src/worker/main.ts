@@ -19,13 +19,15 @@ function send(message: FromWorker): void {
 
 process.on('message', (message: ToWorker) => {
   if (message.type === 'apply') {
-    runtime.apply(message.config).then(
+    runtime.apply(message.config, message.dnsSerial).then(
       () => send({ type: 'applied', generation: message.generation }),
       (err: NodeJS.ErrnoException) =>
         send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),
     );
   } else if (message.type === 'health') {
     runtime.setHealth(message.virtualService, message.server, message.up, message.reason);
+  } else if (message.type === 'gslb') {
+    runtime.setSites(message.fqdn, message.sites);
   } else if (message.type === 'agent') {
     runtime.setAgent(message.virtualService, message.server, message.verdict);
   } else if (message.type === 'stats') {

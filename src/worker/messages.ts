@@ -1,14 +1,19 @@
 import type { AgentVerdict } from '../agent/types.ts';
 import type { Config } from '../config/schema.ts';
+import type { DnsCounters } from '../dns/answerer.ts';
+import type { SiteReport } from '../gslb/types.ts';
 
 /** Supervisor → worker. */
 export type ToWorker =
-  | { type: 'apply'; generation: number; config: Config }
+  /** `dnsSerial`: the SOA serial of every zone under this config (the supervisor raises it when the gslb section changes). */
+  | { type: 'apply'; generation: number; config: Config; dnsSerial: number }
   | { type: 'drain'; graceMs: number }
   /** Active health check results (the supervisor runs the checks; workers only apply them). */
   | { type: 'health'; virtualService: string; server: string; up: boolean; reason: string }
   /** Adaptive scheduling: what a real server's agent says now (the supervisor polls; workers turn it into weights). */
   | { type: 'agent'; virtualService: string; server: string; verdict: AgentVerdict }
+  /** GSLB: an FQDN's sites as the supervisor's site checks see them (sent on every change, and in full to a new worker). */
+  | { type: 'gslb'; fqdn: string; sites: SiteReport[] }
   /** The admin API asks for this worker's counters; answered with a `stats` message of the same id. */
   | { type: 'stats'; id: number };
 
@@ -22,6 +27,8 @@ export type FromWorker =
 /** One worker's live counters (WorkerRuntime.stats); the supervisor sums them over workers for the admin API. */
 export interface WorkerStats {
   virtualServices: WorkerServiceStats[];
+  /** The DNS server's counters; null without a gslb section. */
+  dns: DnsCounters | null;
 }
 
 export interface WorkerServiceStats {

@@ -11,6 +11,8 @@ import type { ListenerEnv, ServiceListener, WorkerIdentity } from './service-lis
 import type { AgentVerdict } from '../agent/types.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { WorkerRealServerStats, WorkerServiceStats, WorkerStats } from './messages.ts';
+import { DnsRuntime } from './dns-runtime.ts';
+import type { SiteReport } from '../gslb/types.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -58,6 +60,8 @@ export class WorkerRuntime {
   readonly #health = new Map<string, { up: boolean; reason: string }>();
   /** The latest agent verdict per "virtual service|real server" (adaptive scheduling), re-applied likewise. */
   readonly #agents = new Map<string, AgentVerdict>();
+  /** GSLB: the DNS servers and the FQDN selectors. */
+  readonly #dns = new DnsRuntime();
 
   constructor(events: ServiceEventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }) {
     this.#events = events;
@@ -66,8 +70,11 @@ export class WorkerRuntime {
     this.#timer.unref();
   }
 
-  /** Apply a validated config. On failure (an address cannot be bound) nothing changes. */
-  async apply(config: Config): Promise<void> {
+  /**
+   * Apply a validated config. On failure (an address cannot be bound) nothing changes.
+   * `dnsSerial` is the SOA serial of its zones (the supervisor's, so that every worker agrees).
+   */
+  async apply(config: Config, dnsSerial = 1): Promise<void> {
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
     // New addresses first, with services of their own (no previous, so nothing shared is touched):
@@ -89,6 +96,15 @@ export class WorkerRuntime {
       await Promise.all([...opened.values()].map((l) => l.close()));
       throw err;
     }
+    let dns;
+    try {
+      dns = await this.#dns.prepare(config.gslb, dnsSerial);
+    } catch (err) {
+      for (const l of opened.values()) l.destroyAll();
+      await Promise.all([...opened.values()].map((l) => l.close()));
+      throw err;
+    }
+    dns.commit();
     // Past the last failure point: a service built on a running one takes over its real servers
     // (weights, pools) as it is constructed.
     for (const [key, listener] of this.#listeners) {
@@ -116,6 +132,11 @@ export class WorkerRuntime {
     for (const listener of this.#listeners.values()) {
       if (listener.service.name === virtualService) listener.service.setHealth(server, up, reason);
     }
+  }
+
+  /** GSLB: an FQDN's sites as the supervisor's checks see them. */
+  setSites(fqdn: string, sites: readonly SiteReport[]): void {
+    this.#dns.setSites(fqdn, sites);
   }
 
   #withHealth(service: VirtualService): VirtualService {
@@ -210,14 +231,14 @@ export class WorkerRuntime {
         }
       }
     }
-    return { virtualServices: [...services.values()] };
+    return { virtualServices: [...services.values()], dns: this.#dns.counters() };
   }
 
   get connectionCount(): number {
     let n = 0;
     for (const l of this.#listeners.values()) n += l.connectionCount;
     for (const l of this.#retired) n += l.connectionCount;
-    return n;
+    return n + this.#dns.connectionCount;
   }
 
   /**
@@ -229,7 +250,7 @@ export class WorkerRuntime {
     const all = [...this.#listeners.values(), ...this.#retired];
     // server.close() stops accepting at once, but its callback waits for every connection to
     // end; so idle connections must be told to close first, and the close awaited last.
-    const closed = Promise.all(all.map((l) => l.close()));
+    const closed = Promise.all([...all.map((l) => l.close()), this.#dns.close()]);
     for (const l of all) l.drain();
     const deadline = Date.now() + graceMs;
     while (this.connectionCount > 0 && Date.now() < deadline) {
@@ -238,6 +259,7 @@ export class WorkerRuntime {
     const clean = this.connectionCount === 0;
     // Past the grace period: whatever is left is cut, so that the listeners really close.
     for (const l of all) l.destroyAll();
+    this.#dns.destroyAll();
     await closed;
     for (const l of all) l.service.closeIdle();
     clearInterval(this.#timer);

@@ -35,6 +35,7 @@ virtualServices:
 
 function worker(servers: Array<Partial<WorkerStats['virtualServices'][number]['realServers'][number]> & { id: string }>, extra: { clientConnections?: number; persistenceEntries?: number | null } = {}): WorkerStats {
   return {
+    dns: null,
     virtualServices: [
       {
         name: 'web',
@@ -132,6 +133,7 @@ virtualServices:
             ],
           },
         ],
+        dns: null,
       });
     } finally {
       await runtime.drain(0);

@@ -6,8 +6,7 @@ import type { GslbConfig } from '../../src/config/gslb.ts';
 import { loadConfigText } from '../../src/config/load.ts';
 import { AuthorityEngine } from '../../src/dns/authority.ts';
 import { FqdnState } from '../../src/gslb/fqdn-state.ts';
-import { LocationTable } from '../../src/gslb/locate.ts';
-import { thresholdsOf, toGslbFqdn } from '../../src/gslb/from-config.ts';
+import { locationTableOf, thresholdsOf, toGslbFqdn } from '../../src/gslb/from-config.ts';
 
 export const SAMPLE = new URL('../../examples/gslb.yaml', import.meta.url).pathname;
 
@@ -35,13 +34,11 @@ export function buildEngine(gslb: GslbConfig, serial = 1): Built {
       new FqdnState(toGslbFqdn(fqdn), fqdn.sites.map(thresholdsOf)),
     ]),
   );
-  const table = LocationTable.build(gslb.locations.map((l) => ({ ...l, cidr: `${l.cidr.address}/${l.cidr.prefixLength}` })));
-  if (!table.ok) throw new Error(table.message);
   const engine = new AuthorityEngine({
     zones: gslb.zones,
     fqdns: gslb.fqdns,
     selectors: new Map([...states].map(([name, state]) => [name, state.selector])),
-    locations: table.value,
+    locations: locationTableOf(gslb),
     serial,
   });
   return { gslb, engine, states };
