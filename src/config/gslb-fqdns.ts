@@ -103,7 +103,7 @@ const FqdnSchema = z
     siteFailure: field(SiteFailureSchema.prefault({}), 'When a failing site leaves the answers, and how it comes back.'),
     whenAllDown: field(
       z.union([parsedString(parseWhenAllDown, '^(all|none|[0-9A-Fa-f.:]+)$'), z.array(ip()).min(1).transform((addresses): WhenAllDown => ({ answer: 'addresses', addresses }))]).prefault('all'),
-      'The answer while every site is down: all (every site\'s addresses, as if all were up; clients may find one that works), none (an empty answer, NOERROR with no addresses), or an address (or list) such as a maintenance page\'s.',
+      'The answer while every site (of the asked family) is down: all (answer as if every site were up, so the selection still picks: fixed-weight answers the primary, all-available every address; when every check fails at once the checker\'s own network is the likelier fault), none (an empty answer: NOERROR with no addresses and the SOA, so resolvers cache it for the SOA minimum), or an address (or list) such as a maintenance page\'s.',
       { noun: 'all, none or an IP address', allowed: 'all, none, an IP address, or a list of them' },
     ),
     sites: field(z.array(SiteSchema).min(1), 'The sites (data centers) that serve the name, each with its own addresses and check.'),
