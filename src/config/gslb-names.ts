@@ -13,6 +13,7 @@ import type { ParseResult } from './problem.ts';
 
 /** RFC 1035 2.3.4: 63 bytes a label, 255 a name on the wire, so 253 characters written. */
 const MAX_NAME_LENGTH = 253;
+const MAX_NAME_WIRE_LENGTH = 255;
 /** Letters, digits, "-" and "_" (SRV and DKIM owner names use "_"). */
 const LABEL_RE = /^[a-z0-9_-]{1,63}$/;
 
@@ -72,6 +73,9 @@ export function parseMailbox(text: string): ParseResult<string> {
   if (!/^[A-Za-z0-9_+.-]{1,63}$/.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..')) {
     return fail(`the mailbox ${JSON.stringify(local)} of ${JSON.stringify(text)} must be 1 to 63 letters, digits, ".", "_", "+" or "-"`);
   }
+  // On the wire: the local part's length byte and bytes, then the domain's labels and the root.
+  const wire = 1 + local.length + domain.value.length + 2;
+  if (wire > MAX_NAME_WIRE_LENGTH) return fail(`${JSON.stringify(text)} makes an SOA RNAME of ${wire} bytes; the most a name holds is ${MAX_NAME_WIRE_LENGTH}, so use a shorter address`);
   return { ok: true, value: `${local.toLowerCase().replaceAll('.', '\\.')}.${domain.value}` };
 }
 

@@ -5,6 +5,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseZoneFileName } from './gslb-names.ts';
+import { quotedString, quotedStrings, splitCharacterString } from './gslb-text.ts';
 import type { ParseResult } from './problem.ts';
 
 export const RECORD_TYPES = ['A', 'AAAA', 'CNAME', 'NS', 'MX', 'TXT', 'SRV', 'CAA', 'PTR'] as const;
@@ -23,6 +24,7 @@ export interface RecordDataByType {
   TXT: { strings: string[] };
   /** target "" means "no such service here" (RFC 2782). */
   SRV: { priority: number; weight: number; port: number; target: string };
+  /** tag in lower case; value as text, sent as UTF-8 (see gslb-text.ts). */
   CAA: { flags: number; tag: string; value: string };
   PTR: { target: string };
 }
@@ -34,7 +36,6 @@ export type ZoneRecord = {
   [T in RecordType]: { name: string; type: T; ttl: number; value: string; data: RecordDataByType[T] };
 }[RecordType];
 
-const MAX_CHARACTER_STRING = 255;
 /** RDLENGTH is 16 bits. */
 const MAX_RDATA = 65_535;
 
@@ -91,9 +92,10 @@ function parseSrv(value: string, zone: string): ParseResult<RecordData> {
 }
 
 /**
- * TXT as in a zone file: one or more quoted strings ("a" "b", with \" and \\ escapes), or plain
- * text, which is one string. Strings longer than 255 bytes are split into several, as SPF and
- * DKIM records need (RFC 7208 3.3: the reader joins them).
+ * TXT as in a zone file: one or more quoted strings ("a" "b", with \", \\ and \DDD escapes, see
+ * gslb-text.ts), or plain text, which is one string taken as written (";" and "\" included).
+ * Strings longer than 255 bytes are split into several, as SPF and DKIM records need (RFC 7208
+ * 3.3: the reader joins them).
  */
 function parseTxt(value: string): ParseResult<RecordData> {
   const pieces = value.startsWith('"') ? quotedStrings(value) : { ok: true as const, value: [value] };
@@ -104,53 +106,56 @@ function parseTxt(value: string): ParseResult<RecordData> {
   return { ok: true, value: { strings } };
 }
 
-function quotedStrings(value: string): ParseResult<string[]> {
-  const strings: string[] = [];
-  const re = /\s*"((?:[^"\\]|\\.)*)"\s*/y;
-  let at = 0;
-  while (at < value.length) {
-    re.lastIndex = at;
-    const match = re.exec(value);
-    if (match === null) return fail(`${JSON.stringify(value)} mixes quoted and unquoted text; write "one" "or more" quoted strings, or plain text without quotes at the start`);
-    strings.push(match[1]!.replace(/\\(.)/g, '$1'));
-    at = re.lastIndex;
-  }
-  return { ok: true, value: strings };
-}
-
-function splitCharacterString(text: string): string[] {
-  if (Buffer.byteLength(text) <= MAX_CHARACTER_STRING) return [text];
-  const parts: string[] = [];
-  let current = '';
-  let bytes = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char);
-    if (bytes + size > MAX_CHARACTER_STRING) {
-      parts.push(current);
-      current = '';
-      bytes = 0;
-    }
-    current += char;
-    bytes += size;
-  }
-  parts.push(current);
-  return parts;
-}
-
-/** RFC 8659: FLAGS TAG VALUE, e.g. 0 issue "letsencrypt.org". */
+/**
+ * RFC 8659: FLAGS TAG VALUE, e.g. 0 issue "letsencrypt.org". The value is one quoted string
+ * (escapes as in TXT) or plain text to the end; the tag is sent in lower case.
+ */
 function parseCaa(value: string): ParseResult<RecordData> {
-  const match = /^([0-9]{1,3})\s+([A-Za-z0-9]{1,15})\s+(.*)$/.exec(value);
+  const match = /^([0-9]{1,3})\s+([A-Za-z0-9]{1,15})\s+(.*)$/s.exec(value);
   if (match === null) return fail(`${JSON.stringify(value)} is not a CAA value; write FLAGS TAG VALUE, e.g. 0 issue "letsencrypt.org"`);
   const flags = Number(match[1]);
   if (flags > 255) return fail(`CAA flags ${flags} is above 255`);
   const raw = match[3]!;
-  const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(raw);
-  return { ok: true, value: { flags, tag: match[2]!.toLowerCase(), value: quoted === null ? raw : quoted[1]!.replace(/\\(.)/g, '$1') } };
+  const text = raw.startsWith('"') ? quotedString(raw) : { ok: true as const, value: raw };
+  if (!text.ok) return text;
+  const tag = match[2]!.toLowerCase();
+  // FLAGS, the tag's length byte, the tag, then the value.
+  const size = 2 + tag.length + Buffer.byteLength(text.value);
+  if (size > MAX_RDATA) return fail(`the CAA value is ${size} bytes on the wire; the most a record holds is ${MAX_RDATA}`);
+  return { ok: true, value: { flags, tag, value: text.value } };
 }
 
 function uint16(text: string, what: string): ParseResult<number> {
   if (!/^[0-9]{1,5}$/.test(text) || Number(text) > 65_535) return fail(`${what} ${JSON.stringify(text)} is not a number 0..65535`);
   return { ok: true, value: Number(text) };
+}
+
+/** The RDATA bytes of `record` written without compression. */
+export function rdataLength(record: ZoneRecord): number {
+  switch (record.type) {
+    case 'A':
+      return 4;
+    case 'AAAA':
+      return 16;
+    case 'CNAME':
+    case 'PTR':
+      return nameLength(record.data.target);
+    case 'NS':
+      return nameLength(record.data.host);
+    case 'MX':
+      return 2 + nameLength(record.data.exchange);
+    case 'SRV':
+      return 6 + nameLength(record.data.target);
+    case 'TXT':
+      return record.data.strings.reduce((total, s) => total + 1 + Buffer.byteLength(s), 0);
+    case 'CAA':
+      return 2 + record.data.tag.length + Buffer.byteLength(record.data.value);
+  }
+}
+
+/** A config name (no final dot, no escapes) on the wire: a length byte per label and the root's 0. */
+function nameLength(name: string): number {
+  return name === '' ? 1 : name.length + 2;
 }
 
 /** 2001:DB8:0::1 and 2001:db8::1 are one address; keep one spelling so duplicates are found. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DURATION_ALLOWED, DURATION_PATTERN, parseDuration } from './duration.ts';
 import { MAX_TTL } from './gslb-fqdns.ts';
 import { DOMAIN_NAME_ALLOWED, DOMAIN_NAME_PATTERN, isInZone, parseAbsoluteName, parseMailbox, parseNameServerName, parseZoneFileName } from './gslb-names.ts';
-import { RECORD_TYPES, type RecordData, type ZoneRecord, parseRecordValue } from './gslb-records.ts';
+import { RECORD_TYPES, type RecordData, type ZoneRecord, parseRecordValue, rdataLength } from './gslb-records.ts';
 import type { ParseResult, PathSegment } from './problem.ts';
 import { field, integer, parsedString } from './schema-builders.ts';
 
@@ -98,6 +98,15 @@ export const ZonesSchema = field(z.array(ZoneSchema).default([]), 'The zones Ful
 
 type Report = (path: PathSegment[], message: string, suggestion?: string) => void;
 
+/**
+ * The most bytes one RRset may take, 12 a record (a compressed owner name, TYPE, CLASS, TTL,
+ * RDLENGTH) plus its RDATA, so that every answer holding it fits a 65,535-byte message beside
+ * the header (12), the question (259 at most) and a CNAME chain leading to it (7 links of 522 at
+ * most, resolve.ts MAX_CHAIN): 65,535 - 12 - 259 - 3,654 = 61,610, rounded down. The engine
+ * encodes answers when the config loads and cannot send one that does not fit.
+ */
+const MAX_RRSET_BYTES = 61_000;
+
 /** Parse each record, then the rules between records: CNAME alone at its name and not at the apex, no duplicates, nothing but glue below a delegation. */
 function parseRecords(zone: string, zoneTtl: number, input: z.output<typeof RecordSchema>[], report: Report): ZoneRecord[] {
   const records: ZoneRecord[] = [];
@@ -118,6 +127,7 @@ function parseRecords(zone: string, zoneTtl: number, input: z.output<typeof Reco
   const key = (r: ZoneRecord): string => `${r.type} ${JSON.stringify(r.data)}`;
   const seen = new Map<string, ZoneRecord>();
   const delegations = records.filter((r) => r.type === 'NS').map((r) => r.name);
+  const rrsetBytes = new Map<string, number>();
   for (const record of records) {
     const index = indexOf.get(record)!;
     const first = seen.get(`${record.name} ${key(record)}`);
@@ -126,6 +136,13 @@ function parseRecords(zone: string, zoneTtl: number, input: z.output<typeof Reco
       continue;
     }
     seen.set(`${record.name} ${key(record)}`, record);
+    const rrset = `${record.name} ${record.type}`;
+    const bytes = (rrsetBytes.get(rrset) ?? 0) + 12 + rdataLength(record);
+    rrsetBytes.set(rrset, bytes);
+    if (bytes > MAX_RRSET_BYTES) {
+      report(['records', index, 'value'], `the ${record.type} records of ${record.name} take ${bytes} bytes with this one; an answer must fit one DNS message, so an RRset holds at most ${MAX_RRSET_BYTES}`);
+      continue;
+    }
     const other = records.find((r) => indexOf.get(r)! < index && r.name === record.name && (r.type === 'CNAME' || record.type === 'CNAME'));
     if (other !== undefined) {
       report(['records', index, 'name'], `${record.name} already has a ${other.type} record (records[${indexOf.get(other)}]); a name with a CNAME can hold no other record (RFC 1034 3.6.2)`);

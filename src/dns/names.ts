@@ -59,11 +59,22 @@ function sameText(a: string, aStart: number, b: string, bStart: number, length: 
  * Writes `name` (dotted, no trailing dot, '' for the root) at `pos`; returns the end. With a
  * table, the name is compressed against it and its suffixes are added; without one (SRV targets,
  * RFC 2782) it is written in full and not offered to later names either.
+ *
+ * Labels up to the last backslash carry zone-file escapes (\. is a dot inside the label): they
+ * are decoded and written in full, since the table compares text and one label has several
+ * escaped spellings. Only an RNAME such as john\.doe.example.com has one; its plain suffix
+ * (example.com) still compresses. For every other name the cost is one lastIndexOf.
  */
 export function writeName(buf: Buffer, pos: number, name: string, table: CompressionTable | null): number {
   const length = name.length;
+  const lastEscape = name.lastIndexOf('\\');
   let start = 0;
   while (start < length) {
+    if (start <= lastEscape) {
+      start = writeEscapedLabel(buf, pos, name, start);
+      pos += buf[pos]! + 1;
+      continue;
+    }
     if (table !== null) {
       const at = table.find(name, start);
       if (at >= 0) {
@@ -83,6 +94,32 @@ export function writeName(buf: Buffer, pos: number, name: string, table: Compres
   return pos + 1;
 }
 
+/** The label of `name` at `start`, escapes decoded, with its length byte at `pos`; returns where the next label starts. */
+function writeEscapedLabel(buf: Buffer, pos: number, name: string, start: number): number {
+  let out = pos + 1;
+  let i = start;
+  while (i < name.length) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) break;
+    if (c !== 0x5c) {
+      buf[out++] = c;
+      i++;
+    } else if (isDigit(name.charCodeAt(i + 1))) {
+      buf[out++] = Number(name.slice(i + 1, i + 4));
+      i += 4;
+    } else {
+      buf[out++] = name.charCodeAt(i + 1);
+      i += 2;
+    }
+  }
+  buf[pos] = out - pos - 1;
+  return i + 1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
 /** Adds the labels of a name already in the message at `offset`, written from `name`. */
 export function addWrittenName(table: CompressionTable, name: string, offset: number): void {
   if (name.length === 0) return;
@@ -91,25 +128,40 @@ export function addWrittenName(table: CompressionTable, name: string, offset: nu
 }
 
 /**
- * True for a name writeName can carry: labels of 1-63 bytes of Latin-1 text without escapes,
- * 255 bytes on the wire at most, no trailing dot ('' is the root).
+ * True for a name writeName can carry: labels of 1-63 bytes of Latin-1 text, 255 bytes on the
+ * wire at most, no trailing dot ('' is the root). A backslash starts an escape: \DDD (a byte,
+ * three decimal digits up to 255) or \ and any other character (that character, '.' included).
  */
 export function isValidDnsName(name: string): boolean {
   if (name.length === 0) return true;
-  if (name.length + 2 > MAX_NAME_WIRE_LENGTH) return false;
-  let labelStart = 0;
-  for (let i = 0; i <= name.length; i++) {
+  let wire = 1;
+  let label = 0;
+  let i = 0;
+  while (i <= name.length) {
     const c = i < name.length ? name.charCodeAt(i) : 0x2e;
-    if (c > 0xff || c === 0x5c) return false;
-    if (c !== 0x2e) continue;
-    const label = i - labelStart;
-    if (label === 0 || label > MAX_LABEL_LENGTH) return false;
-    labelStart = i + 1;
+    if (c > 0xff) return false;
+    if (c === 0x2e) {
+      if (label === 0 || label > MAX_LABEL_LENGTH) return false;
+      wire += label + 1;
+      label = 0;
+      i++;
+      continue;
+    }
+    if (c !== 0x5c) i++;
+    else if (!isDigit(name.charCodeAt(i + 1))) {
+      if (i + 1 >= name.length || name.charCodeAt(i + 1) > 0xff) return false;
+      i += 2;
+    } else {
+      const digits = name.slice(i + 1, i + 4);
+      if (!/^[0-9]{3}$/.test(digits) || Number(digits) > 0xff) return false;
+      i += 4;
+    }
+    label++;
   }
-  return true;
+  return wire <= MAX_NAME_WIRE_LENGTH;
 }
 
-/** The most bytes `name` can take written in full. */
+/** The most bytes `name` can take written in full (an escape takes fewer bytes than its text). */
 export function nameWireBound(name: string): number {
   return name.length + 2;
 }

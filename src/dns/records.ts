@@ -24,6 +24,11 @@ export function txtRecord(name: string, ttl: number, strings: readonly string[])
   return { type: 'TXT', name: dnsName(name), ttl, strings: strings.map((s) => Buffer.from(s, 'utf8')) };
 }
 
+/** CAA (RFC 8659): tag and value as UTF-8 bytes; the config allows only ASCII letters and digits in the tag. */
+export function caaRecord(name: string, ttl: number, flags: number, tag: string, value: string): DnsRecord {
+  return { type: 'CAA', name: dnsName(name), ttl, flags, tag: Buffer.from(tag, 'utf8'), value: Buffer.from(value, 'utf8') };
+}
+
 /** The query's ECS address as text ("192.0.2.0", "2001:db8::"), or null without ECS. */
 export function ecsAddressText(q: ParsedQuery): string | null {
   if (!q.hasEcs) return null;

@@ -171,6 +171,8 @@ function rdataBound(record: DnsRecord): number {
       return 6 + nameWireBound(record.target);
     case 'SOA':
       return nameWireBound(record.mname) + nameWireBound(record.rname) + 20;
+    case 'CAA':
+      return 2 + record.tag.length + record.value.length;
     case 'TXT': {
       let bytes = 1;
       for (const s of record.strings) bytes += s.length + Math.ceil(s.length / 255) + 1;
@@ -179,7 +181,7 @@ function rdataBound(record: DnsRecord): number {
   }
 }
 
-const TYPE_CODES = { A: RRType.A, AAAA: RRType.AAAA, CNAME: RRType.CNAME, NS: RRType.NS, PTR: RRType.PTR, MX: RRType.MX, TXT: RRType.TXT, SRV: RRType.SRV, SOA: RRType.SOA } as const;
+const TYPE_CODES = { A: RRType.A, AAAA: RRType.AAAA, CNAME: RRType.CNAME, NS: RRType.NS, PTR: RRType.PTR, MX: RRType.MX, TXT: RRType.TXT, SRV: RRType.SRV, SOA: RRType.SOA, CAA: RRType.CAA } as const;
 
 function writeRecord(buf: Buffer, start: number, record: DnsRecord, table: CompressionTable): number {
   let pos = writeName(buf, start, record.name, table);
@@ -226,6 +228,14 @@ function writeRecord(buf: Buffer, start: number, record: DnsRecord, table: Compr
       break;
     case 'TXT':
       pos = writeCharacterStrings(buf, pos, record.strings);
+      break;
+    case 'CAA':
+      buf[pos] = record.flags;
+      buf[pos + 1] = record.tag.length;
+      buf.set(record.tag, pos + 2);
+      pos += 2 + record.tag.length;
+      buf.set(record.value, pos);
+      pos += record.value.length;
       break;
   }
   const length = pos - rdata;

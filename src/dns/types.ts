@@ -25,6 +25,7 @@ export const RRType = {
   IXFR: 251,
   AXFR: 252,
   ANY: 255,
+  CAA: 257,
 } as const;
 
 export const RRClass = { IN: 1, CH: 3, ANY: 255 } as const;
@@ -53,8 +54,10 @@ export const Flag = { QR: 0x8000, AA: 0x0400, TC: 0x0200, RD: 0x0100, RA: 0x0080
 
 /**
  * A resource record to write. Names are dotted text without the trailing dot ('' is the root),
- * in any case, labels of plain bytes (no escapes): the zone loader validates them
- * (isValidDnsName). Addresses are wire bytes, parsed once (see records.ts).
+ * in any case, in presentation form: a '.' or '\' inside a label is escaped (\., \\, \DDD),
+ * which only the SOA RNAME needs (john\.doe.example.com is three labels, the first "john.doe");
+ * isValidDnsName says what writeName takes. Addresses and text are wire bytes, parsed once (see
+ * records.ts).
  */
 export type DnsRecord =
   | { type: 'A'; name: string; ttl: number; address: Uint8Array }
@@ -63,6 +66,8 @@ export type DnsRecord =
   | { type: 'MX'; name: string; ttl: number; preference: number; exchange: string }
   | { type: 'TXT'; name: string; ttl: number; strings: readonly Uint8Array[] }
   | { type: 'SRV'; name: string; ttl: number; priority: number; weight: number; port: number; target: string }
+  /** RFC 8659 section 4.1: flags, the tag after a length byte (1-15 letters and digits), the value to the end of the RDATA. */
+  | { type: 'CAA'; name: string; ttl: number; flags: number; tag: Uint8Array; value: Uint8Array }
   | {
       type: 'SOA';
       name: string;

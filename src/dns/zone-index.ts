@@ -5,10 +5,11 @@
  * not NXDOMAIN, RFC 8020). Record values become DnsRecords once here; per query nothing is parsed.
  *
  * Names are those of the config: lower case, no final dot, labels of letters, digits, '-' and
- * '_' (src/config/gslb-names.ts), so no escapes and no wildcards.
+ * '_' (src/config/gslb-names.ts), so no escapes and no wildcards. The SOA RNAME is no owner
+ * name: it may hold an escaped dot (john\.doe.example.com), which writeName decodes.
  */
 import type { FqdnConfig, ZoneConfig, ZoneRecord } from '../config/gslb.ts';
-import { addressRecord, txtRecord } from './records.ts';
+import { addressRecord, caaRecord, txtRecord } from './records.ts';
 import { RRType, type DnsRecord } from './types.ts';
 
 export interface ZoneData {
@@ -35,8 +36,8 @@ export interface NameNode {
   readonly additional: Map<number, DnsRecord[]>;
 }
 
-/** Types the zone config carries that the writer can encode; CAA (257) is not among them yet. */
-const TYPE_CODES: Partial<Record<ZoneRecord['type'], number>> = {
+/** The type code of every type the zone config carries: a new config type fails to compile until it is here. */
+const TYPE_CODES: Record<ZoneRecord['type'], number> = {
   A: RRType.A,
   AAAA: RRType.AAAA,
   CNAME: RRType.CNAME,
@@ -45,6 +46,7 @@ const TYPE_CODES: Partial<Record<ZoneRecord['type'], number>> = {
   TXT: RRType.TXT,
   SRV: RRType.SRV,
   PTR: RRType.PTR,
+  CAA: RRType.CAA,
 };
 
 export interface CnameRecord {
@@ -113,7 +115,6 @@ function ensureNode(nodes: Map<string, NameNode>, zone: ZoneData, name: string):
 
 function addRecord(node: NameNode, record: ZoneRecord): void {
   const code = TYPE_CODES[record.type];
-  if (code === undefined) return;
   const dns = toDnsRecord(record);
   if (dns === null) return;
   if (dns.type === 'CNAME') node.cname = { type: 'CNAME', name: dns.name, ttl: dns.ttl, target: dns.target };
@@ -144,7 +145,7 @@ function toDnsRecord(record: ZoneRecord): DnsRecord | null {
     case 'SRV':
       return { type: 'SRV', name, ttl, ...record.data };
     case 'CAA':
-      return null;
+      return caaRecord(name, ttl, record.data.flags, record.data.tag, record.data.value);
   }
 }
 

@@ -115,6 +115,12 @@ describe('gslb: zones', () => {
     only(file({ zone: ['      soa: { retry: 1500ms }'] }), 'gslb.zones[0].soa.retry', /not a whole number of seconds/);
   });
 
+  it('the RNAME must fit 255 bytes on the wire (the local part is one label)', () => {
+    const domain = `${'d'.repeat(60)}.${'e'.repeat(60)}.${'f'.repeat(60)}.example.com`;
+    gslbOf(file({}).replace('hostmaster@example.com', `${'l'.repeat(40)}@${domain}`));
+    only(file({}).replace('hostmaster@example.com', `${'l'.repeat(63)}@${domain}`), 'gslb.zones[0].hostmaster', /makes an SOA RNAME of 260 bytes; the most a name holds is 255/, 6);
+  });
+
   it('a single-label name server is under the zone and needs an address there', () => {
     const text = file({}).replace('[ns1.example.net]', '[ns1]');
     only(text, 'gslb.zones[0].nameServers[0]', /name server ns1\.example\.com is inside zone example\.com but has no A or AAAA record/, 5);
@@ -181,6 +187,44 @@ describe('gslb: records', () => {
       ['{ name: t, type: TXT, value: "\\"open" }', /mixes quoted and unquoted text/],
     ];
     for (const [record, message] of cases) only(file({ records: [record] }), 'gslb.zones[0].records[0].value', message, 8);
+  });
+
+  it('CAA: one quoted value with \" escapes, or plain text to the end; the tag in lower case', () => {
+    const records = gslbOf(
+      file({
+        records: [
+          String.raw`{ name: "@", type: CAA, value: '128 ISSUE "ca.example.net; account=\"42\""' }`,
+          '{ name: "@", type: CAA, value: "0 iodef mailto:security@example.com" }',
+          `{ name: "@", type: CAA, value: '0 issuewild ";"' }`,
+        ],
+      }),
+    ).zones[0]?.records;
+    assert.deepEqual(records?.map((r) => r.data), [
+      { flags: 128, tag: 'issue', value: 'ca.example.net; account="42"' },
+      { flags: 0, tag: 'iodef', value: 'mailto:security@example.com' },
+      { flags: 0, tag: 'issuewild', value: ';' },
+    ]);
+  });
+
+  it('TXT and CAA escapes: \\DDD is a byte, the bytes must be UTF-8; bad values are errors at the value', () => {
+    const records = gslbOf(file({ records: [String.raw`{ name: t, type: TXT, value: '"a\059b" "caf\195\169" "\\\""' }`] })).zones[0]?.records;
+    assert.deepEqual(records?.[0]?.data, { strings: ['a;b', 'café', '\\"'] });
+    const cases: Array<[string, RegExp]> = [
+      [String.raw`{ name: t, type: TXT, value: '"a\05b"' }`, /"\\05" is not an escape; write a byte as three decimal digits/],
+      [String.raw`{ name: t, type: TXT, value: '"a\300"' }`, /"\\300" is not an escape/],
+      [String.raw`{ name: t, type: TXT, value: '"\255\000"' }`, /are not UTF-8; values are sent as UTF-8 text/],
+      [`{ name: "@", type: CAA, value: '0 issue "a" "b"' }`, /is not one quoted string/],
+      [`{ name: "@", type: CAA, value: '256 issue "ca.example.net"' }`, /CAA flags 256 is above 255/],
+      [`{ name: "@", type: CAA, value: '0 is-sue "ca.example.net"' }`, /is not a CAA value; write FLAGS TAG VALUE/],
+      [`{ name: "@", type: CAA, value: "0 issue ${'x'.repeat(65_530)}" }`, /the CAA value is 65537 bytes on the wire; the most a record holds is 65535/],
+    ];
+    for (const [record, message] of cases) only(file({ records: [record] }), 'gslb.zones[0].records[0].value', message, 8);
+  });
+
+  it('an RRset must fit one DNS message: 61,000 bytes at most, records together', () => {
+    const txt = (n: number): string => `{ name: big, type: TXT, value: "${'x'.repeat(n)}" }`;
+    gslbOf(file({ records: [txt(60_700)] }));
+    only(file({ records: [txt(35_000), `{ name: big, type: TXT, value: "${'y'.repeat(30_000)}" }`] }), 'gslb.zones[0].records[1].value', /the TXT records of big\.example\.com take 65\d+ bytes with this one; an answer must fit one DNS message, so an RRset holds at most 61000/, 9);
   });
 
   it('a relative name that repeats the zone is refused with both fixes', () => {

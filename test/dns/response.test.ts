@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decode, type Answer, type DecodedPacket } from 'dns-packet';
 import { ParsedQuery, QueryVerdict, parseQuery, udpLimit } from '../../src/dns/query.ts';
-import { addressRecord, txtRecord } from '../../src/dns/records.ts';
+import { addressRecord, caaRecord, txtRecord } from '../../src/dns/records.ts';
 import { ResponseWriter, verdictRcode } from '../../src/dns/response.ts';
 import { Rcode, type DnsRecord } from '../../src/dns/types.ts';
 import { header, headerText, packetQuery, question } from './helpers.ts';
@@ -88,6 +88,24 @@ describe('ResponseWriter', () => {
       },
     ]);
     assert.deepEqual(plain(packet.additionals), [{ name: 'ns1.SurVeyor.lab', type: 'A', ttl: 3600, data: '192.0.2.53' }]);
+  });
+
+  it('writes CAA as flags, tag length, tag and value (RFC 8659 section 4.1), decodable by dns-packet', () => {
+    const { wire, packet } = respond(packetQuery('surveyor.lab', { type: 'CAA' }), (w) => {
+      w.answer(caaRecord('surveyor.lab', 300, 0, 'issue', 'letsencrypt.org'));
+      w.answer(caaRecord('surveyor.lab', 300, 128, 'iodef', 'mailto:security@surveyor.lab'));
+      w.answer(caaRecord('surveyor.lab', 300, 0, 'issuewild', ';'));
+    });
+    assert.deepEqual(plain(packet.answers), [
+      { name: 'surveyor.lab', type: 'CAA', ttl: 300, data: { flags: 0, tag: 'issue', value: 'letsencrypt.org', issuerCritical: false } },
+      { name: 'surveyor.lab', type: 'CAA', ttl: 300, data: { flags: 128, tag: 'iodef', value: 'mailto:security@surveyor.lab', issuerCritical: true } },
+      { name: 'surveyor.lab', type: 'CAA', ttl: 300, data: { flags: 0, tag: 'issuewild', value: ';', issuerCritical: false } },
+    ]);
+    // The first record's bytes after its owner pointer: TYPE 257, CLASS IN, TTL, RDLENGTH 22, RDATA.
+    const rdata = Buffer.concat([Buffer.from([0, 5]), Buffer.from('issue'), Buffer.from('letsencrypt.org')]);
+    const first = Buffer.concat([Buffer.from([0xc0, 12, 1, 1, 0, 1, 0, 0, 1, 44, 0, rdata.length]), rdata]);
+    const start = packetQuery('surveyor.lab', { type: 'CAA' }).length;
+    assert.deepEqual(wire.subarray(start, start + first.length), first);
   });
 
   it('never compresses the SRV target (RFC 2782)', () => {
