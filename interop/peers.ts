@@ -25,7 +25,9 @@ export type Peer =
   | 'kdig'
   | 'ping'
   | 'dnsperf'
-  | 'gdnsd';
+  | 'gdnsd'
+  // GeoIP: MaxMind's C reader, to check the test database writer
+  | 'mmdblookup';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

@@ -5,7 +5,8 @@
 # (bulk TCP), dig (bind9-dnsutils), unbound (the DNS server dig asks), str2str (rtklib: NTRIP
 # caster, server and client) and openssl (the FTPS certificate); for GSLB kdig (knot-dnsutils,
 # a second DNS client), ping (iputils-ping: the icmp site check), dnsperf (the DNS load generator)
-# and gdnsd (the reference authoritative server of the bench). Idempotent: runs `apt-get update`
+# gdnsd (the reference authoritative server of the bench) and mmdblookup (mmdb-bin: MaxMind's C
+# reader, which checks the test GeoIP database writer). Idempotent: runs `apt-get update`
 # and `apt-get install` only for what is missing.
 #
 # We never use the system nginx, haproxy, vsftpd, unbound or gdnsd services: tests and the bench start
@@ -35,6 +36,7 @@ declare -A PEERS=(
   [ping]=iputils-ping
   [dnsperf]=dnsperf
   [gdnsd]=gdnsd
+  [mmdblookup]=mmdb-bin
 )
 
 have() {

@@ -5,18 +5,30 @@
  *
  *   GET /api/v1/status
  *   PUT /api/v1/virtual-services/{name}/real-servers/{address}/state   {"state": "drain"}
+ *   PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state                    {"state": "enabled"}
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { REAL_SERVER_STATES, type RealServerState } from '../config/schema.ts';
 import { suggest } from '../config/suggest.ts';
 import { ErrorCode } from '../errors.ts';
-import type { AdminBackend, ApiFailure } from './types.ts';
+import type { AdminBackend, ApiFailure, SiteState } from './types.ts';
 
 /** A state change body is a few bytes; anything near this is not one. */
 const MAX_BODY_BYTES = 16 * 1024;
 const STATUS_PATH = '/api/v1/status';
 const STATE_PATH = /^\/api\/v1\/virtual-services\/([^/]+)\/real-servers\/([^/]+)\/state$/;
+const SITE_STATE_PATH = /^\/api\/v1\/gslb\/fqdns\/([^/]+)\/sites\/([^/]+)\/state$/;
+
+/** What a state body may hold, and the words of its errors. */
+interface StateKind<S extends string> {
+  allowed: readonly S[];
+  noun: string;
+  example: S;
+}
+const REAL_SERVER_STATE: StateKind<RealServerState> = { allowed: REAL_SERVER_STATES, noun: 'real server', example: 'drain' };
+/** What an operator sets on a GSLB site (runtime only: the config file is not written). */
+const SITE_STATE: StateKind<SiteState> = { allowed: ['enabled', 'disabled'], noun: 'GSLB site', example: 'enabled' };
 
 export function createAdminHandler(backend: AdminBackend): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -44,19 +56,39 @@ async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerRe
     if (virtualService === null || address === null) {
       return failure(res, { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' });
     }
-    const body = await readJson(req);
+    const body = await readJson(req, REAL_SERVER_STATE.example);
     if (!body.ok) return failure(res, body.failure);
-    const state = parseStateBody(body.value);
+    const state = parseStateBody(body.value, REAL_SERVER_STATE);
     if (!state.ok) return failure(res, state.failure);
     const outcome = await backend.setState(virtualService, address, state.value);
     if (!outcome.ok) return failure(res, outcome.failure);
     return send(res, 200, { virtualService: outcome.virtualService, realServer: outcome.realServer, generation: outcome.generation, changed: outcome.changed });
   }
 
+  const siteMatch = SITE_STATE_PATH.exec(path);
+  if (siteMatch !== null) {
+    if (req.method !== 'PUT') return methodNotAllowed(res, 'PUT');
+    const fqdn = decode(siteMatch[1] ?? '');
+    const site = decode(siteMatch[2] ?? '');
+    if (fqdn === null || site === null) {
+      return failure(res, { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' });
+    }
+    const body = await readJson(req, SITE_STATE.example);
+    if (!body.ok) return failure(res, body.failure);
+    const state = parseStateBody(body.value, SITE_STATE);
+    if (!state.ok) return failure(res, state.failure);
+    const outcome = await backend.setSiteState(fqdn, site, state.value);
+    if (!outcome.ok) return failure(res, outcome.failure);
+    const { ok: _ok, ...answer } = outcome;
+    return send(res, 200, answer);
+  }
+
   return failure(res, {
     status: 404,
     code: ErrorCode.ADMIN_NOT_FOUND,
-    message: `no endpoint ${path}; the API has GET ${STATUS_PATH} and PUT /api/v1/virtual-services/{name}/real-servers/{address}/state`,
+    message:
+      `no endpoint ${path}; the API has GET ${STATUS_PATH}, PUT /api/v1/virtual-services/{name}/real-servers/{address}/state` +
+      ' and PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state',
   });
 }
 
@@ -77,27 +109,28 @@ function checkHost(host: string | undefined): ApiFailure | null {
   };
 }
 
-function parseStateBody(body: unknown): { ok: true; value: RealServerState } | { ok: false; failure: ApiFailure } {
-  const allowed = REAL_SERVER_STATES;
+/** `{"state": ...}` with one of the states `kind` allows (a real server's, or a GSLB site's). */
+function parseStateBody<S extends string>(body: unknown, kind: StateKind<S>): { ok: true; value: S } | { ok: false; failure: ApiFailure } {
+  const { allowed, noun, example } = kind;
   const bad = (message: string, suggestion?: string): { ok: false; failure: ApiFailure } => {
     const failure: ApiFailure = { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message, allowed };
     if (suggestion !== undefined) failure.suggestion = suggestion;
     return { ok: false, failure };
   };
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(`the body must be a JSON object such as {"state": "drain"}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(`the body must be a JSON object such as {"state": "${example}"}`);
   const extra = Object.keys(body).filter((k) => k !== 'state');
   if (extra.length > 0) return bad(`unknown key ${JSON.stringify(extra[0])} in the body; it takes only "state"`, suggest(extra[0]!, ['state']));
   const state = (body as { state?: unknown }).state;
-  if (state === undefined) return bad(`the body has no "state"; send {"state": "enabled" | "disabled" | "drain"}`);
+  if (state === undefined) return bad(`the body has no "state"; send {"state": ${allowed.map((a) => `"${a}"`).join(' | ')}}`);
   if (typeof state !== 'string' || !(allowed as readonly string[]).includes(state)) {
     const suggestion = typeof state === 'string' ? suggest(state, allowed) : undefined;
-    const text = `${JSON.stringify(state)} is not a real server state`;
-    return bad(`${text}${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`} allowed: ${allowed.join(', ')}`, suggestion);
+    const text = `${JSON.stringify(state)} is not a ${noun} state`;
+    return bad(`${text}${suggestion === undefined ? ';' : `; did you mean "${suggestion}"?`} allowed: ${allowed.join(', ')}`, suggestion);
   }
-  return { ok: true, value: state as RealServerState };
+  return { ok: true, value: state as S };
 }
 
-async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; failure: ApiFailure }> {
+async function readJson(req: IncomingMessage, example: string): Promise<{ ok: true; value: unknown } | { ok: false; failure: ApiFailure }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -112,7 +145,7 @@ async function readJson(req: IncomingMessage): Promise<{ ok: true; value: unknow
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch (error) {
     const reason = text.trim() === '' ? 'the body is empty' : `the body is not JSON (${error instanceof Error ? error.message : String(error)})`;
-    return { ok: false, failure: { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `${reason}; send {"state": "drain"} with Content-Type: application/json` } };
+    return { ok: false, failure: { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `${reason}; send {"state": "${example}"} with Content-Type: application/json` } };
   }
 }
 

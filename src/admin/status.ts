@@ -9,7 +9,10 @@ import type { Config, RealServerConfig } from '../config/schema.ts';
 import type { HealthStatus, ServerHealthStatus } from '../health/index.ts';
 import type { AgentStatus } from '../agent/index.ts';
 import type { WorkerRealServerStats, WorkerStats } from '../worker/messages.ts';
-import type { RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
+import type { GslbConfig } from '../config/gslb.ts';
+import { addDnsCounters, emptyDnsCounters } from '../dns/answerer.ts';
+import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
+import type { ApiSiteStatus, GslbFqdnStatus, GslbStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
 
 export interface StatusInput {
   config: Config;
@@ -20,6 +23,8 @@ export interface StatusInput {
   workers: readonly number[];
   workersNotAnswering: readonly number[];
   generation: number;
+  /** GSLB, when the config has a gslb section: the SOA serial and the check driver's status(). */
+  gslb?: { serial: number; fqdns: readonly FqdnCheckStatus[] };
   /** When the document is made (for servers the health monitor does not know yet). */
   now?: number;
 }
@@ -48,12 +53,37 @@ export function buildStatus(input: StatusInput): StatusDocument {
     if (tables.length > 0) entry.persistenceEntries = sum(tables);
     return entry;
   });
-  return {
+  const doc: StatusDocument = {
     virtualServices,
     workers: [...input.workers],
     workersNotAnswering: [...input.workersNotAnswering],
     generation: input.generation,
   };
+  if (input.config.gslb !== undefined && input.gslb !== undefined) doc.gslb = gslbStatus(input.config.gslb, input.gslb, input.stats);
+  return doc;
+}
+
+function gslbStatus(config: GslbConfig, live: NonNullable<StatusInput['gslb']>, stats: readonly WorkerStats[]): GslbStatus {
+  const dns = emptyDnsCounters();
+  for (const s of stats) if (s.dns !== null) addDnsCounters(dns, s.dns);
+  const configured = new Map(config.fqdns.map((fqdn) => [fqdn.name, new Map(fqdn.sites.map((site) => [site.name, site]))]));
+  const fqdns = live.fqdns.map((fqdn): GslbFqdnStatus => {
+    const sites = configured.get(fqdn.name);
+    return {
+      ...fqdn,
+      sites: fqdn.sites.map((site) => {
+        const own = sites?.get(site.name);
+        return { ...apiSiteStatus(site), addresses: own === undefined ? [] : [...own.addresses], weight: own?.weight ?? 0 };
+      }),
+    };
+  });
+  return { listen: config.listen.map((a) => formatAddress(a)), serial: live.serial, fqdns, dns };
+}
+
+/** The check driver's site status with its times (Date.now milliseconds there) in ISO 8601. */
+export function apiSiteStatus(site: SiteCheckStatus): ApiSiteStatus {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return { ...site, since: iso(site.since), downAt: iso(site.downAt) };
 }
 
 /** A real server found in the status of `doc`; the CLI and the PUT answer use it. */

@@ -7,6 +7,8 @@ import type { RealServerState } from '../config/schema.ts';
 import type { ServerHealthStatus } from '../health/index.ts';
 import type { ServerAgentStatus } from '../agent/index.ts';
 import type { LoadResult } from '../config/load.ts';
+import type { DnsCounters } from '../dns/answerer.ts';
+import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
 
 /** One real server in GET /api/v1/status. */
 export interface RealServerStatus {
@@ -44,9 +46,42 @@ export interface VirtualServiceStatus {
   realServers: RealServerStatus[];
 }
 
+/** A GSLB site as the API shows it: the check driver's view, its times in ISO 8601 like the rest of the API. */
+export interface ApiSiteStatus extends Omit<SiteCheckStatus, 'since' | 'downAt'> {
+  /** When `up` last changed; null before any change. */
+  since: string | null;
+  /** When a running siteFailure.delay ends and the site goes down; null when none runs. */
+  downAt: string | null;
+}
+
+/** One GSLB site in GET /api/v1/status: plus what the config hands out. */
+export interface GslbSiteStatus extends ApiSiteStatus {
+  /** The addresses the answers hold for this site, as configured. */
+  addresses: string[];
+  weight: number;
+}
+
+/** One balanced name: its sites' health and reasons, and what the server would answer now to an unlocated client. */
+export interface GslbFqdnStatus extends Omit<FqdnCheckStatus, 'sites'> {
+  sites: GslbSiteStatus[];
+}
+
+/** The `gslb` member of GET /api/v1/status, present when the config has a gslb section. */
+export interface GslbStatus {
+  /** The DNS server's addresses (UDP and TCP on each). */
+  listen: string[];
+  /** The SOA serial every zone serves now. */
+  serial: number;
+  fqdns: GslbFqdnStatus[];
+  /** The DNS counters summed over the workers that answered. */
+  dns: DnsCounters;
+}
+
 /** GET /api/v1/status. */
 export interface StatusDocument {
   virtualServices: VirtualServiceStatus[];
+  /** Absent without a gslb section. */
+  gslb?: GslbStatus;
   /** Worker pids. */
   workers: number[];
   /** Workers that did not answer within the stats timeout; the counters leave them out. */
@@ -77,7 +112,27 @@ export interface AdminBackend {
   status(): Promise<StatusDocument>;
   /** Change a real server's state in the config file and reload; see state-change.ts. */
   setState(virtualService: string, address: string, state: RealServerState): Promise<SetStateOutcome>;
+  /** Put a GSLB site back or take it out: runtime state, not written to the config file (src/gslb/check-driver.ts). */
+  setSiteState(fqdn: string, site: string, state: SiteState): Promise<SetSiteStateOutcome>;
 }
+
+/** What an operator sets on a GSLB site: enabled (back in, a manual hold released) or disabled (out, whatever its checks say). */
+export type SiteState = 'enabled' | 'disabled';
+
+export type SetSiteStateOutcome =
+  | {
+      ok: true;
+      /** Lower case, no final dot. */
+      fqdn: string;
+      site: string;
+      /** The site after the change. */
+      status: ApiSiteStatus;
+      /** What the server answers now, to an unlocated client. */
+      answers: FqdnCheckStatus['answers'];
+      /** What changed, in words (empty: nothing did). */
+      events: string[];
+    }
+  | { ok: false; failure: ApiFailure };
 
 export type SetStateOutcome =
   | { ok: true; virtualService: string; realServer: RealServerStatus; generation: number; changed: boolean }

@@ -2,10 +2,11 @@
  * The CLI commands that talk to a running load balancer through its admin API:
  *   fulcrum status [--json]
  *   fulcrum rs drain|enable|disable VS ADDRESS [--json]
+ *   fulcrum gslb site enable|disable FQDN SITE [--json]
  */
-import type { RealServerStatus, StatusDocument } from '../admin/types.ts';
+import type { RealServerStatus, SetSiteStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
 import { callAdmin, resolveAdminUrl } from './admin-client.ts';
-import { formatStatusTable } from './status-table.ts';
+import { formatAnswers, formatStatusTable, siteHealth, siteReason } from './status-table.ts';
 
 export interface AdminCommandOptions {
   config?: string | undefined;
@@ -21,6 +22,8 @@ const EXIT_FAILED = 1;
 
 /** The verbs of `fulcrum rs` and the state each sets. */
 const RS_ACTIONS = { drain: 'drain', enable: 'enabled', disable: 'disabled' } as const;
+/** The verbs of `fulcrum gslb site` and the state each sets. */
+const SITE_ACTIONS: Record<string, SiteState> = { enable: 'enabled', disable: 'disabled' };
 
 export async function statusCommand(args: readonly string[], options: AdminCommandOptions): Promise<CommandResult> {
   if (args.length > 0) return { usage: `unexpected argument "${args[0]}"` };
@@ -58,6 +61,40 @@ export async function rsCommand(args: readonly string[], options: AdminCommandOp
     text += `; health ${realServer.health.up ? 'UP' : `DOWN: ${realServer.health.reason}`}`;
   }
   process.stdout.write(`${text}\n`);
+  return EXIT_OK;
+}
+
+/**
+ * `fulcrum gslb site enable|disable FQDN SITE`: an operator puts a site back (after a manual
+ * recovery hold) or takes it out. Runtime state: the config file is not written, so a restart
+ * starts from the checks again.
+ */
+export async function gslbCommand(args: readonly string[], options: AdminCommandOptions): Promise<CommandResult> {
+  const [noun, action, fqdn, site, ...extra] = args;
+  if (noun === undefined) return { usage: 'gslb needs a subcommand: fulcrum gslb site enable|disable FQDN SITE' };
+  if (noun !== 'site') return { usage: `unknown gslb subcommand "${noun}"; use: fulcrum gslb site enable|disable FQDN SITE` };
+  if (action === undefined) return { usage: 'gslb site needs an action: fulcrum gslb site enable|disable FQDN SITE' };
+  const state = Object.hasOwn(SITE_ACTIONS, action) ? SITE_ACTIONS[action] : undefined;
+  if (state === undefined) return { usage: `unknown gslb site action "${action}"; use enable or disable` };
+  if (fqdn === undefined || site === undefined) return { usage: `gslb site ${action} needs an FQDN and a site: fulcrum gslb site ${action} FQDN SITE` };
+  if (extra.length > 0) return { usage: `unexpected argument "${extra[0]}"` };
+  const target = await resolveAdminUrl(`gslb site ${action}`, options.admin, options.config);
+  if (!target.ok) return target.usage ? { usage: target.message } : failed(target.message);
+  const path = `/api/v1/gslb/fqdns/${encodeURIComponent(fqdn)}/sites/${encodeURIComponent(site)}/state`;
+  const answer = await callAdmin(target.url, 'PUT', path, { state });
+  if (!answer.ok) return failed(answer.message);
+  if (options.json === true) {
+    process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const done = answer.body as Extract<SetSiteStateOutcome, { ok: true }>;
+  const health = siteHealth(done.status);
+  // A disabled site's own words are "disabled by an operator": its last check is the news. An
+  // enabled site that is not up yet waits for its checks; say what they say.
+  let healthText: string;
+  if (state === 'disabled') healthText = `last check: ${done.status.reason}`;
+  else healthText = `health ${health === 'UP' ? `UP (${done.status.reason})` : `${health}: ${siteReason(done.status)}`}`;
+  process.stdout.write(`site "${done.site}" of ${done.fqdn} is ${state}; ${healthText}; answers now: ${formatAnswers(done.answers)}\n`);
   return EXIT_OK;
 }
 

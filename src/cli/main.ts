@@ -1,36 +1,42 @@
 /**
  * The `fulcrum` command: check a config, start the load balancer with it, or talk to a running
- * one through its admin API (status, rs).
+ * one through its admin API (status, rs, gslb).
  * Exit codes: 0 success, 1 config problems, a failed start or a failed API request, 2 a usage error.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatProblems } from '../config/format.ts';
 import { loadConfigFile } from '../config/load.ts';
-import { rsCommand, statusCommand, type CommandResult } from './admin-commands.ts';
+import type { Config } from '../config/schema.ts';
+import { gslbCommand, rsCommand, statusCommand, type CommandResult } from './admin-commands.ts';
 
 const EXIT_OK = 0;
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
 const USAGE = `Usage: fulcrum <command> -c FILE [options]
-       fulcrum status|rs ... --admin URL   (the admin API's address instead of a config file)
+       fulcrum status|rs|gslb ... --admin URL   (the admin API's address instead of a config file)
 
 Commands:
   check -c FILE        Validate a config file and report every problem with its line (exit 0 valid, 1 invalid)
   start -c FILE        Start the load balancer (SIGHUP reloads the config, SIGTERM drains and stops)
-  status               Show every virtual service and real server: state, health and why, active requests
+  status               Show every virtual service and real server: state, health and why, active
+                       requests; with GSLB, every FQDN's answers now and each site's health and why
   rs drain|enable|disable VS ADDRESS
                        Set a real server's state: drain takes no new clients while the current ones
                        finish (wait for ACTIVE 0 in status before maintenance), disable takes no
                        traffic, enable takes traffic again. The change is written to the config
                        file, so it survives a reload and a restart.
+  gslb site enable|disable FQDN SITE
+                       Put a GSLB site back into the DNS answers (a site held down for manual
+                       recovery, or one disabled) or take it out whatever its checks say. A
+                       runtime change: the config file is not written, so a restart starts over.
 
 Options:
   -c, --config FILE    Config file (YAML or JSON); see docs/configuration.md
-      --admin URL      Admin API of a running fulcrum (status, rs), e.g. 127.0.0.1:9090;
+      --admin URL      Admin API of a running fulcrum (status, rs, gslb), e.g. 127.0.0.1:9090;
                        default: admin.listen in the -c FILE
-      --json           status, rs: print the API's JSON answer
+      --json           status, rs, gslb: print the API's JSON answer
   -h, --help           Show this help
   -v, --version        Print the version
 
@@ -39,6 +45,7 @@ Examples:
   fulcrum start -c /etc/fulcrum/fulcrum.yaml
   fulcrum status -c /etc/fulcrum/fulcrum.yaml
   fulcrum rs drain web 10.0.0.11:80 --admin 127.0.0.1:9090
+  fulcrum gslb site enable www.example.com primary -c /etc/fulcrum/fulcrum.yaml
 `;
 
 async function main(argv: readonly string[]): Promise<number | undefined> {
@@ -70,12 +77,12 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
 
   const [command, ...extra] = positionals;
   if (command === undefined) return usageError('no command given');
-  if (command === 'status' || command === 'rs') {
-    const options = { config: values.config, admin: values.admin, json: values.json };
-    return commandResult(command === 'status' ? await statusCommand(extra, options) : await rsCommand(extra, options));
+  const adminCommand = command === 'status' ? statusCommand : command === 'rs' ? rsCommand : command === 'gslb' ? gslbCommand : undefined;
+  if (adminCommand !== undefined) {
+    return commandResult(await adminCommand(extra, { config: values.config, admin: values.admin, json: values.json }));
   }
   if (command !== 'check' && command !== 'start') return usageError(`unknown command "${command}"`);
-  if (values.admin !== undefined || values.json !== undefined) return usageError(`--admin and --json apply to status and rs, not to ${command}`);
+  if (values.admin !== undefined || values.json !== undefined) return usageError(`--admin and --json apply to status, rs and gslb, not to ${command}`);
   if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`);
   const configPath = values.config;
   if (configPath === undefined || configPath === '') return usageError(`${command} needs a config file: -c FILE`);
@@ -88,8 +95,7 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   }
   const { config } = loaded;
   if (command === 'check') {
-    const count = config.virtualServices.length;
-    process.stdout.write(`${configPath}: OK (${count} ${count === 1 ? 'virtual service' : 'virtual services'})\n`);
+    process.stdout.write(`${configPath}: OK (${checkSummary(config)})\n`);
     return EXIT_OK;
   }
 
@@ -97,6 +103,16 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   // The supervisor keeps the process alive and sets process.exitCode itself when it stops.
   await runSupervisor({ configPath, config });
   return undefined;
+}
+
+/** "2 virtual services", "0 virtual services, 2 GSLB FQDNs in 1 zone". */
+function checkSummary(config: Config): string {
+  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+  const parts = [count(config.virtualServices.length, 'virtual service', 'virtual services')];
+  if (config.gslb !== undefined) {
+    parts.push(`${count(config.gslb.fqdns.length, 'GSLB FQDN', 'GSLB FQDNs')} in ${count(config.gslb.zones.length, 'zone', 'zones')}`);
+  }
+  return parts.join(', ');
 }
 
 function commandResult(result: CommandResult): number {

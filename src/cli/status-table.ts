@@ -1,8 +1,10 @@
 /**
  * `fulcrum status` as a table for a terminal: one line per real server, the reason last because
- * it is the long one (and the one that says why a server is down).
+ * it is the long one (and the one that says why a server is down). With a gslb section, a GSLB
+ * section follows: per FQDN its policy and what the DNS server answers now, then one line per site.
  */
-import type { StatusDocument } from '../admin/types.ts';
+import type { GslbFqdnStatus, GslbSiteStatus, GslbStatus, StatusDocument } from '../admin/types.ts';
+import { NOT_CHECKED } from '../gslb/site-probe.ts';
 
 const HEADER = ['VIRTUAL SERVICE', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
 
@@ -14,17 +16,85 @@ export function formatStatusTable(doc: StatusDocument): string {
       rows.push([vs.name, rs.address, rs.state, health, String(rs.activeRequests), String(rs.requests), rs.health.reason]);
     }
   }
-  const widths = HEADER.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const out = [line(HEADER), ...rows.map(line)];
+  // A DNS-only config has no virtual services: an empty table would only be noise.
+  const out = doc.gslb !== undefined && doc.virtualServices.length === 0 ? [] : table(HEADER, rows);
+  if (doc.gslb !== undefined) {
+    if (out.length > 0) out.push('');
+    out.push(...gslbSection(doc.gslb));
+  }
   const workers = doc.workers.length === 1 ? '1 worker' : `${doc.workers.length} workers`;
   out.push('', `config generation ${doc.generation}, ${workers} (${doc.workers.join(', ')})`);
   if (doc.workersNotAnswering.length > 0) {
-    out.push(`warning: workers ${doc.workersNotAnswering.join(', ')} did not answer in time; ACTIVE and REQUESTS leave them out`);
+    out.push(`warning: workers ${doc.workersNotAnswering.join(', ')} did not answer in time; ${doc.gslb !== undefined ? 'the counters (ACTIVE, REQUESTS, DNS queries)' : 'ACTIVE and REQUESTS'} leave them out`);
   }
   return `${out.join('\n')}\n`;
+}
+
+const SITE_HEADER = ['SITE', 'ADDRESSES', 'HEALTH', 'REASON'] as const;
+
+function gslbSection(gslb: GslbStatus): string[] {
+  const dns = gslb.dns;
+  const rcodes = Object.entries(dns.responses).map(([rcode, count]) => `${count} ${rcode}`);
+  const counters = `${dns.queries} ${dns.queries === 1 ? 'query' : 'queries'}${rcodes.length > 0 ? ` (${rcodes.join(', ')})` : ''}`;
+  const out = [`GSLB: DNS on ${gslb.listen.join(', ')}, SOA serial ${gslb.serial}; ${counters}`];
+  // One set of widths for every FQDN's sites, so the columns line up down the whole section.
+  const rows = gslb.fqdns.map((fqdn) => fqdn.sites.map((site) => [site.name, site.addresses.join(' '), siteHealth(site), siteReason(site)]));
+  const widths = columnWidths(SITE_HEADER, rows.flat());
+  gslb.fqdns.forEach((fqdn, i) => {
+    out.push(`${fqdn.name}: ${fqdn.selection}; answers now ${formatAnswers(fqdn.answers)}`);
+    for (const row of [[...SITE_HEADER], ...rows[i]!]) out.push(`  ${line(row, widths)}`);
+  });
+  if (gslb.fqdns.some((fqdn) => fqdn.sites.some((site) => site.held || site.disabled))) {
+    out.push('HELD and DISABLED sites stay out of the answers until: fulcrum gslb site enable FQDN SITE');
+  }
+  return out;
+}
+
+/** UP, DOWN, HELD (down, and out until an operator enables it: recovery manual) or DISABLED (by an operator). */
+export function siteHealth(site: Pick<GslbSiteStatus, 'up' | 'held' | 'disabled'>): string {
+  if (site.disabled) return 'DISABLED';
+  if (site.held) return 'HELD';
+  return site.up ? 'UP' : 'DOWN';
+}
+
+/** What is going on first ("checks pass again; waiting for manual recovery"), then the last check's words. */
+export function siteReason(site: Pick<GslbSiteStatus, 'reason' | 'progress' | 'check'>): string {
+  // A site without a check is never "not checked yet": it is up by its config.
+  const reason = site.check === NOT_CHECKED ? `always up: ${NOT_CHECKED}` : site.reason;
+  return site.progress === '' ? reason : `${site.progress}: ${reason}`;
+}
+
+/**
+ * "A 192.0.2.10, AAAA 2001:db8::10": per family the FQDN has sites of, the addresses an unlocated
+ * client gets now; a rotation as "192.0.2.10 | 198.51.100.20 (in turn)", several addresses in one
+ * answer joined by commas.
+ */
+export function formatAnswers(answers: GslbFqdnStatus['answers']): string {
+  const parts: string[] = [];
+  for (const [type, family] of Object.entries(answers)) {
+    if (family.up.length === 0 && !family.allDown) continue; // no site of this family
+    const texts = family.answers.map((a) => a.join(',')).filter((t) => t !== '');
+    let text = texts.length === 0 ? 'none (NODATA)' : texts.join(' | ');
+    if (texts.length > 1) text += ' (in turn)';
+    if (family.allDown) text += ` (no ${type} site up: whenAllDown)`;
+    parts.push(`${type} ${text}`);
+  }
+  return parts.length === 0 ? 'nothing' : parts.join(', ');
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = columnWidths(header, rows);
+  return [line(header, widths), ...rows.map((row) => line(row, widths))];
+}
+
+function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  return header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
+}
+
+/** The last cell is not padded: it is the long one. */
+function line(cells: readonly string[], widths: readonly number[]): string {
+  return cells
+    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+    .join('  ')
+    .trimEnd();
 }

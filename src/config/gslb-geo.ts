@@ -8,6 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { canonicalIPv6 } from './gslb-records.ts';
+import { checkMmdbFile, errnoReason } from './mmdb-file.ts';
 import type { ParseResult } from './problem.ts';
 import { field, parsedString } from './schema-builders.ts';
 
@@ -170,15 +171,15 @@ function parseGeoipPath(text: string): ParseResult<string> {
   try {
     if (!statSync(path).isFile()) return { ok: false, message: `${path} is not a file` };
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code ?? error);
-    return { ok: false, message: `cannot read the GeoIP database ${path}: ${reason}; download it (MaxMind GeoLite2 City or Country), or set geoipDatabase: null` };
+    return { ok: false, message: `cannot read the GeoIP database ${path}: ${errnoReason(error)}; download it (MaxMind GeoLite2 City or Country), or set geoipDatabase: null` };
   }
-  return { ok: true, value: path };
+  // The metadata only (the file's last 128 KiB): each worker reads the whole file when it applies the config.
+  const checked = checkMmdbFile(path);
+  return checked.ok ? { ok: true, value: path } : checked;
 }
 
 export const GeoipDatabaseSchema = field(
   z.union([z.null(), parsedString(parseGeoipPath, '\\.mmdb$')]).default(null),
-  'A MaxMind DB file (.mmdb, GeoLite2 or GeoIP2 City or Country) that places clients outside `locations`; null: none, and such clients count as from anywhere. A relative path is taken from the working directory. Checked at load: the file must exist.',
+  'A MaxMind DB file (.mmdb, GeoLite2 or GeoIP2 City or Country) that places clients outside `locations`; null: none, and such clients count as from anywhere. A relative path is taken from the working directory. Checked at load: the file must be a MaxMind DB (its metadata is read); each worker reads the whole file when it applies the config and keeps it while the file is unchanged (replace the file and reload to update it).',
   { noun: 'a .mmdb file path or null', allowed: 'null, or the path of a .mmdb file' },
 );

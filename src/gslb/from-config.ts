@@ -3,6 +3,7 @@
  * function per shape, so the two can drift apart in one place only.
  */
 import type { FqdnConfig, GslbConfig, SiteConfig, WhenAllDown as WhenAllDownConfig } from '../config/gslb.ts';
+import { openGeoIpDatabase } from './geoip.ts';
 import { LocationTable } from './locate.ts';
 import { resolvePlace } from './place.ts';
 import type { CheckThresholds, GslbFqdn, GslbSite, WhenAllDown } from './types.ts';
@@ -33,9 +34,16 @@ export function thresholdsOf(site: SiteConfig): CheckThresholds | undefined {
   return check.type === 'none' ? undefined : { fall: check.fall, rise: check.rise, startAs: check.startAs };
 }
 
-/** The `locations` table (CIDR to place) the DNS layer locates clients with. */
+/**
+ * The `locations` table (CIDR to place) the DNS layer locates clients with, and behind it the
+ * GeoIP database when one is configured: read once per config apply, and not even that when the
+ * file is the one the previous apply read (geoip.ts). Throws a FulcrumError naming the file when
+ * it is no longer a usable database (the check at load saw its metadata only, and it may have
+ * changed since).
+ */
 export function locationTableOf(gslb: GslbConfig): LocationTable {
-  const table = LocationTable.build(gslb.locations.map((l) => ({ ...l, cidr: `${l.cidr.address}/${l.cidr.prefixLength}` })));
+  const geoip = gslb.geoipDatabase === null ? null : openGeoIpDatabase(gslb.geoipDatabase);
+  const table = LocationTable.build(gslb.locations.map((l) => ({ ...l, cidr: `${l.cidr.address}/${l.cidr.prefixLength}` })), geoip);
   // The schema has parsed every entry already; a failure here is a bug, not a config problem.
   if (!table.ok) throw new Error(`gslb.locations: ${table.message}`);
   return table.value;

@@ -13,7 +13,9 @@
  *   ("suitable for all addresses in FAMILY"), else just long enough to exclude the nearest
  *   entry. Not the source prefix length, which is always safe but splits resolver caches into
  *   one entry per /24 for clients the table says nothing about;
- * - a GeoIP match gives the database network's prefix length, lengthened the same way.
+ * - a GeoIP match gives the database network's prefix length, lengthened the same way; so does
+ *   an address in a network the database leaves unplaced (it is "nowhere", but only within that
+ *   network: scope 0 would let a resolver hand the unlocated answer to placed clients too).
  * The ECS address is taken with its bits after the source prefix zeroed, as the RFC has the
  * resolver send it; when a table entry is longer than the source prefix the scope comes out
  * longer than the source ("not specific enough", which the RFC allows and resolvers honour).

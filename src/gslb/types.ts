@@ -103,12 +103,19 @@ export interface Located {
 }
 
 /**
- * A GeoIP source (a MaxMind .mmdb reader) consulted when no `locations` entry matches. Out of
- * scope for now; the interface is what locate.ts needs. `bytes` holds the address, 4 or 16 bytes.
+ * A GeoIP source (geoip.ts reads a MaxMind .mmdb file) consulted when no `locations` entry
+ * matches. `bytes` holds the address (its first 4 bytes for IPv4), `prefixLength` its length in
+ * bits (32 or 128).
  */
 export interface GeoIpSource {
-  /** The place and the prefix length of the database network that held the address; null when absent. */
-  lookup(family: AddressFamily, bytes: Uint8Array, prefixLength: number): { place: Place; prefixLength: number } | null;
+  /**
+   * The place and the prefix length (in the family's own bits) of the database network that holds
+   * the address. place null: the database knows that network and places it nowhere (absent from
+   * it, or a record without a place): the prefix length still bounds the answer's scope, since
+   * the networks around it may be placed. null: the source has nothing to say (an IPv6 address
+   * and an IPv4-only database).
+   */
+  lookup(family: AddressFamily, bytes: Uint8Array, prefixLength: number): { place: Place | null; prefixLength: number } | null;
 }
 
 /** One site's verdict as the supervisor's checks see it, relayed to the workers that answer. */

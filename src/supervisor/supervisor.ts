@@ -12,8 +12,8 @@ import { ErrorCode } from '../errors.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
 import { AdminServer, adminKey } from '../admin/server.ts';
 import { changeRealServerState } from '../admin/state-change.ts';
-import { buildStatus, findRealServer } from '../admin/status.ts';
-import type { AdminBackend, ReloadOutcome, SetStateOutcome, StatusDocument } from '../admin/types.ts';
+import { apiSiteStatus, buildStatus, findRealServer } from '../admin/status.ts';
+import type { AdminBackend, ReloadOutcome, SetSiteStateOutcome, SetStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
 import { StatsCollector } from '../admin/worker-stats.ts';
 import type { RealServerState } from '../config/schema.ts';
 import { canonicalAddress } from '../admin/config-edit.ts';
@@ -72,6 +72,7 @@ class Supervisor {
   readonly #adminBackend: AdminBackend = {
     status: () => this.#status(),
     setState: (virtualService, address, state) => this.#setState(virtualService, address, state),
+    setSiteState: (fqdn, site, state) => this.#setSiteState(fqdn, site, state),
   };
 
   constructor(configPath: string, config: Config, log: Logger) {
@@ -315,7 +316,22 @@ class Supervisor {
       workers: live.map((w) => w.child.pid ?? 0),
       workersNotAnswering: missing,
       generation: this.#generation,
+      ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
     });
+  }
+
+  /**
+   * PUT /api/v1/gslb/.../state: runtime state in the check driver, not the config file (an
+   * operator's "put it back" after a manual-recovery hold). The driver logs the events and its
+   * `change` re-templates the workers; a reload keeps the state (check-driver.ts).
+   */
+  async #setSiteState(fqdn: string, site: string, state: SiteState): Promise<SetSiteStateOutcome> {
+    if (this.#stopping) return { ok: false, failure: { status: 503, code: ErrorCode.ADMIN_UNAVAILABLE, message: 'the load balancer is shutting down' } };
+    const outcome = state === 'enabled' ? this.#gslb.enable(fqdn, site) : this.#gslb.disable(fqdn, site);
+    if (!outcome.ok) return outcome;
+    this.#log.info({ fqdn: outcome.fqdn, site: outcome.site, state }, `GSLB site "${outcome.site}" of ${outcome.fqdn} set to ${state} through the admin API`);
+    const answers = this.#gslb.state(outcome.fqdn)!.status().answers;
+    return { ok: true, fqdn: outcome.fqdn, site: outcome.site, status: apiSiteStatus(outcome.status), answers, events: outcome.events.map((e) => e.message) };
   }
 
   /** PUT .../state: write the state into the config file and reload, one change at a time (state-change.ts). */

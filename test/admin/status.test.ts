@@ -8,6 +8,7 @@ import { AdminServer } from '../../src/admin/server.ts';
 import { buildStatus } from '../../src/admin/status.ts';
 import type { AdminBackend, StatusDocument } from '../../src/admin/types.ts';
 import { StatsCollector } from '../../src/admin/worker-stats.ts';
+import { GslbCheckDriver } from '../../src/gslb/check-driver.ts';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { ToWorker, WorkerStats } from '../../src/worker/messages.ts';
@@ -102,6 +103,53 @@ describe('status document', () => {
   });
 });
 
+describe('status document: gslb', () => {
+  const GSLB = config(`
+gslb:
+  listen: [127.0.0.1:5353, '[::1]:5353']
+  zones: [{ name: surveyor.lab, nameServers: [ns1.surveyor.lab], hostmaster: hostmaster@surveyor.lab, records: [{ name: ns1, type: A, value: 192.0.2.53 }] }]
+  fqdns:
+    - name: www.surveyor.lab
+      selection: fixed-weight
+      sites:
+        - { name: primary, address: [192.0.2.10, 2001:db8::10], weight: 1000 }
+        - { name: drc, address: 198.51.100.20 }
+`);
+  const dns = (queries: number, noerror: number, nxdomain: number) => ({ queries, responses: { NOERROR: noerror, NXDOMAIN: nxdomain }, truncated: 1, dropped: 0, tcpConnections: 2 });
+
+  it('per FQDN: each site with its addresses, health and reason, the answers now; DNS counters summed over workers', () => {
+    const driver = new GslbCheckDriver({ logger: { info() {}, warn() {}, error() {} } });
+    driver.apply(GSLB.gslb);
+    try {
+      const stats = [{ virtualServices: [], dns: dns(10, 8, 2) }, { virtualServices: [], dns: dns(5, 5, 0) }];
+      const doc = buildStatus({ config: GSLB, health: {}, stats, workers: [1, 2], workersNotAnswering: [], generation: 1, gslb: { serial: 2026010101, fqdns: driver.status() } });
+      assert.ok(doc.gslb !== undefined);
+      assert.deepEqual(doc.gslb.listen, ['127.0.0.1:5353', '[::1]:5353']);
+      assert.equal(doc.gslb.serial, 2026010101);
+      assert.deepEqual(doc.gslb.dns, { queries: 15, responses: { NOERROR: 13, NXDOMAIN: 2 }, truncated: 2, dropped: 0, tcpConnections: 4 });
+      const [www] = doc.gslb.fqdns;
+      assert.equal(www!.name, 'www.surveyor.lab');
+      assert.equal(www!.selection, 'fixed-weight');
+      assert.deepEqual(
+        www!.sites.map((s) => [s.name, s.addresses, s.weight, s.up, s.check]),
+        [
+          ['primary', ['192.0.2.10', '2001:db8::10'], 1000, true, 'not checked (check type none)'],
+          ['drc', ['198.51.100.20'], 100, true, 'not checked (check type none)'],
+        ],
+      );
+      assert.deepEqual(www!.answers.A.answers, [['192.0.2.10']]);
+      assert.deepEqual(www!.answers.AAAA.answers, [['2001:db8::10']]);
+    } finally {
+      driver.stop();
+    }
+  });
+
+  it('has no gslb member without a gslb section', () => {
+    const doc = buildStatus({ config: CONFIG, health: {}, stats: [], workers: [], workersNotAnswering: [], generation: 1, gslb: { serial: 1, fqdns: [] } });
+    assert.equal('gslb' in doc, false);
+  });
+});
+
 describe('WorkerRuntime.stats', () => {
   it('reports every server of every service with its counters; a server that takes no new clients has effective weight 0', async () => {
     const port = await freePort();
@@ -178,6 +226,10 @@ describe('admin API request handling', () => {
       calls.push(`${vs}|${address}|${state}`);
       return { ok: false, failure: { status: 404, code: 'FULCRUM_ERR_ADMIN_NOT_FOUND', message: 'fake' } };
     },
+    setSiteState: async (fqdn, site, state) => {
+      calls.push(`gslb ${fqdn}|${site}|${state}`);
+      return { ok: false, failure: { status: 404, code: 'FULCRUM_ERR_ADMIN_NOT_FOUND', message: 'fake' } };
+    },
   };
   before(async () => {
     port = await freePort();
@@ -230,6 +282,33 @@ describe('admin API request handling', () => {
     assert.deepEqual(bad.body.error.allowed, ['enabled', 'disabled', 'drain']);
     assert.equal(bad.body.error.suggestion, 'drain');
     assert.deepEqual(calls, []);
+  });
+
+  it('a GSLB site state: the same checks of the body, with the site states (enabled, disabled)', async () => {
+    const path = '/api/v1/gslb/fqdns/www.surveyor.lab/sites/primary/state';
+    const cases: Array<[unknown, RegExp]> = [
+      ['{"state": enabled}', /not JSON.*; send \{"state": "enabled"\}/],
+      [[], /JSON object such as \{"state": "enabled"\}/],
+      [{ state: 'enabled', force: true }, /unknown key "force"/],
+      [{}, /no "state"; send \{"state": "enabled" \| "disabled"\}/],
+      [{ state: 'drain' }, /"drain" is not a GSLB site state; allowed: enabled, disabled/],
+      [{ state: 'enable' }, /"enable" is not a GSLB site state; did you mean "enabled"\? allowed: enabled, disabled/],
+    ];
+    for (const [body, message] of cases) {
+      const answer = await api<{ error: { code: string; message: string } }>(port, 'PUT', path, body);
+      assert.equal(answer.status, 400, JSON.stringify(body));
+      assert.equal(answer.body.error.code, 'FULCRUM_ERR_ADMIN_BAD_REQUEST');
+      assert.match(answer.body.error.message, message);
+    }
+    assert.deepEqual(calls, []);
+    const get = await api(port, 'GET', path);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.allow, 'PUT');
+    await api(port, 'PUT', `/api/v1/gslb/fqdns/${encodeURIComponent('WWW.surveyor.lab.')}/sites/${encodeURIComponent('dr site')}/state`, { state: 'disabled' });
+    assert.deepEqual(calls.splice(0), ['gslb WWW.surveyor.lab.|dr site|disabled']);
+    const missing = await api<{ error: { message: string } }>(port, 'GET', '/api/v1/gslb');
+    assert.equal(missing.status, 404);
+    assert.match(missing.body.error.message, /PUT \/api\/v1\/gslb\/fqdns\/\{fqdn\}\/sites\/\{site\}\/state/);
   });
 
   it('passes the decoded name and address (IPv6 brackets percent-encoded) to the backend', async () => {

@@ -66,6 +66,11 @@ describe('fulcrum CLI', () => {
     assert.deepEqual(result, { code: 0, stdout: 'examples/sample.yaml: OK (1 virtual service)\n', stderr: '' });
   });
 
+  it('check: a GSLB-only config counts its FQDNs and zones (issue 5 sample)', async () => {
+    const result = await run(['check', '-c', 'examples/gslb.yaml']);
+    assert.deepEqual(result, { code: 0, stdout: 'examples/gslb.yaml: OK (0 virtual services, 2 GSLB FQDNs in 1 zone)\n', stderr: '' });
+  });
+
   it('check: an invalid file prints each problem with its line and exits 1', async () => {
     const result = await run(['check', '-c', invalid]);
     assert.equal(result.code, 1);

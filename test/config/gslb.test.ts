@@ -7,6 +7,7 @@ import { formatProblems } from '../../src/config/format.ts';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
 import type { Config, GslbConfig } from '../../src/config/schema.ts';
+import { cityRecord, writeMmdb } from '../helpers/mmdb-writer.ts';
 
 interface Parts {
   records?: string[];
@@ -392,8 +393,12 @@ describe('gslb: client locations and GeoIP', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fulcrum-geoip-'));
     try {
       const path = join(dir, 'test.mmdb');
-      await writeFile(path, 'not really a database; the GSLB engine reads it');
+      await writeFile(path, writeMmdb([{ cidr: '10.0.0.0/8', data: cityRecord({ country: 'BE' }) }], { ipVersion: 6 }));
       assert.equal(gslbOf(file({ gslb: [`  geoipDatabase: ${path}`] })).geoipDatabase, path);
+      // A file that is not a MaxMind DB is refused at load, at the key's line, naming the file.
+      const bad = join(dir, 'bad.mmdb');
+      await writeFile(bad, 'not really a database');
+      only(file({ gslb: [`  geoipDatabase: ${bad}`] }), 'gslb.geoipDatabase', new RegExp(`${bad.replaceAll('.', '\\.')} is not a usable MaxMind DB file: no MaxMind DB metadata`), 9);
     } finally {
       await rm(dir, { recursive: true });
     }
