@@ -5,11 +5,13 @@
  * zone is REFUSED at once (a sandbox has no route to the root servers, and a test must not wait
  * for one).
  */
+import dgram from 'node:dgram';
 import { EventEmitter, once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, startProcess, type Exit, type ManagedProcess } from '../test/helpers/processes.ts';
+import { startProcess, type Exit, type ManagedProcess } from '../test/helpers/processes.ts';
 import { peer } from './peers.ts';
 
 export interface DnsRecord {
@@ -56,6 +58,29 @@ export interface DnsServer {
   stop(): Promise<Exit>;
 }
 
+/**
+ * A port free on 127.0.0.1 for both UDP and TCP a moment ago, for a DNS server that needs both.
+ * freePort() checks TCP only, and UDP ports are busier: every resolver and client query takes a
+ * random one for its answers.
+ */
+export async function freeDnsPort(host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    udp.bind(0, host);
+    await once(udp, 'listening');
+    const port = udp.address().port;
+    const tcp = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen({ host, port, exclusive: true }, () => resolve(true));
+    });
+    if (free) await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (free) return port;
+  }
+  throw new Error(`no port free for both UDP and TCP on ${host} in 20 tries`);
+}
+
 function absolute(name: string, zone: string): string {
   if (name.endsWith('.')) return name;
   if (name === '@' || name === '') return zone;
@@ -67,12 +92,12 @@ function localData(rr: string): string {
   return rr.includes('"') ? `  local-data: '${rr}'` : `  local-data: "${rr}"`;
 }
 
-export function unboundConfig(options: { host: string; port: number; dir: string; zone: DnsZone }): string {
-  const zone = options.zone.name.endsWith('.') ? options.zone.name : `${options.zone.name}.`;
-  const records = options.zone.records.map((r) => `${absolute(r.name, zone)} ${r.ttl ?? 60} IN ${r.type.toUpperCase()} ${r.data}`);
-  if (!options.zone.records.some((r) => r.type.toUpperCase() === 'SOA')) {
-    records.unshift(`${zone} 60 IN SOA ns.${zone} hostmaster.${zone} 1 3600 600 86400 60`);
-  }
+/**
+ * The `server:` lines every unbound of the suite shares: one address and port over UDP and TCP,
+ * in the foreground, as the invoking user, no chroot, nothing under /etc/unbound or /run, every
+ * query logged to stderr (the harnesses count them there).
+ */
+export function unboundServerLines(options: { host: string; port: number; dir: string }): string {
   return `server:
   interface: ${options.host}@${options.port}
   port: ${options.port}
@@ -94,7 +119,16 @@ export function unboundConfig(options: { host: string; port: number; dir: string
   verbosity: 1
   log-queries: yes
   access-control: 127.0.0.0/8 allow
-  # iterator only: the validator would want a trust anchor
+`;
+}
+
+export function unboundConfig(options: { host: string; port: number; dir: string; zone: DnsZone }): string {
+  const zone = options.zone.name.endsWith('.') ? options.zone.name : `${options.zone.name}.`;
+  const records = options.zone.records.map((r) => `${absolute(r.name, zone)} ${r.ttl ?? 60} IN ${r.type.toUpperCase()} ${r.data}`);
+  if (!options.zone.records.some((r) => r.type.toUpperCase() === 'SOA')) {
+    records.unshift(`${zone} 60 IN SOA ns.${zone} hostmaster.${zone} 1 3600 600 86400 60`);
+  }
+  return `${unboundServerLines(options)}  # iterator only: the validator would want a trust anchor
   module-config: "iterator"
   local-zone: "." refuse
   local-zone: "${zone}" static
@@ -104,21 +138,31 @@ remote-control:
 `;
 }
 
-export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+/** An unbound process started from a config file in its own temp dir (see launchUnbound). */
+export interface UnboundProcess {
+  proc: ManagedProcess;
+  configFile: string;
+  /** Emits 'log' for every chunk unbound writes to stderr (its log). */
+  logged: EventEmitter;
+  /** Stops unbound (SIGTERM, SIGKILL after 5 s) and removes its temp dir. */
+  stop(): Promise<Exit>;
+}
+
+/**
+ * Writes `config` to DIR/unbound.conf, runs `unbound -d -c` on it and resolves once unbound logs
+ * "start of service" (verbosity 1 logs it once both sockets are bound; stderr is unbuffered).
+ * On failure unbound is killed, `dir` removed, and the error carries unbound's log and config.
+ */
+export async function launchUnbound(name: string, dir: string, config: string): Promise<UnboundProcess> {
   const bin = peer('unbound');
-  const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort());
-  const dir = await mkdtemp(path.join(tmpdir(), 'unbound-'));
   const configFile = path.join(dir, 'unbound.conf');
-  const config = unboundConfig({ host, port, dir, zone: options.zone });
   await writeFile(configFile, config);
   let started!: () => void;
   const ready = new Promise<void>((resolve) => {
     started = resolve;
   });
   const logged = new EventEmitter();
-  // verbosity 1 logs "start of service" once both sockets are bound; stderr is unbuffered.
-  const proc = startProcess(`unbound ${host}:${port}`, bin, ['-d', '-c', configFile], {
+  const proc = startProcess(name, bin, ['-d', '-c', configFile], {
     onStderr: () => {
       if (proc.output.stderr.includes('start of service')) started();
       logged.emit('log');
@@ -132,8 +176,36 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   if (outcome !== 'ready') {
     await proc.stop('SIGKILL');
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`unbound on ${host}:${port} did not start (${outcome})\n${proc.output.stderr}\nunbound.conf:\n${config}`);
+    throw new Error(`${name} did not start (${outcome})\n${proc.output.stderr}\nunbound.conf:\n${config}`);
   }
+  return {
+    proc,
+    configFile,
+    logged,
+    stop: async () => {
+      const exit = await proc.stop('SIGTERM', 5000);
+      await rm(dir, { recursive: true, force: true });
+      return exit;
+    },
+  };
+}
+
+/** Resolves once `count()` reaches `want`, re-reading it at every log chunk; the error says `what`. */
+export async function awaitLogCount(logged: EventEmitter, count: () => number, want: number, what: string, timeoutMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    while (count() < want) await once(logged, 'log', { signal });
+  } catch {
+    throw new Error(`${what}: ${count()} of ${want} within ${timeoutMs} ms`);
+  }
+}
+
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freeDnsPort(host));
+  const dir = await mkdtemp(path.join(tmpdir(), 'unbound-'));
+  const unbound = await launchUnbound(`unbound ${host}:${port}`, dir, unboundConfig({ host, port, dir, zone: options.zone }));
+  const { proc } = unbound;
   const queryCount = (name?: string): number => {
     // log-queries lines: "[ts] unbound[pid:0] info: 127.0.0.1 www.example.test. A IN"
     const lines = proc.output.stderr.split('\n').filter((l) => / info: \S+ \S+ \S+ IN$/.test(l));
@@ -143,21 +215,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     host,
     port,
     address: `${host}:${port}`,
-    configFile,
+    configFile: unbound.configFile,
     proc,
     queryCount,
-    waitForQueries: async (count, name, timeoutMs = 5000) => {
-      const signal = AbortSignal.timeout(timeoutMs);
-      try {
-        while (queryCount(name) < count) await once(logged, 'log', { signal });
-      } catch {
-        throw new Error(`unbound ${host}:${port}: ${queryCount(name)} of ${count} queries${name ? ` for ${name}` : ''} within ${timeoutMs} ms`);
-      }
-    },
-    stop: async () => {
-      const exit = await proc.stop('SIGTERM', 5000);
-      await rm(dir, { recursive: true, force: true });
-      return exit;
-    },
+    waitForQueries: (count, name, timeoutMs = 5000) =>
+      awaitLogCount(unbound.logged, () => queryCount(name), count, `unbound ${host}:${port}: queries${name ? ` for ${name}` : ''}`, timeoutMs),
+    stop: unbound.stop,
   };
 }
