@@ -6,7 +6,7 @@
  * and so is this process (and the iperf3 client and server it starts), the load side.
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
  * answer correctly gets an error row; the run goes on. HTTP rows first, then the memory table
- * (when an HTTP scenario ran), then the Layer 4 rows (l4.ts).
+ * (when an HTTP scenario ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
@@ -15,9 +15,12 @@
  *   BENCH_CONNECTIONS=50        wrk connections
  *   BENCH_IDLE_CONNECTIONS=5000 idle keep-alive connections for the memory measurement (0: skip)
  *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx,
- *                               http-proxy, node-pipe (each in the tables it belongs to)
+ *                               http-proxy, node-pipe, gdnsd, fulcrum-2workers (each in the tables
+ *                               it belongs to)
  *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k (HTTP);
- *                               tcp-small, tcp-bulk, tcp-connect (Layer 4)
+ *                               tcp-small, tcp-bulk, tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
+ *   BENCH_DNS_CLIENTS=16        dnsperf -c (sockets)
+ *   BENCH_DNS_OUTSTANDING=200   dnsperf -q (queries in flight)
  *   BENCH_CPU_PROFILE=DIR       Node proxies (Fulcrum's supervisor and worker, node-pipe) write V8
  *                               CPU profiles under DIR/PROXY-SCENARIO(S)/ when they stop
  */
@@ -32,6 +35,9 @@ import { envList, envNumber, firstLine, fmtMs, fmtRps } from './format.ts';
 import { measureIdleConnections, type IdleResult } from './idle.ts';
 import { L4_PROXY_NAMES, L4_SCENARIOS, renderL4Table, runL4, tcpTwReuse, type L4Row, type L4ScenarioName } from './l4.ts';
 import { L4_PROXIES } from './l4-proxies.ts';
+import { DNS_SCENARIOS, DNS_SERVER_NAMES, renderDnsTable, runDns, type DnsRow, type DnsScenarioName } from './dns.ts';
+import { gdnsdVersion } from './dns-servers.ts';
+import { dnsperfVersion } from './dnsperf.ts';
 import { DIRECT, PROXIES, startBackendNginx, type ProxyDef, type RunningProxy } from './proxies.ts';
 import { SCENARIOS, POST_BYTES, type Scenario } from './scenarios.ts';
 
@@ -123,17 +129,23 @@ async function main(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
   const idleConnections = envNumber('BENCH_IDLE_CONNECTIONS', 5000);
   const httpProxyNames = [DIRECT, ...PROXIES.map((p) => p.name)];
-  const allProxyNames = [...httpProxyNames, ...L4_PROXIES.map((p) => p.name).filter((n) => !httpProxyNames.includes(n))];
+  const allProxyNames = [...new Set([...httpProxyNames, ...L4_PROXIES.map((p) => p.name), ...DNS_SERVER_NAMES])];
   const proxyNames = envList('BENCH_ONLY', allProxyNames);
-  const scenarioNames = envList('BENCH_SCENARIOS', [...SCENARIOS.map((s) => s.name), ...L4_SCENARIOS.map((s) => s.name)]);
+  const scenarioNames = envList('BENCH_SCENARIOS', [...SCENARIOS.map((s) => s.name), ...L4_SCENARIOS.map((s) => s.name), ...DNS_SCENARIOS.map((s) => s.name)]);
   const scenarios = SCENARIOS.filter((s) => scenarioNames.includes(s.name));
   const l4Scenarios = L4_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): L4ScenarioName => s.name);
   const httpProxies = proxyNames.filter((n) => httpProxyNames.includes(n));
   const l4Proxies = proxyNames.filter((n) => L4_PROXY_NAMES.includes(n));
+  const dnsScenarios = DNS_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): DnsScenarioName => s.name);
+  const dnsServers = DNS_SERVER_NAMES.filter((n) => proxyNames.includes(n));
+  const dnsClients = envNumber('BENCH_DNS_CLIENTS', 16);
+  const dnsOutstanding = envNumber('BENCH_DNS_OUTSTANDING', 200);
   const cpuProfileRoot = process.env['BENCH_CPU_PROFILE'] ? path.resolve(process.env['BENCH_CPU_PROFILE']) : undefined;
 
   const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
+  // gdnsd is a column: missing, it gets an error row like a proxy that fails to start.
+  if (dnsScenarios.length > 0) needed.push('dnsperf');
   requirePeers(...needed);
 
   // Read before pinSelf, which leaves this process one CPU.
@@ -150,6 +162,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const memory: MemoryRow[] = [];
   let l4Rows: L4Row[] = [];
+  let dnsRows: DnsRow[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
   const backend = await startBackendNginx(dir, loadCpus);
   log(`backend nginx on ${backend.address}${pinned ? ' (core 1)' : ''}`);
@@ -237,6 +250,22 @@ async function main(): Promise<void> {
         log,
       });
     }
+    if (dnsScenarios.length > 0 && dnsServers.length > 0) {
+      dnsRows = await runDns({
+        scenarios: dnsScenarios,
+        servers: dnsServers,
+        durationS,
+        warmupS,
+        clients: dnsClients,
+        outstanding: dnsOutstanding,
+        serverCpus: proxyCpus,
+        twoCpus: pinned ? '0-1' : undefined,
+        loadCpus,
+        dir,
+        cpuProfileRoot,
+        log,
+      });
+    }
   } finally {
     await backend.stop();
     await rm(dir, { recursive: true, force: true });
@@ -266,6 +295,19 @@ async function main(): Promise<void> {
       ...L4_SCENARIOS.filter((s) => l4Scenarios.includes(s.name)).map((s) => `- \`${s.name}\`: ${s.description}`),
     ];
     out.push('', renderL4Table(l4Rows, l4Header));
+  }
+  if (dnsRows.length > 0) {
+    const dnsHeader = [
+      '### DNS (GSLB)',
+      '',
+      `Servers: \`gdnsd\` (${await gdnsdVersion()}; one UDP thread, plugin_weighted, an extmon TCP check), ` +
+        '`fulcrum` (a `gslb` section, workers: 1, access log off) on core 0; `fulcrum-2workers` (workers: 2) on cores 0-1, the second shared with dnsperf. ' +
+        `${await dnsperfVersion()} on core 1: ${dnsClients} clients (sockets), ${dnsOutstanding} queries in flight, no EDNS, ` +
+        `${durationS} s per run after ${warmupS} s of warm-up. The weighted name's two sites are checked by a TCP connect to a listener the bench keeps open (both up).`,
+      '',
+      ...DNS_SCENARIOS.filter((s) => dnsScenarios.includes(s.name)).map((s) => `- \`${s.name}\`: ${s.description}`),
+    ];
+    out.push('', renderDnsTable(dnsRows, dnsHeader));
   }
   const table = out.join('\n').replace(/\n+$/, '') + '\n';
   process.stdout.write(table);
