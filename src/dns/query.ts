@@ -6,7 +6,8 @@
  * Verdicts, first match wins:
  * - DROP: shorter than a header, or QR set (a response: answering it invites reflection loops).
  * - NOTIMP: an opcode other than QUERY; the question is parsed when it can be, so that the answer
- *   can echo it, but nothing else is judged (NOTIFY and UPDATE lay their sections out otherwise).
+ *   can echo it, and so is an OPT (RFC 6891 section 7: the answer to a message with one carries
+ *   one), but nothing is judged: a message that cannot be read that far is NOTIMP all the same.
  * - FORMERR: QDCOUNT != 1; a truncated section; a compression pointer in the question (nothing
  *   precedes it to point at); a label over 63 bytes (the 0x40 and 0x80 label types included); a
  *   name over 255 bytes; in the other sections, a pointer that does not point strictly backwards
@@ -111,8 +112,17 @@ export function parseQuery(buf: Buffer, q: ParsedQuery): QueryVerdict {
   q.cd = (flags & Flag.CD) !== 0;
   const qdcount = (buf[4]! << 8) | buf[5]!;
   const questionEnd = qdcount === 1 ? parseQuestion(buf, q) : -1;
-  if (q.opcode !== 0) return QueryVerdict.NOTIMP;
+  if (q.opcode !== 0) {
+    if (questionEnd >= 0) parseSections(buf, q, questionEnd);
+    return QueryVerdict.NOTIMP;
+  }
   if (questionEnd < 0) return QueryVerdict.FORMERR;
+  return parseSections(buf, q, questionEnd);
+}
+
+/** The answer, authority and additional sections from `questionEnd`: their verdict, and the OPT into `q`. */
+function parseSections(buf: Buffer, q: ParsedQuery, questionEnd: number): QueryVerdict {
+  const length = buf.length;
   let verdict: QueryVerdict = QueryVerdict.OK;
   let pos = questionEnd;
   for (let section = 0; section < 3; section++) {

@@ -13,16 +13,23 @@ import type { DnsAnswerer } from './answerer.ts';
 
 const IDLE_TIMEOUT_MS = 10_000;
 
+export interface DnsTcpServerOptions {
+  /** Close a connection idle this long; IDLE_TIMEOUT_MS unless given (tests shorten it). */
+  idleTimeoutMs?: number;
+}
+
 export class DnsTcpServer {
   readonly address: HostPort;
   readonly #server: Server;
   readonly #answerer: DnsAnswerer;
+  readonly #idleTimeoutMs: number;
   readonly #sockets = new Set<Socket>();
   #closed: Promise<void> | null = null;
 
-  constructor(address: HostPort, answerer: DnsAnswerer) {
+  constructor(address: HostPort, answerer: DnsAnswerer, options: DnsTcpServerOptions = {}) {
     this.address = address;
     this.#answerer = answerer;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
   }
 
@@ -50,7 +57,7 @@ export class DnsTcpServer {
   #onConnection(socket: Socket): void {
     this.#answerer.tcpConnections++;
     this.#sockets.add(socket);
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy());
+    socket.setTimeout(this.#idleTimeoutMs, () => socket.destroy());
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => {});
     socket.on('drain', () => socket.resume());

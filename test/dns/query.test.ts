@@ -133,6 +133,16 @@ describe('parseQuery verdicts for malformed packets', () => {
     assert.equal(q.opcode, 4);
     assert.equal(q.qname, 'a.lab');
     assert.ok(q.questionEnd > 0);
+    assert.equal(q.hasEdns, false);
+  });
+
+  it('notes the OPT of a NOTIMP query, so the answer carries one (RFC 6891 section 7)', () => {
+    assert.equal(verdictOf(header({ flags: 4 << 11, ar: 1 }), question('a.lab'), optRecord({ size: 4096 })), QueryVerdict.NOTIMP);
+    assert.equal(q.hasEdns, true);
+    assert.equal(udpLimit(q), 4096);
+    // Sections it cannot read stay NOTIMP, without OPT.
+    assert.equal(verdictOf(header({ flags: 5 << 11, an: 1, ar: 1 }), question('a.lab'), Buffer.from([0xc0, 40]), optRecord()), QueryVerdict.NOTIMP);
+    assert.equal(q.hasEdns, false);
   });
 
   it('accepts a /20 ECS with its host bits clear, and notes EDNS on BADVERS', () => {
