@@ -108,7 +108,9 @@ export class ResponseWriter {
     let pos = this.#pos;
     let truncated = false;
     if (this.#overflow || this.#additionalOverflow || pos + opt > limit) {
-      if (!this.#overflow && additionalStart + opt <= limit) {
+      // A referral's glue is not optional (RFC 9471): without it the resolver cannot reach the
+      // delegated servers, so a referral that cannot carry it goes out truncated instead.
+      if (!this.#overflow && additionalStart + opt <= limit && (this.#authoritative || counts[SECTION_ADDITIONAL] === 0)) {
         pos = additionalStart;
         counts[SECTION_ADDITIONAL] = 0;
       } else {

@@ -29,6 +29,8 @@ export interface AnswerTemplate {
   readonly records: Buffer;
   /** Where the additional records start in `records` (they are dropped first on truncation). */
   readonly additionalStart: number;
+  /** The additional records may be dropped to fit: not a referral's glue (RFC 9471), which truncates instead. */
+  readonly additionalOptional: boolean;
 }
 
 export interface TemplateOptions {
@@ -66,6 +68,7 @@ export function buildTemplate(qname: string, qtype: number, sections: AnswerSect
     additionalCount: (buf[10]! << 8) | buf[11]!,
     records: Buffer.from(buf.subarray(questionEnd, end)),
     additionalStart: additionalStart - questionEnd,
+    additionalOptional: options.authoritative ?? true,
   };
 }
 
@@ -112,7 +115,7 @@ export function answerFromTemplate(
   let additionals = template.additionalCount;
   if (questionEnd + records.length + opt <= limit) {
     pos += records.copy(out, questionEnd);
-  } else if (questionEnd + template.additionalStart + opt <= limit) {
+  } else if (questionEnd + template.additionalStart + opt <= limit && template.additionalOptional) {
     pos += records.copy(out, questionEnd, 0, template.additionalStart);
     additionals = 0;
   } else {

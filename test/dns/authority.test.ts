@@ -223,6 +223,18 @@ describe('authoritative answers for the sample zone', () => {
     }
   });
 
+  it('truncates a referral whose glue does not fit rather than send it without (RFC 9471), and drops optional additionals elsewhere', () => {
+    const servers = Array.from({ length: 20 }, (_, i) => `ns${i}`);
+    const records = servers.flatMap((ns, i) => [`        - { name: deep, type: NS, value: ${ns}.deep.surveyor.lab. }`, `        - { name: ${ns}.deep, type: A, value: 192.0.2.${i + 100} }`]).join('\n');
+    const big = sample((text) => text.replace(/(- \{ name: "@", type: TXT, value: "v=spf1 mx -all" \})/, `$1\n${records}`));
+    for (const name of ['deep.surveyor.lab', 'host.deep.surveyor.lab']) {
+      const udp = ask(big, name, 'A');
+      assert.deepEqual([udp.packet.flag_tc, udp.packet.flag_aa, udp.raw.length <= 512], [true, false, true], name);
+      const tcp = ask(big, name, 'A', { tcp: true });
+      assert.deepEqual([tcp.packet.flag_tc, tcp.packet.authorities!.length, tcp.packet.additionals!.length], [false, 20, 20], name);
+    }
+  });
+
   it('answers the parser verdicts: FORMERR, NOTIMP, BADVERS; drops responses', () => {
     const formerr = send(built, Buffer.concat([header({ qd: 2 }), question('www.surveyor.lab'), question('www.surveyor.lab')]))!;
     assert.deepEqual([formerr.packet.rcode, formerr.packet.flag_aa, formerr.packet.answers], ['FORMERR', false, []]);
