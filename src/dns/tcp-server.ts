@@ -4,7 +4,8 @@
  * answers in order. Resolvers come here after a truncated UDP answer.
  *
  * Limits: a connection idle for IDLE_TIMEOUT_MS is closed (RFC 7766 6.2.3 suggests seconds, not
- * minutes); a client that does not read its answers is paused, not buffered for without bound.
+ * minutes); a client that does not read its answers is paused, not buffered for without bound;
+ * a worker holds at most MAX_CONNECTIONS.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { HostPort } from '../config/address.ts';
@@ -12,6 +13,12 @@ import { listenShared } from '../worker/listen-shared.ts';
 import type { DnsAnswerer } from './answerer.ts';
 
 const IDLE_TIMEOUT_MS = 10_000;
+/**
+ * TCP connections one worker holds at once; past it new ones are closed at accept. DNS over TCP
+ * is the fallback for truncated answers, so a thousand open at once is an attack or a leak, and
+ * each holds a socket and buffers.
+ */
+const MAX_CONNECTIONS = 1024;
 
 export interface DnsTcpServerOptions {
   /** Close a connection idle this long; IDLE_TIMEOUT_MS unless given (tests shorten it). */
@@ -31,6 +38,7 @@ export class DnsTcpServer {
     this.#answerer = answerer;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.#server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#server.maxConnections = MAX_CONNECTIONS;
   }
 
   listen(): Promise<void> {
