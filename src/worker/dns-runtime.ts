@@ -96,6 +96,8 @@ export class DnsRuntime {
         if (engine !== null) answerer!.engine = engine;
         this.#answerer = answerer;
         this.#selectors = selectors;
+        // Reports that arrived while the addresses were binding found the old selectors only.
+        for (const [fqdn, known] of this.#reports) this.#applyReports(fqdn, [...known.values()]);
         const wanted = new Set((gslb?.listen ?? []).map((a) => addressKey(a.host, a.port)));
         for (const [key, servers] of this.#servers) {
           if (wanted.has(key)) continue;
@@ -118,6 +120,10 @@ export class DnsRuntime {
       this.#reports.set(fqdn, known);
     }
     for (const site of sites) known.set(site.name, site);
+    this.#applyReports(fqdn, sites);
+  }
+
+  #applyReports(fqdn: string, sites: readonly SiteReport[]): void {
     const selector = this.#selectors.get(fqdn)?.selector;
     if (selector === undefined) return;
     for (const site of sites) {
