@@ -10,16 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ipv4PrefixLength } from '../src/gslb/geoip.ts';
-import { cityRecord, type MmdbNetwork, writeMmdb } from '../test/helpers/mmdb-writer.ts';
+import { writeMmdb } from '../test/helpers/mmdb-writer.ts';
 import { peer, requirePeers } from './peers.ts';
+import { NETWORKS } from '../test/gslb/geoip-networks.ts';
 
-const NETWORKS: MmdbNetwork[] = [
-  { cidr: '198.18.0.0/16', data: cityRecord({ country: 'US', continent: 'NA', lat: 40.7, lon: -74.0, city: 'New York' }) },
-  { cidr: '198.18.200.0/24', data: cityRecord({ country: 'NL', continent: 'EU', lat: 52.37, lon: 4.9, city: 'Amsterdam' }) },
-  { cidr: '198.19.0.0/16', data: cityRecord({ country: 'BE', continent: 'EU', lat: 50.85, lon: 4.35, city: 'Brussels' }) },
-  { cidr: '2001:db8:be::/48', data: cityRecord({ country: 'BE', continent: 'EU', lat: 50.85, lon: 4.35 }) },
-  { cidr: '2001:db8:5500::/40', data: cityRecord({ country: 'US', continent: 'NA' }) },
-];
 
 describe('the MMDB writer against libmaxminddb (mmdblookup)', () => {
   let dir = '';

@@ -26,7 +26,7 @@ import type { FqdnSelector } from '../gslb/select.ts';
 import type { Answer, Located } from '../gslb/types.ts';
 import type { ParsedQuery } from './query.ts';
 import { addressRecord } from './records.ts';
-import { anyRRset, nameError, resolve, type Resolution } from './resolve.ts';
+import { anyRRset, closestEncloser, nameError, resolve, type Resolution } from './resolve.ts';
 import { ResponseWriter, verdictRcode } from './response.ts';
 import { answerFromTemplate, buildTemplate, type AnswerTemplate } from './template.ts';
 import { EcsFamily, QueryVerdict, RRClass, RRType, Rcode, type DnsRecord } from './types.ts';
@@ -140,26 +140,9 @@ export class AuthorityEngine {
 
   /** A name we hold no node for: REFUSED outside our zones, else NXDOMAIN (or a referral below a delegation). */
   #missing(query: ParsedQuery, message: Buffer, limit: number): number {
-    const closest = this.#closestEncloser(query.qname);
+    const closest = closestEncloser(this.#index, query.qname);
     if (closest === undefined) return this.#empty(query, message, Rcode.REFUSED, limit);
     return this.#write(nameError(closest), query, message, limit, 0);
-  }
-
-  /** The nearest existing ancestor of `qname`; the walk reads zone-file escapes, so "a\.b" is one label. */
-  #closestEncloser(qname: string): NameNode | undefined {
-    let i = 0;
-    while (i < qname.length) {
-      const c = qname.charCodeAt(i);
-      if (c === 0x5c) {
-        i += qname.charCodeAt(i + 1) >= 0x30 && qname.charCodeAt(i + 1) <= 0x39 ? 4 : 2;
-        continue;
-      }
-      i++;
-      if (c !== 0x2e) continue;
-      const node = this.#index.get(qname.slice(i));
-      if (node !== undefined) return node;
-    }
-    return undefined;
   }
 
   #slow(resolution: Resolution, query: ParsedQuery, message: Buffer, clientAddress: string, limit: number): number {

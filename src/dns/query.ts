@@ -29,6 +29,7 @@ import {
   MAX_NAME_WIRE_LENGTH,
   MAX_UDP_PAYLOAD_SIZE,
   MIN_UDP_PAYLOAD_SIZE,
+  OUR_UDP_PAYLOAD_SIZE,
   QueryVerdict,
   RRType,
 } from './types.ts';
@@ -266,7 +267,12 @@ function parseClientSubnet(buf: Buffer, q: ParsedQuery, at: number, length: numb
   return true;
 }
 
-/** The UDP limit for the answer to this query (RFC 1035 section 4.2.1, RFC 6891 section 6.2.5). */
+/**
+ * The UDP limit for the answer to this query (RFC 1035 section 4.2.1, RFC 6891 section 6.2.5):
+ * the client's buffer size, but never more than the 1232 bytes we advertise. A larger datagram
+ * fragments on ordinary paths, and fragments get lost or spoofed (RFC 9715); the client retries
+ * over TCP instead, as BIND and Knot make it do by default.
+ */
 export function udpLimit(q: ParsedQuery): number {
-  return q.hasEdns ? q.udpPayloadSize : MIN_UDP_PAYLOAD_SIZE;
+  return q.hasEdns ? Math.min(q.udpPayloadSize, OUR_UDP_PAYLOAD_SIZE) : MIN_UDP_PAYLOAD_SIZE;
 }

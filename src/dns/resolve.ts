@@ -9,7 +9,8 @@
  * - CNAME chains inside the zone are followed, up to MAX_CHAIN links: the answer holds each
  *   CNAME, then the target's records. A target outside the zone (another of our zones too: the
  *   resolver asks again) or below a delegation ends the chain with the CNAME alone; a target in
- *   the zone that does not exist is NXDOMAIN with the CNAMEs (RFC 6604); a loop stops where it
+ *   the zone that does not exist (and is not below a delegation) is NXDOMAIN with the CNAMEs
+ *   (RFC 6604); a loop stops where it
  *   would repeat.
  * - ANY (RFC 8482 section 4.2, "one RRset"): the CNAME at a CNAME, the GSLB A answer at an FQDN
  *   (AAAA when it has no A; that choice is the engine's, per query), else the first RRset the
@@ -48,8 +49,9 @@ export function resolve(index: ZoneIndex, node: NameNode, qtype: number): Resolu
     if (answer.length === MAX_CHAIN) return result(answer);
     const next = index.get(cname.target);
     if (next === undefined) {
-      const inZone = cname.target.endsWith(`.${at.zone.name}`);
-      return inZone ? result(answer, [at.zone.negativeSoa], [], Rcode.NXDOMAIN) : result(answer);
+      // Below a delegation of ours, the name is the delegated servers' to answer: the chain ends.
+      const closest = cname.target.endsWith(`.${at.zone.name}`) ? closestEncloser(index, cname.target) : undefined;
+      return closest !== undefined && closest.zone === at.zone && closest.cut === null ? result(answer, [at.zone.negativeSoa], [], Rcode.NXDOMAIN) : result(answer);
     }
     if (next.zone !== at.zone || next.cut !== null || (next.cname !== null && answer.includes(next.cname))) return result(answer);
     at = next;
@@ -82,6 +84,23 @@ export function referral(cut: NameNode): Resolution {
 export function nameError(closest: NameNode): Resolution {
   if (closest.cut !== null) return referral(closest.cut);
   return result([], [closest.zone.negativeSoa], [], Rcode.NXDOMAIN);
+}
+
+/** The nearest existing ancestor of `name` (not itself); the walk reads zone-file escapes, so "a\\.b" is one label. */
+export function closestEncloser(index: ZoneIndex, name: string): NameNode | undefined {
+  let i = 0;
+  while (i < name.length) {
+    const c = name.charCodeAt(i);
+    if (c === 0x5c) {
+      i += name.charCodeAt(i + 1) >= 0x30 && name.charCodeAt(i + 1) <= 0x39 ? 4 : 2;
+      continue;
+    }
+    i++;
+    if (c !== 0x2e) continue;
+    const node = index.get(name.slice(i));
+    if (node !== undefined) return node;
+  }
+  return undefined;
 }
 
 function typeCode(record: DnsRecord): number | undefined {

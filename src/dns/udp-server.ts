@@ -56,6 +56,11 @@ export class DnsUdpServer {
   }
 
   #onMessage(message: Buffer, rinfo: RemoteInfo): void {
+    // Port 0 cannot be answered (dgram throws on it): a spoofed or broken source, dropped.
+    if (rinfo.port === 0) {
+      this.#answerer.dropped++;
+      return;
+    }
     const response = this.#answerer.answerUdp(message, rinfo.address);
     if (response !== null) this.#socket.send(response, rinfo.port, rinfo.address);
   }

@@ -44,6 +44,8 @@ export class DnsRuntime {
   /** Servers whose address left the config: TCP clients finish their queries. */
   readonly #retired = new Set<Servers>();
   #selectors = new Map<string, KeptSelector>();
+  /** Shut down: a config applied late (its binds were in flight) must not open servers again. */
+  #closing = false;
   /** The latest report per FQDN and site, applied to selectors a later config builds. */
   readonly #reports = new Map<string, Map<string, SiteReport>>();
 
@@ -93,6 +95,10 @@ export class DnsRuntime {
     }
     return {
       commit: () => {
+        if (this.#closing) {
+          for (const servers of opened.values()) void closeServers(servers);
+          return;
+        }
         if (engine !== null) answerer!.engine = engine;
         this.#answerer = answerer;
         this.#selectors = selectors;
@@ -146,10 +152,11 @@ export class DnsRuntime {
 
   /** Shutdown: stop answering; TCP clients get the answers to what they have sent. */
   close(): Promise<void> {
-    const all = [...this.#servers.values(), ...this.#retired];
+    this.#closing = true;
+    // Closing servers stay counted (connectionCount) and reachable (destroyAll) until closed.
+    for (const servers of this.#servers.values()) this.#retired.add(servers);
     this.#servers.clear();
-    this.#retired.clear();
-    return Promise.all(all.map((s) => closeServers(s))).then(() => {});
+    return Promise.all([...this.#retired].map((servers) => closeServers(servers).then(() => this.#retired.delete(servers)))).then(() => {});
   }
 
   destroyAll(): void {

@@ -15,7 +15,8 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import { decode, encode, type Answer, type DecodedPacket, type Packet, type RecordType } from 'dns-packet';
+import { decode, type Answer, type DecodedPacket, type RecordType } from 'dns-packet';
+import { packetQuery, type QueryOptions as PacketQueryOptions } from '../dns/helpers.ts';
 
 export const HOST = '127.0.0.1';
 /** Long enough for a loaded CI machine; a lost answer shows as this timeout. */
@@ -30,14 +31,9 @@ export interface EcsOption {
   scope?: number;
 }
 
-export interface QueryOptions {
-  id?: number;
+/** Header flags default to RD, as resolvers and dig send; an OPT gets UDP payload size 1232 unless given. */
+export interface QueryOptions extends Omit<PacketQueryOptions, 'type' | 'edns'> {
   type?: RecordType | 'ANY';
-  /** The class; IN unless given. */
-  qclass?: 'IN' | 'CH' | 'HS' | 'ANY';
-  /** Header flags (RD by default, as resolvers and dig send). */
-  flags?: number;
-  /** An OPT record: EDNS(0) with this UDP payload size (default 1232), version, DO, ECS. */
   edns?: { udpPayloadSize?: number; version?: number; do?: boolean; ecs?: EcsOption };
 }
 
@@ -49,31 +45,9 @@ export function freshId(): number {
   return nextId;
 }
 
-/** The wire form of a query for `name`. */
+/** The wire form of a query for `name`, with a fresh ID unless one is given. */
 export function query(name: string, options: QueryOptions = {}): Buffer {
-  const packet: Packet = {
-    type: 'query',
-    id: options.id ?? freshId(),
-    flags: options.flags ?? 0x0100,
-    questions: [{ name, type: (options.type ?? 'A') as RecordType, class: options.qclass ?? 'IN' }],
-  };
-  const edns = options.edns;
-  if (edns !== undefined) {
-    const ecs = edns.ecs;
-    packet.additionals = [
-      {
-        type: 'OPT',
-        name: '.',
-        udpPayloadSize: edns.udpPayloadSize ?? 1232,
-        extendedRcode: 0,
-        ednsVersion: edns.version ?? 0,
-        flags: edns.do === true ? 0x8000 : 0,
-        flag_do: edns.do === true,
-        options: ecs === undefined ? [] : [{ code: 8, type: 'CLIENT_SUBNET', family: ecs.family, sourcePrefixLength: ecs.source, scopePrefixLength: ecs.scope ?? 0, ip: ecs.ip }],
-      },
-    ];
-  }
-  return encode(packet);
+  return packetQuery(name, { ...options, id: options.id ?? freshId() });
 }
 
 /** An answer: its bytes and dns-packet's reading of them. */

@@ -19,6 +19,7 @@ const EXTRA_RECORDS = `
         - { name: chain2, type: CNAME, value: www }
         - { name: ext, type: CNAME, value: www.example.com. }
         - { name: dangling, type: CNAME, value: nowhere }
+        - { name: intosub, type: CNAME, value: host.sub }
         - { name: loop1, type: CNAME, value: loop2 }
         - { name: loop2, type: CNAME, value: loop1 }
         - { name: big, type: TXT, value: "${'x'.repeat(700)}" }
@@ -221,6 +222,15 @@ describe('authoritative answers for the sample zone', () => {
       assert.deepEqual(data(reply.packet.authorities), ['sub.surveyor.lab 300 NS ns.sub.surveyor.lab'], name);
       assert.deepEqual(data(reply.packet.additionals), ['ns.sub.surveyor.lab 300 A 192.0.2.99'], name);
     }
+  });
+
+  it('ends a CNAME chain at a target below a delegation with the CNAME alone, not NXDOMAIN', () => {
+    const reply = ask(built, 'intosub.surveyor.lab', 'A');
+    assert.deepEqual([reply.packet.rcode, reply.packet.flag_aa], ['NOERROR', true]);
+    assert.deepEqual(data(reply.packet.answers), ['intosub.surveyor.lab 300 CNAME host.sub.surveyor.lab']);
+    assert.deepEqual(reply.packet.authorities, []);
+    const dangling = ask(built, 'dangling.surveyor.lab', 'A');
+    assert.equal(dangling.packet.rcode, 'NXDOMAIN', 'a target in the zone proper that does not exist is still NXDOMAIN');
   });
 
   it('truncates a referral whose glue does not fit rather than send it without (RFC 9471), and drops optional additionals elsewhere', () => {

@@ -5,6 +5,8 @@ export interface QueryOptions {
   id?: number;
   flags?: number;
   type?: string;
+  /** The class; IN unless given. */
+  qclass?: 'IN' | 'CH' | 'HS' | 'ANY';
   edns?: { udpPayloadSize?: number; version?: number; do?: boolean; ecs?: { family: number; source: number; ip: string; scope?: number } };
 }
 
@@ -13,7 +15,7 @@ export function packetQuery(name: string, options: QueryOptions = {}): Buffer {
     type: 'query',
     id: options.id ?? 0x1234,
     flags: options.flags ?? 0x0100,
-    questions: [{ name, type: (options.type ?? 'A') as 'A', class: 'IN' }],
+    questions: [{ name, type: (options.type ?? 'A') as 'A', class: options.qclass ?? 'IN' }],
   };
   const edns = options.edns;
   if (edns !== undefined) {

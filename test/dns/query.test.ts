@@ -58,7 +58,9 @@ describe('parseQuery on well-formed queries', () => {
     assert.equal(q.doBit, false);
     parseQuery(packetQuery('x.lab', { edns: { udpPayloadSize: 65000 } }), q);
     assert.equal(q.udpPayloadSize, 4096);
-    assert.equal(udpLimit(q), 4096);
+    assert.equal(udpLimit(q), 1232, 'never past the size we advertise: larger datagrams fragment (RFC 9715)');
+    parseQuery(packetQuery('x.lab', { edns: { udpPayloadSize: 1000 } }), q);
+    assert.equal(udpLimit(q), 1000, "the client's, when smaller");
   });
 
   it('reads ECS for IPv4 and IPv6', () => {
@@ -139,7 +141,7 @@ describe('parseQuery verdicts for malformed packets', () => {
   it('notes the OPT of a NOTIMP query, so the answer carries one (RFC 6891 section 7)', () => {
     assert.equal(verdictOf(header({ flags: 4 << 11, ar: 1 }), question('a.lab'), optRecord({ size: 4096 })), QueryVerdict.NOTIMP);
     assert.equal(q.hasEdns, true);
-    assert.equal(udpLimit(q), 4096);
+    assert.equal(q.udpPayloadSize, 4096);
     // Sections it cannot read stay NOTIMP, without OPT.
     assert.equal(verdictOf(header({ flags: 5 << 11, an: 1, ar: 1 }), question('a.lab'), Buffer.from([0xc0, 40]), optRecord()), QueryVerdict.NOTIMP);
     assert.equal(q.hasEdns, false);

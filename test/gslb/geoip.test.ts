@@ -23,15 +23,9 @@ import { parseIpInto } from '../../src/gslb/ip-bytes.ts';
 import { LocationTable, type LocationEntryText } from '../../src/gslb/locate.ts';
 import { freePort, fulcrumBin, startFulcrum, type Fulcrum } from '../helpers/fulcrum.ts';
 import { cityRecord, double, type MmdbNetwork, METADATA_MARKER, writeMmdb } from '../helpers/mmdb-writer.ts';
+import { NETWORKS } from './geoip-networks.ts';
 
 /** The test world: US and BE /16s, a Dutch /24 inside the US one, IPv6 networks for BE and US. */
-const NETWORKS: MmdbNetwork[] = [
-  { cidr: '198.18.0.0/16', data: cityRecord({ country: 'US', continent: 'NA', lat: 40.7, lon: -74.0, city: 'New York' }) },
-  { cidr: '198.18.200.0/24', data: cityRecord({ country: 'NL', continent: 'EU', lat: 52.37, lon: 4.9, city: 'Amsterdam' }) },
-  { cidr: '198.19.0.0/16', data: cityRecord({ country: 'BE', continent: 'EU', lat: 50.85, lon: 4.35, city: 'Brussels' }) },
-  { cidr: '2001:db8:be::/48', data: cityRecord({ country: 'BE', continent: 'EU', lat: 50.85, lon: 4.35 }) },
-  { cidr: '2001:db8:5500::/40', data: cityRecord({ country: 'US', continent: 'NA' }) },
-];
 
 function bytesOf(address: string): Uint8Array {
   const bytes = new Uint8Array(16);
