@@ -11,10 +11,14 @@
  *
  * `apply` (start and every reload) keeps an FQDN whose sites, selection, failure rules and checks
  * are unchanged as it is: state, counters and schedules. An FQDN that changed gets a new
- * FqdnState (its selector is built from the whole FQDN); a site in it whose name and check are
- * unchanged keeps its schedule and its check in flight, and its health and reason carry over.
- * A site held for manual recovery carries over as disabled: it stays out until enabled either
- * way. `change` is not emitted by apply: after it, states() is what the DNS server templates.
+ * FqdnState (its selector is built from the whole FQDN) that takes over each site's whole state
+ * by the site's name (FqdnState.carryOver): health, counts, a running delay, the manual hold and
+ * an operator's disable, whatever its check became. A site whose check is unchanged also keeps
+ * its schedule and its check in flight; a changed check is run anew, its results moving the
+ * carried state by the normal fall and rise rules. Moves the new config causes by itself (a
+ * shortened delay that has run out, a removed check) are logged and emitted as `site` like any
+ * other, but `change` is not emitted by apply: after it, states() and reports() are what the
+ * DNS server templates (the supervisor sends every worker that snapshot after each reload).
  */
 import { EventEmitter } from 'node:events';
 import type { ApiFailure } from '../admin/types.ts';
@@ -27,7 +31,7 @@ import { type FqdnStatus, FqdnState } from './fqdn-state.ts';
 import { thresholdsOf, toGslbFqdn } from './from-config.ts';
 import type { SiteEvent, SiteStatus } from './site-state.ts';
 import { createSiteProbe, describeSiteCheck, type SiteProbe, type SiteProbeResult } from './site-probe.ts';
-import type { CheckThresholds, SiteReport } from './types.ts';
+import type { SiteReport } from './types.ts';
 
 export interface GslbCheckDriverOptions {
   logger: HealthLogger;
@@ -121,6 +125,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
   apply(gslb: GslbConfig | undefined): void {
     const next = new Map<string, FqdnEntry>();
     const keptRuns = new Set<SiteRun>();
+    const moved: SiteEvent[] = [];
     for (const fqdn of gslb?.fqdns ?? []) {
       const existing = this.#entries.get(fqdn.name);
       const key = entryKey(fqdn);
@@ -129,15 +134,17 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
         for (const run of existing.runs) keptRuns.add(run);
         continue;
       }
-      const entry = this.#rebuild(fqdn, key, existing);
+      const { entry, events } = this.#rebuild(fqdn, key, existing);
       for (const run of entry.runs) keptRuns.add(run);
       next.set(fqdn.name, entry);
+      moved.push(...events);
     }
     for (const entry of this.#entries.values()) {
       if (next.get(entry.name) !== entry && entry.tickTimer !== null) clearTimeout(entry.tickTimer);
       for (const run of entry.runs) if (!keptRuns.has(run)) halt(run);
     }
     this.#entries = next;
+    this.#announce(moved, { cause: 'reload' });
     for (const entry of next.values()) this.#armTick(entry);
   }
 
@@ -196,40 +203,23 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
     return { ok: true, fqdn: name, site: run.name, events, status: { ...status, ...this.#runStatus(run) } };
   }
 
-  #rebuild(fqdn: FqdnConfig, key: string, previous: FqdnEntry | undefined): FqdnEntry {
-    const now = this.#now();
-    const previousStatus = previous?.state.status().sites;
-    const carried = fqdn.sites.map((site) => {
-      const run = previous?.runs.find((r) => r.name === site.name && r.checkKey === checkKeyOf(site.check) && !r.stopped);
-      if (run === undefined) return undefined;
-      const status = previousStatus![run.index]!;
-      // Out by an operator's hand (held or disabled): what its checks say is the last result's word.
-      const checksPass = status.held || status.disabled ? run.lastCheck?.ok === true : status.up;
-      return { run, status, checksPass };
-    });
-    const thresholds = fqdn.sites.map((site, i): CheckThresholds | undefined => {
-      const own = thresholdsOf(site);
-      const was = carried[i];
-      // Start a kept, checked site where its checks were, so that the replay below moves nothing.
-      return own === undefined || was === undefined || !was.status.checked ? own : { ...own, startAs: was.checksPass ? 'up' : 'down' };
-    });
-    const state = new FqdnState(toGslbFqdn(fqdn), thresholds);
+  /** A new FqdnState that carries the sites' state over from `previous`, and a run per site: kept when its check is unchanged. */
+  #rebuild(fqdn: FqdnConfig, key: string, previous: FqdnEntry | undefined): { entry: FqdnEntry; events: readonly SiteEvent[] } {
+    const state = new FqdnState(toGslbFqdn(fqdn), fqdn.sites.map(thresholdsOf));
+    const events = previous === undefined ? [] : state.carryOver(previous.state, this.#now());
     const entry: FqdnEntry = { name: fqdn.name, key, state, runs: [], tickTimer: null };
     fqdn.sites.forEach((site, index) => {
-      const kept = carried[index];
-      if (kept === undefined) {
+      const run = previous?.runs.find((r) => r.name === site.name && r.checkKey === checkKeyOf(site.check) && !r.stopped);
+      if (run === undefined) {
         entry.runs.push(this.#startRun(entry, index, site.name, site.check));
         return;
       }
-      const { run, status, checksPass } = kept;
       run.entry = entry;
       run.index = index;
       entry.runs.push(run);
-      if (status.checked) state.record(index, checksPass, status.reason, now);
-      if (status.disabled || status.held) state.disable(index, now);
       if (run.load !== null) state.selector.setLoad(index, run.load);
     });
-    return entry;
+    return { entry, events };
   }
 
   #startRun(entry: FqdnEntry, index: number, name: string, check: SiteCheckConfig): SiteRun {
@@ -292,17 +282,22 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
 
   /** Log and emit the events, re-arm the FQDN's delay timer, and say when the answers may have changed. */
   #publish(entry: FqdnEntry, events: readonly SiteEvent[], loadNote: string | null): void {
-    for (const event of events) {
-      const fields = { fqdn: event.fqdn, site: event.site, event: event.kind, up: event.up };
-      if (event.kind === 'down') this.#log.warn(fields, event.message);
-      else this.#log.info(fields, event.message);
-      this.#emitSafely('site', event);
-    }
+    this.#announce(events);
     this.#armTick(entry);
     const moved = events.filter((event) => event.kind === 'up' || event.kind === 'down');
     if (moved.length === 0 && loadNote === null) return;
     const reason = moved.length > 0 ? moved.map((event) => event.message).join('; ') : loadNote!;
     this.#emitSafely('change', { fqdn: entry.name, state: entry.state, events, reason, sites: reportOf(entry).sites });
+  }
+
+  /** Log each event with its reason and emit it as `site`. */
+  #announce(events: readonly SiteEvent[], extra: object = {}): void {
+    for (const event of events) {
+      const fields = { fqdn: event.fqdn, site: event.site, event: event.kind, up: event.up, ...extra };
+      if (event.kind === 'down') this.#log.warn(fields, event.message);
+      else this.#log.info(fields, event.message);
+      this.#emitSafely('site', event);
+    }
   }
 
   #emitSafely<K extends keyof GslbCheckDriverEvents>(name: K, ...args: GslbCheckDriverEvents[K]): void {

@@ -2,6 +2,9 @@
  * One FQDN's live state: a SiteStateMachine per site feeding one FqdnSelector. The glue the
  * check driver, the admin API and the DNS layer share: results and operator actions go in,
  * events (to log) come out, and the selector always reflects the sites' current health.
+ *
+ * A reload that changes the FQDN builds a new FqdnState (the selector is built from the whole
+ * FQDN) and carries each site's state over from the old one by the site's name (carryOver).
  */
 import { FqdnSelector, type FamilyStatus } from './select.ts';
 import { type SiteEvent, SiteStateMachine, type SiteStatus } from './site-state.ts';
@@ -22,10 +25,13 @@ export class FqdnState {
   readonly selector: FqdnSelector;
   readonly sites: readonly SiteStateMachine[];
   readonly #fqdn: GslbFqdn;
+  /** Per site: its check is type none (it never records a result). */
+  readonly #withoutCheck: readonly boolean[];
 
   /** `thresholds[i]` is site i's check's fall, rise and startAs (DEFAULT_THRESHOLDS when missing). */
   constructor(fqdn: GslbFqdn, thresholds: readonly (CheckThresholds | undefined)[] = []) {
     this.#fqdn = fqdn;
+    this.#withoutCheck = fqdn.sites.map((_, i) => thresholds[i] === undefined);
     this.sites = fqdn.sites.map(
       (site, i) => new SiteStateMachine({ ...(thresholds[i] ?? DEFAULT_THRESHOLDS), ...fqdn.siteFailure, fqdn: fqdn.name, site: site.name }),
     );
@@ -42,6 +48,23 @@ export class FqdnState {
 
   disable(siteIndex: number, now: number): readonly SiteEvent[] {
     return this.#apply(siteIndex, this.#site(siteIndex).disable(now));
+  }
+
+  /**
+   * A reload: each site takes over the state of the site of the same name in `previous` (the
+   * FqdnState this one replaces), whatever its check or thresholds became
+   * (SiteStateMachine.restore); a site new by name starts from its startAs. Call before any
+   * record(). Returns the events of the moves the new config causes by itself, to log.
+   */
+  carryOver(previous: FqdnState, now: number): SiteEvent[] {
+    const events: SiteEvent[] = [];
+    for (const [i, site] of this.sites.entries()) {
+      const was = previous.#fqdn.sites.findIndex((s) => s.name === this.#fqdn.sites[i]!.name);
+      if (was === -1) continue;
+      events.push(...site.restore(previous.sites[was]!.snapshot(), now, { withoutCheck: this.#withoutCheck[i]! }));
+      this.selector.setUp(i, site.up);
+    }
+    return events;
   }
 
   /** End the delays that ran out by `now`; call at deadline(). */

@@ -18,6 +18,10 @@
  *
  * No timers: the caller passes `now` (milliseconds, any monotonic clock) and calls `tick(now)`
  * at `deadline()` so a delay can end without a check result.
+ *
+ * A reload builds a new machine from the new config and hands it the old one's `snapshot()`
+ * (`restore`): the state goes on under the new fall, rise and delay, and a reload by itself moves
+ * a site in or out of the answers only where the new config says so outright (see restore).
  */
 import { formatDuration } from '../config/duration.ts';
 import type { CheckThresholds, SiteFailure } from './types.ts';
@@ -65,6 +69,27 @@ export interface SiteStatus {
   downAt: number | null;
   /** `now` of the last change of `up`, or null before any. */
   since: number | null;
+}
+
+/** Everything a machine knows, for a reload to carry into the machine built from the new config. */
+export interface SiteSnapshot {
+  readonly up: boolean;
+  readonly checksUp: boolean;
+  readonly checked: boolean;
+  readonly passedOnce: boolean;
+  readonly passes: number;
+  readonly failures: number;
+  readonly reason: string;
+  /** When the running siteFailure.delay started (the fall-th failure), or null: its end follows the new delay. */
+  readonly delayFrom: number | null;
+  readonly held: boolean;
+  readonly disabled: boolean;
+  readonly since: number | null;
+}
+
+export interface RestoreOptions {
+  /** The new config has no check for the site (type none): nothing will ever record a result. */
+  withoutCheck?: boolean;
 }
 
 const NO_EVENTS: readonly SiteEvent[] = Object.freeze([]);
@@ -152,6 +177,63 @@ export class SiteStateMachine {
     this.#downAt = null;
     if (!this.#up) return NO_EVENTS;
     return [this.#goDown(now, 'is DOWN: disabled by an operator')];
+  }
+
+  snapshot(): SiteSnapshot {
+    return {
+      up: this.#up,
+      checksUp: this.#checksUp,
+      checked: this.#checked,
+      passedOnce: this.#passedOnce,
+      passes: this.#passes,
+      failures: this.#failures,
+      reason: this.#reason,
+      delayFrom: this.#downAt === null ? null : this.#downAt - this.#o.delay,
+      held: this.#held,
+      disabled: this.#disabled,
+      since: this.#since,
+    };
+  }
+
+  /**
+   * Take over the state of the machine this one replaces (a reload), under this one's options.
+   * Call it on a new machine, before any record(). Health, counts, a running delay, the manual
+   * hold and an operator's disable all carry, whatever the check became; startAs does not apply
+   * (it is for a site never seen before). The new thresholds apply from here on:
+   * - a fail or pass count that reaches the new fall or rise is cut to one short of it, so the
+   *   next check result decides by the normal rule, not the reload;
+   * - a running delay now ends `delay` after it started, by the new delay: a shorter one that
+   *   has run out by `now` takes the site down here (the returned event says so);
+   * - a site whose check was removed (`withoutCheck`) is up, as every site without a check is,
+   *   unless it is held or disabled: it would never get a check result to bring it back;
+   * - a hold stays when recovery became automatic: the site left the answers under manual
+   *   recovery, and an operator lets it back.
+   * Returns the events of what the new options changed at once, like record().
+   */
+  restore(snapshot: SiteSnapshot, now: number, { withoutCheck = false }: RestoreOptions = {}): readonly SiteEvent[] {
+    this.#up = snapshot.up;
+    this.#checksUp = snapshot.checksUp;
+    this.#checked = snapshot.checked;
+    this.#passedOnce = snapshot.passedOnce;
+    this.#passes = this.#checksUp ? snapshot.passes : Math.min(snapshot.passes, this.#o.rise - 1);
+    this.#failures = this.#checksUp ? Math.min(snapshot.failures, this.#o.fall - 1) : snapshot.failures;
+    this.#reason = snapshot.reason;
+    this.#downAt = snapshot.delayFrom === null ? null : snapshot.delayFrom + this.#o.delay;
+    this.#held = snapshot.held;
+    this.#disabled = snapshot.disabled;
+    this.#since = snapshot.since;
+    const events: SiteEvent[] = [];
+    if (withoutCheck) {
+      this.#checksUp = true;
+      this.#checked = false;
+      this.#passes = 0;
+      this.#failures = 0;
+      this.#downAt = null;
+      this.#reason = 'not checked yet';
+      if (!this.#up && !this.#held && !this.#disabled) events.push(this.#goUp(now, 'is UP: a reload removed its check (type none), and a site without a check is always up'));
+    }
+    this.#settle(now, events);
+    return events.length === 0 ? NO_EVENTS : events;
   }
 
   status(): SiteStatus {

@@ -84,13 +84,12 @@ class Supervisor {
     this.#health = new HealthMonitor({ logger: log });
     this.#health.on('change', (change) => {
       const message: ToWorker = { type: 'health', virtualService: change.virtualService, server: change.server, up: change.up, reason: change.reason };
-      for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
+      this.#broadcast(message);
     });
     // The agents are polled here too, for the same reasons; workers turn the verdicts into weights.
     this.#agents = new AgentMonitor({ logger: log });
     this.#agents.on('report', (report) => {
-      const message: ToWorker = { type: 'agent', ...report };
-      for (const w of this.#workers) if (!w.exited && w.child.connected) w.child.send(message);
+      this.#broadcast({ type: 'agent', ...report });
     });
     // Site checks, likewise once here; a change goes to every worker, which moves its selector.
     this.#gslb = new GslbCheckDriver({ logger: log });
@@ -101,7 +100,18 @@ class Supervisor {
   }
 
   #broadcast(message: ToWorker): void {
-    for (const w of this.#workers) if (w !== undefined && !w.exited && w.child.connected) w.child.send(message);
+    for (const w of this.#workers) if (w !== undefined) this.#send(w, message);
+  }
+
+  /**
+   * A message to one worker. A worker that has died (its exit not yet handled) is skipped: a
+   * send to a closed channel raises an error event, which must never take the supervisor down.
+   */
+  #send(worker: Worker, message: ToWorker): void {
+    if (worker.exited || !worker.child.connected) return;
+    worker.child.send(message, (error) => {
+      if (error !== null && error !== undefined) this.#log.warn({ worker: worker.child.pid, message: message.type, error: String(error) }, 'a message to a worker was lost; it is exiting');
+    });
   }
 
   async start(): Promise<void> {
@@ -168,40 +178,46 @@ class Supervisor {
     const worker: Worker = { child, slot, generation: 0, exited: false };
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    // A send to a worker that has just died; its exit is handled by 'exit'.
+    child.on('error', (error) => this.#log.warn({ worker: child.pid, error: String(error) }, 'worker IPC error'));
     child.on('message', (m: FromWorker) => this.#stats.onMessage(m));
-    return this.#sendConfig(worker, this.#config, this.#generation, this.#dnsSerial).then(() => {
-      this.#sendHealthSnapshot(worker);
-      this.#sendAgentSnapshot(worker);
-      this.#sendGslbSnapshot(worker);
-      return worker;
-    });
+    // What the checks know goes first: the worker remembers it and builds its services (and DNS
+    // answers) from it, so a restarted worker never serves from the checks' starting state.
+    this.#sendSnapshots(worker);
+    return this.#sendConfig(worker, this.#config, this.#generation, this.#dnsSerial).then(() => worker);
+  }
+
+  #sendSnapshots(worker: Worker): void {
+    this.#sendHealthSnapshot(worker);
+    this.#sendAgentSnapshot(worker);
+    this.#sendGslbSnapshot(worker);
   }
 
   /** A new or restarted worker learns what the checks already know. */
   #sendHealthSnapshot(worker: Worker): void {
     for (const [virtualService, servers] of Object.entries(this.#health.status())) {
       for (const [server, status] of Object.entries(servers)) {
-        const message: ToWorker = { type: 'health', virtualService, server, up: status.up, reason: status.reason };
-        worker.child.send(message);
+        this.#send(worker, { type: 'health', virtualService, server, up: status.up, reason: status.reason });
       }
     }
   }
 
   /** Adaptive scheduling: a new or restarted worker (or one on a new config) learns every agent's verdict. */
   #sendAgentSnapshot(worker: Worker): void {
-    for (const report of this.#agents.verdicts()) {
-      const message: ToWorker = { type: 'agent', ...report };
-      worker.child.send(message);
-    }
+    for (const report of this.#agents.verdicts()) this.#send(worker, { type: 'agent', ...report });
   }
 
   /** GSLB: a new worker (or every worker after a reload) learns every site's health and load. */
   #sendGslbSnapshot(worker: Worker): void {
-    for (const report of this.#gslb.reports()) worker.child.send(gslbMessage(report.fqdn, report.sites));
+    for (const report of this.#gslb.reports()) this.#send(worker, gslbMessage(report.fqdn, report.sites));
   }
 
   #sendConfig(worker: Worker, config: Config, generation: number, dnsSerial: number): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (worker.exited || !worker.child.connected) {
+        reject(new Error(`worker ${worker.child.pid} exited before applying the config`));
+        return;
+      }
       const onMessage = (m: FromWorker): void => {
         if (m.type === 'applied' && m.generation === generation) {
           cleanup();
@@ -223,7 +239,11 @@ class Supervisor {
       worker.child.on('message', onMessage);
       worker.child.once('exit', onExit);
       const message: ToWorker = { type: 'apply', generation, config, dnsSerial };
-      worker.child.send(message);
+      worker.child.send(message, (error) => {
+        if (error === null || error === undefined) return;
+        cleanup();
+        reject(new Error(`worker ${worker.child.pid} could not be sent the config: ${error.message}`));
+      });
     });
   }
 
@@ -273,9 +293,12 @@ class Supervisor {
     const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation, serial)));
     const failure = applied.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
     if (failure !== undefined) {
-      // Some workers may have applied it: put them back on the running config so all agree.
-      await Promise.allSettled(live.map((w) => this.#sendConfig(w, this.#config, generation + 1, this.#dnsSerial)));
+      // Some workers may have applied it: put them back on the running config so all agree. Their
+      // zones may have served the new serial: the old config comes back under a higher one still.
+      const rollbackSerial = serial === this.#dnsSerial ? serial : nextSerial(serial);
+      await Promise.allSettled(live.filter((w) => !w.exited).map((w) => this.#sendConfig(w, this.#config, generation + 1, rollbackSerial)));
       this.#generation = generation + 1;
+      this.#dnsSerial = rollbackSerial;
       if (adminMoves) void nextAdmin?.close();
       this.#log.error({ file: this.#configPath, error: String(failure.reason) }, 'reload failed');
       return { ok: false, reason: String(failure.reason) };
@@ -294,6 +317,12 @@ class Supervisor {
     for (const w of live) this.#sendHealthSnapshot(w);
     this.#agents.apply(next);
     for (const w of live) this.#sendAgentSnapshot(w);
+    // A worker restarted while this reload ran was started on the old config: bring it over.
+    for (const w of this.#workers) {
+      if (w === undefined || w.exited || live.includes(w)) continue;
+      this.#sendSnapshots(w);
+      this.#sendConfig(w, next, generation, serial).catch((error: unknown) => this.#log.error({ worker: w.child.pid, error: String(error) }, 'a restarted worker could not take the reloaded config'));
+    }
     await this.#resize(workerCount(next));
     this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
     return { ok: true, generation };

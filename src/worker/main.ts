@@ -17,9 +17,13 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
+let applying: Promise<void> = Promise.resolve();
+
 process.on('message', (message: ToWorker) => {
   if (message.type === 'apply') {
-    runtime.apply(message.config, message.dnsSerial).then(
+    // One config at a time, in the order sent: a restarted worker can be sent a reload's config
+    // while it still applies the one it started with.
+    applying = applying.then(() => runtime.apply(message.config, message.dnsSerial)).then(
       () => send({ type: 'applied', generation: message.generation }),
       (err: NodeJS.ErrnoException) =>
         send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),

@@ -120,8 +120,9 @@ describe('GSLB real-server-load and fulcrum checks against two real Fulcrum node
   it('the site whose node reports the lower load takes every answer, and the choice follows the loads', async () => {
     // Three clients on node A (load 3 per real server), none on node B (load 0): B wins.
     held.push(...(await holdConnections(nodeA.vsPort, 3)));
-    await pollUntil(dns, NAME, SITE_B, 5 * CHECK_INTERVAL_MS);
-    const first = await changeLog(gslb, NAME, { includes: 'reports load', timeoutMs: 5000 });
+    // A check may catch the connections half opened (load 1 or 2) first: wait for load 3.
+    const first = await changeLog(gslb, NAME, { includes: 'site "a" of load.example.test reports load 3', timeoutMs: 5000 });
+    await pollUntil(dns, NAME, SITE_B, 10 * CHECK_INTERVAL_MS);
     assert.match(String(first.msg), /site "a" of load\.example\.test reports load 3$/, 'three connections on one real server');
     let counts = await dns.tally(NAME, 50);
     assert.deepEqual([...counts], [[SITE_B, 50]], `load 0 beats load 3: ${describeTally(counts)}`);
@@ -129,9 +130,9 @@ describe('GSLB real-server-load and fulcrum checks against two real Fulcrum node
     // Six clients on node B (load 6) against A's 3: A wins.
     const from = gslb.logs.length;
     held.push(...(await holdConnections(nodeB.vsPort, 6)));
-    await pollUntil(dns, NAME, SITE_A, 5 * CHECK_INTERVAL_MS);
-    const moved = await changeLog(gslb, NAME, { from, includes: 'reports load', timeoutMs: 5000 });
-    assert.match(String(moved.msg), /site "b" of load\.example\.test reports load 6|site "a" of load\.example\.test reports load 3/);
+    const moved = await changeLog(gslb, NAME, { from, includes: 'site "b" of load.example.test reports load 6', timeoutMs: 5000 });
+    assert.match(String(moved.msg), /site "b" of load\.example\.test reports load 6$/);
+    await pollUntil(dns, NAME, SITE_A, 10 * CHECK_INTERVAL_MS);
     counts = await dns.tally(NAME, 50);
     assert.deepEqual([...counts], [[SITE_A, 50]], `load 3 beats load 6: ${describeTally(counts)}`);
   });

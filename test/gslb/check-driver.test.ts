@@ -7,10 +7,10 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
-import { GslbCheckDriver } from '../../src/gslb/check-driver.ts';
+import { GslbCheckDriver, type SiteCheckStatus } from '../../src/gslb/check-driver.ts';
 import { createSiteProbe, type SiteProbe } from '../../src/gslb/site-probe.ts';
 import type { SiteEvent } from '../../src/gslb/site-state.ts';
-import { http, startServer } from '../health/servers.ts';
+import { closedPort, http, startServer } from '../health/servers.ts';
 import { answerBecomes, Flappy, firstA, until, gslbConfig, recordingLogger, siteEvent, startStatusServer, statusDoc } from './check-driver-helpers.ts';
 
 const INTERVAL = 100;
@@ -200,7 +200,7 @@ describe('GslbCheckDriver', () => {
     assert.equal(firstA(driver, FQDN), '198.51.100.20');
   });
 
-  it('apply keeps the state of an unchanged FQDN and of a site whose check did not change; a changed check starts afresh', async () => {
+  it('apply keeps the state of an unchanged FQDN, and the state and schedule of a site whose check did not change', async () => {
     const primary = new Flappy();
     await primary.listen();
     await primary.close(); // nothing listens: the primary goes down
@@ -227,8 +227,9 @@ describe('GslbCheckDriver', () => {
     assert.ok(counter.runs <= runs + 1);
 
     driver.apply(gslbConfig(primaryAndDr(tcpCheck(primary.port, INTERVAL * 2))));
-    assert.equal(firstA(driver, FQDN), '192.0.2.10', 'a changed check starts from its startAs (up)');
-    assert.equal(driver.status()[0]!.sites[0]!.checked, false);
+    assert.equal(firstA(driver, FQDN), '198.51.100.20', 'a changed check keeps the state: still down, not its startAs (up)');
+    assert.equal(driver.status()[0]!.sites[0]!.checked, true);
+    assert.equal(driver.status()[0]!.sites[0]!.lastCheck, null, 'the changed check has not run yet');
 
     driver.apply(undefined);
     assert.equal(driver.state(FQDN), undefined);
@@ -277,5 +278,136 @@ describe('GslbCheckDriver', () => {
     await sleep(500);
     assert.deepEqual(events, []);
     assert.equal(firstA(driver, FQDN), undefined, 'a stopped driver holds no FQDN');
+  });
+
+  describe('a reload that rebuilds the FQDN carries each site\'s state by its name', () => {
+    /** A primary that passed its checks, then failed fall of them and was held (recovery manual), and now passes again. */
+    async function heldPrimary(): Promise<{ driver: GslbCheckDriver; primary: Flappy; log: ReturnType<typeof recordingLogger> }> {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      const { driver, log } = start(primaryAndDr(tcpCheck(primary.port), { recovery: 'manual' }));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      await primary.close();
+      await answerBecomes(driver, FQDN, '198.51.100.20');
+      await primary.listen();
+      await siteEvent(driver, 'primary', 'recoverable');
+      return { driver, primary, log };
+    }
+
+    it('a held site stays held when the reload edits only its check, and its new check passing does not release it', async () => {
+      const { driver, primary } = await heldPrimary();
+      const changes: unknown[] = [];
+      driver.on('change', (change) => changes.push(change));
+      driver.apply(gslbConfig(primaryAndDr(tcpCheck(primary.port, INTERVAL * 2), { recovery: 'manual' })));
+      const site = (): SiteCheckStatus => driver.status()[0]!.sites[0]!;
+      assert.deepEqual([firstA(driver, FQDN), site().up, site().held, site().progress], ['198.51.100.20', false, true, 'checks pass again; waiting for manual recovery']);
+      assert.match(site().check, /tcp/);
+      await until(() => site().checks.passed >= 2, 5000);
+      assert.deepEqual([firstA(driver, FQDN), site().up, site().held], ['198.51.100.20', false, true], 'the new check passes and the site stays held');
+      assert.deepEqual(changes, [], 'nothing moved');
+      assert.ok(driver.enable(FQDN, 'primary').ok);
+      assert.equal(firstA(driver, FQDN), '192.0.2.10');
+    });
+
+    it('a disabled site stays disabled when the reload edits only its check', async () => {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      const { driver } = start(primaryAndDr(tcpCheck(primary.port)));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      assert.ok(driver.disable(FQDN, 'primary').ok);
+      driver.apply(gslbConfig(primaryAndDr(tcpCheck(primary.port, INTERVAL * 2))));
+      const site = (): SiteCheckStatus => driver.status()[0]!.sites[0]!;
+      assert.deepEqual([firstA(driver, FQDN), site().up, site().disabled], ['198.51.100.20', false, true]);
+      await until(() => site().checks.passed >= 2, 5000);
+      assert.deepEqual([firstA(driver, FQDN), site().up, site().disabled], ['198.51.100.20', false, true], 'its new check passes and it stays disabled');
+    });
+
+    it('a changed check\'s first failure counts toward fall: it does not take a healthy site down by itself', async () => {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      const { driver } = start(primaryAndDr(tcpCheck(primary.port)));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      // The new check's target refuses. Its interval is long so that the first failure is seen well before the second.
+      const refusing = await closedPort();
+      driver.apply(gslbConfig(primaryAndDr(tcpCheck(refusing, 600))));
+      const site = (): SiteCheckStatus => driver.status()[0]!.sites[0]!;
+      await until(() => site().checks.failed >= 1, 5000);
+      assert.deepEqual([site().up, site().progress, firstA(driver, FQDN)], [true, 'failure 1 of 2 before down', '192.0.2.10']);
+      const down = await answerBecomes(driver, FQDN, '198.51.100.20');
+      assert.match(down.reason, /is DOWN after 2 failed checks/);
+    });
+
+    it('a running siteFailure.delay goes on to the same end across a reload of another site\'s weight', async () => {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      const check = `{ type: tcp, target: 127.0.0.1:${primary.port}, interval: ${INTERVAL}ms, timeout: ${INTERVAL}ms, fall: 1, rise: 1 }`;
+      const { driver } = start(primaryAndDr(check, { delay: '600ms' }));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      await primary.close();
+      await siteEvent(driver, 'primary', 'delaying');
+      const downAt = driver.status()[0]!.sites[0]!.downAt;
+      assert.ok(downAt !== null);
+
+      const before = driver.state(FQDN);
+      driver.apply(gslbConfig(primaryAndDr(check, { delay: '600ms', drcWeight: 2 })));
+      assert.notEqual(driver.state(FQDN), before, 'the weight change rebuilt the FQDN');
+      const site = driver.status()[0]!.sites[0]!;
+      assert.deepEqual([site.up, site.downAt, site.progress], [true, downAt, 'going down at the end of the 600ms delay unless a check passes']);
+      const down = await siteEvent(driver, 'primary', 'down');
+      assert.equal(down.at, downAt, 'down when the delay that started before the reload ends');
+      assert.equal(firstA(driver, FQDN), '198.51.100.20');
+    });
+
+    it('fail counts carry: the failure before the reload and the one after it make fall', async () => {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      // A long interval: the reload comes between the first and the second failure.
+      const check = tcpCheck(primary.port, 600);
+      const { driver } = start(primaryAndDr(check));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      await primary.close();
+      await until(() => driver.status()[0]!.sites[0]!.checks.failed >= 1);
+      driver.apply(gslbConfig(primaryAndDr(check, { drcWeight: 2 })));
+      assert.equal(driver.status()[0]!.sites[0]!.progress, 'failure 1 of 2 before down');
+      const failuresAt = driver.status()[0]!.sites[0]!.checks.failed;
+      const down = await answerBecomes(driver, FQDN, '198.51.100.20');
+      assert.equal(driver.status()[0]!.sites[0]!.checks.failed, failuresAt + 1, 'down at the next failure');
+      assert.match(down.reason, /is DOWN after 2 failed checks/);
+    });
+
+    it('moves the new config causes by itself are logged with their reason and emitted as site, not as change', async () => {
+      const primary = new Flappy();
+      await primary.listen();
+      cleanups.push(() => primary.close());
+      const check = `{ type: tcp, target: 127.0.0.1:${primary.port}, interval: ${INTERVAL}ms, timeout: ${INTERVAL}ms, fall: 1, rise: 1 }`;
+      const { driver, log } = start(primaryAndDr(check, { delay: '5s' }));
+      await until(() => driver.status()[0]!.sites[0]!.checks.passed >= 1);
+      await primary.close();
+      await siteEvent(driver, 'primary', 'delaying');
+      const sites: SiteEvent[] = [];
+      const changes: unknown[] = [];
+      driver.on('site', (event) => sites.push(event));
+      driver.on('change', (change) => changes.push(change));
+
+      // The delay is cut to 0s: it has run out, and the site goes down with the reload.
+      driver.apply(gslbConfig(primaryAndDr(check, { delay: '0s' })));
+      assert.equal(firstA(driver, FQDN), '198.51.100.20');
+      assert.deepEqual(sites.map((e) => [e.site, e.kind]), [['primary', 'down']]);
+      assert.match(sites[0]!.message, /is DOWN after 1 failed checks and a 0s delay: connection refused/);
+      const warned = log.lines.at(-1)!;
+      assert.deepEqual([warned.level, warned.message, (warned.fields as { cause?: string }).cause], ['warn', sites[0]!.message, 'reload']);
+
+      // The check is removed: a site without a check is always up.
+      driver.apply(gslbConfig(primaryAndDr('{ type: none }', { delay: '0s' })));
+      assert.equal(firstA(driver, FQDN), '192.0.2.10');
+      assert.deepEqual(sites.map((e) => [e.site, e.kind]), [['primary', 'down'], ['primary', 'up']]);
+      assert.match(log.lines.at(-1)!.message, /site "primary" of www\.example\.test is UP: a reload removed its check \(type none\)/);
+      assert.deepEqual(changes, [], 'apply emits no change: the supervisor sends every worker the whole state after a reload');
+    });
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SiteStateMachine, type SiteStateOptions } from '../../src/gslb/site-state.ts';
+import { type SiteEvent, SiteStateMachine, type SiteStateOptions } from '../../src/gslb/site-state.ts';
 
 const REFUSED = 'connection refused on 127.0.0.1:9001';
 const OK = 'HTTP 200 in 2 ms';
@@ -124,5 +124,111 @@ describe('GSLB site state', () => {
     assert.equal(site.status().progress, 'failure 1 of 3 before down');
     run(site, '--+', 2000);
     assert.equal(site.status().progress, 'pass 1 of 3 before up');
+  });
+
+  describe('a reload: snapshot() of the old machine, restore() into the one built from the new config', () => {
+    /** The machine a reload builds from `overrides`, with the state of `old` carried over at `now`. */
+    function reloaded(old: SiteStateMachine, now: number, overrides: Partial<SiteStateOptions> = {}): { site: SiteStateMachine; events: readonly SiteEvent[] } {
+      const site = machine(overrides);
+      return { site, events: site.restore(old.snapshot(), now) };
+    }
+
+    it('a held site stays held and out, and is recoverable by the same rules', () => {
+      const old = machine({ recovery: 'manual' });
+      assert.equal(run(old, '+--++'), 'UUDDD');
+      const { site, events } = reloaded(old, 5000, { recovery: 'manual' });
+      assert.deepEqual(events, []);
+      assert.deepEqual(site.status(), old.status(), 'the same state, to the words');
+      assert.deepEqual(site.record(true, OK, 5000).map((e) => e.kind), ['recoverable'], 'the third pass in a row, counted across the reload');
+      assert.equal(site.up, false);
+      assert.deepEqual(site.enable(6000).map((e) => e.kind), ['up']);
+    });
+
+    it('a disabled site stays disabled, whatever its checks say after the reload', () => {
+      const old = machine();
+      run(old, '+');
+      old.disable(1000);
+      const { site } = reloaded(old, 2000);
+      assert.equal(site.up, false);
+      assert.equal(site.status().disabled, true);
+      assert.equal(run(site, '+++', 3000), 'DDD');
+      assert.deepEqual(site.enable(9000).map((e) => e.kind), ['up']);
+    });
+
+    it('a checked site is not on its first check again: its next failure counts toward fall', () => {
+      const old = machine({ delay: 30_000 });
+      run(old, '++');
+      const { site } = reloaded(old, 2000, { delay: 30_000 });
+      assert.equal(run(site, '-', 3000), 'U', 'one failure of fall 2 does not take it down');
+      assert.equal(site.status().progress, 'failure 1 of 2 before down');
+    });
+
+    it('a running delay goes on to the same end, and fail and pass counts carry', () => {
+      const old = machine({ fall: 3, delay: 30_000 });
+      run(old, '+---'); // the delay starts at 3000
+      const { site, events } = reloaded(old, 10_000, { fall: 3, delay: 30_000 });
+      assert.deepEqual(events, []);
+      assert.equal(site.up, true);
+      assert.equal(site.deadline(), 33_000);
+      assert.deepEqual(site.tick(33_000).map((e) => [e.kind, e.at]), [['down', 33_000]]);
+
+      const counting = machine({ fall: 3 });
+      run(counting, '+--');
+      assert.equal(run(reloaded(counting, 3000, { fall: 3 }).site, '-', 3000), 'D', 'the third failure, two of them before the reload');
+    });
+
+    it('a new delay applies from when the running one started: longer waits longer, shorter and run out takes the site down at once, saying why', () => {
+      const old = machine({ delay: 30_000 });
+      run(old, '+--'); // the delay starts at 2000
+      assert.equal(reloaded(old, 10_000, { delay: 60_000 }).site.deadline(), 62_000);
+      const { site, events } = reloaded(old, 10_000, { delay: 5000 });
+      assert.deepEqual(events.map((e) => [e.kind, e.up, e.at]), [['down', false, 7000]]);
+      assert.equal(events[0]!.message, `site "primary" of www.surveyor.lab is DOWN after 2 failed checks and a 5s delay: ${REFUSED}`);
+      assert.equal(site.up, false);
+      assert.equal(site.deadline(), null);
+    });
+
+    it('fail and pass counts that reach a lower fall or rise wait for the next result', () => {
+      const failing = machine({ fall: 3 });
+      run(failing, '+--');
+      const lowerFall = reloaded(failing, 3000, { fall: 2 });
+      assert.deepEqual(lowerFall.events, [], 'a reload alone takes no site down');
+      assert.equal(lowerFall.site.up, true);
+      assert.equal(lowerFall.site.status().progress, 'failure 1 of 2 before down');
+      assert.equal(run(lowerFall.site, '-', 3000), 'D');
+
+      const passing = machine({ rise: 3 });
+      run(passing, '+--++');
+      const lowerRise = reloaded(passing, 5000, { rise: 1 });
+      assert.deepEqual(lowerRise.events, [], 'a reload alone brings no site up');
+      assert.equal(lowerRise.site.up, false);
+      assert.equal(run(lowerRise.site, '+', 5000), 'U');
+    });
+
+    it('a removed check (type none): a down site is up, saying why; a held one stays held', () => {
+      const old = machine();
+      run(old, '+--');
+      const site = machine();
+      const events = site.restore(old.snapshot(), 3000, { withoutCheck: true });
+      assert.deepEqual(events.map((e) => [e.kind, e.up]), [['up', true]]);
+      assert.match(events[0]!.message, /is UP: a reload removed its check \(type none\), and a site without a check is always up/);
+      assert.equal(site.status().checked, false);
+
+      const held = machine({ recovery: 'manual' });
+      run(held, '+--');
+      const stillHeld = machine({ recovery: 'manual' });
+      assert.deepEqual(stillHeld.restore(held.snapshot(), 3000, { withoutCheck: true }), []);
+      assert.equal(stillHeld.up, false);
+      assert.equal(stillHeld.status().held, true);
+    });
+
+    it('a hold stays when recovery became automatic: an operator lets the site back', () => {
+      const old = machine({ recovery: 'manual' });
+      run(old, '+--+++');
+      const { site, events } = reloaded(old, 6000, { recovery: 'automatic' });
+      assert.deepEqual(events, []);
+      assert.equal(site.status().held, true);
+      assert.equal(run(site, '++', 6000), 'DD');
+    });
   });
 });
