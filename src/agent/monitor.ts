@@ -25,6 +25,7 @@ import { applyAgentReply, parseAgentReply } from './agent-reply.ts';
 import { applyLoadReading, parseLoadReply } from './load-reply.ts';
 import { type AgentProbe, describeAgent, pollAgent } from './probe.ts';
 import { type AgentReport, type AgentStatus, type AgentVerdict, type LastPoll, NEUTRAL_VERDICT, type PollResult, type ServerAgentStatus } from './types.ts';
+import { haltProbe, probeOnce, scheduleProbe } from '../health/probe-slot.ts';
 
 export interface AgentMonitorOptions {
   logger: HealthLogger;
@@ -159,22 +160,16 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
   }
 
   #schedule(agent: ServerAgent, delay: number): void {
-    // unref: polls alone never keep the process alive.
-    agent.timer = setTimeout(() => void this.#run(agent), delay).unref();
+    scheduleProbe(agent, delay, () => this.#run(agent));
   }
 
   async #run(agent: ServerAgent): Promise<void> {
-    agent.timer = null;
-    const abort = new AbortController();
-    agent.abort = abort;
-    let result: PollResult;
-    try {
-      result = await this.#probe(agent.address, agent.spec, abort.signal);
-    } catch (error) {
-      result = { ok: false, latencyMs: 0, reason: `the poll itself failed: ${error instanceof Error ? error.message : String(error)}` };
-    }
-    agent.abort = null;
-    if (agent.stopped) return;
+    const result = await probeOnce(
+      agent,
+      (signal) => this.#probe(agent.address, agent.spec, signal),
+      (message): PollResult => ({ ok: false, latencyMs: 0, reason: `the poll itself failed: ${message}` }),
+    );
+    if (result === null) return;
     this.#record(agent, result);
     this.#schedule(agent, nextDelay(agent.spec.interval, result.latencyMs, this.#random));
   }
@@ -233,11 +228,7 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
   }
 
   #halt(agent: ServerAgent): void {
-    agent.stopped = true;
-    if (agent.timer !== null) clearTimeout(agent.timer);
-    agent.timer = null;
-    agent.abort?.abort();
-    agent.abort = null;
+    haltProbe(agent);
   }
 }
 

@@ -32,6 +32,7 @@ import { thresholdsOf, toGslbFqdn } from './from-config.ts';
 import type { SiteEvent, SiteStatus } from './site-state.ts';
 import { createSiteProbe, describeSiteCheck, type SiteProbe, type SiteProbeResult } from './site-probe.ts';
 import type { SiteReport } from './types.ts';
+import { haltProbe, probeOnce, scheduleProbe } from '../health/probe-slot.ts';
 
 export interface GslbCheckDriverOptions {
   logger: HealthLogger;
@@ -141,7 +142,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
     }
     for (const entry of this.#entries.values()) {
       if (next.get(entry.name) !== entry && entry.tickTimer !== null) clearTimeout(entry.tickTimer);
-      for (const run of entry.runs) if (!keptRuns.has(run)) halt(run);
+      for (const run of entry.runs) if (!keptRuns.has(run)) haltProbe(run);
     }
     this.#entries = next;
     this.#announce(moved, { cause: 'reload' });
@@ -153,7 +154,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
     for (const entry of this.#entries.values()) {
       if (entry.tickTimer !== null) clearTimeout(entry.tickTimer);
       entry.tickTimer = null;
-      for (const run of entry.runs) halt(run);
+      for (const run of entry.runs) haltProbe(run);
     }
     this.#entries = new Map();
   }
@@ -242,22 +243,16 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
   }
 
   #schedule(run: SiteRun, delay: number): void {
-    // unref: site checks alone never keep the process alive.
-    run.timer = setTimeout(() => void this.#run(run), delay).unref();
+    scheduleProbe(run, delay, () => this.#run(run));
   }
 
   async #run(run: SiteRun): Promise<void> {
-    run.timer = null;
-    const abort = new AbortController();
-    run.abort = abort;
-    let result: SiteProbeResult;
-    try {
-      result = await this.#probe(run.check, abort.signal);
-    } catch (error) {
-      result = { ok: false, latencyMs: 0, reason: `the check itself failed: ${error instanceof Error ? error.message : String(error)}` };
-    }
-    run.abort = null;
-    if (run.stopped) return;
+    const result = await probeOnce(
+      run,
+      (signal) => this.#probe(run.check, signal),
+      (message): SiteProbeResult => ({ ok: false, latencyMs: 0, reason: `the check itself failed: ${message}` }),
+    );
+    if (result === null) return;
     this.#record(run, result);
     this.#schedule(run, nextDelay(run.check.interval, result.latencyMs, this.#random));
   }
@@ -333,14 +328,6 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
 /** One FQDN's sites for the workers. */
 function reportOf(entry: { name: string; state: FqdnState; runs: readonly { name: string; load: number | null }[] }): { fqdn: string; sites: SiteReport[] } {
   return { fqdn: entry.name, sites: entry.runs.map((run, i) => ({ name: run.name, up: entry.state.sites[i]!.up, load: run.load })) };
-}
-
-function halt(run: SiteRun): void {
-  run.stopped = true;
-  if (run.timer !== null) clearTimeout(run.timer);
-  run.timer = null;
-  run.abort?.abort();
-  run.abort = null;
 }
 
 function entryKey(fqdn: FqdnConfig): string {

@@ -19,6 +19,7 @@ import { firstDelay, nextDelay } from './schedule.ts';
 import { HealthStateMachine } from './state-machine.ts';
 import { describeCheck } from './target.ts';
 import type { HealthChange, HealthLogger, HealthStatus, LastCheck, ProbeResult, ServerHealthStatus } from './types.ts';
+import { haltProbe, probeOnce, scheduleProbe } from './probe-slot.ts';
 
 export interface HealthMonitorOptions {
   logger: HealthLogger;
@@ -162,22 +163,16 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   }
 
   #schedule(check: ServerCheck, delay: number): void {
-    // unref: health checks alone never keep the process alive.
-    check.timer = setTimeout(() => void this.#run(check), delay).unref();
+    scheduleProbe(check, delay, () => this.#run(check));
   }
 
   async #run(check: ServerCheck): Promise<void> {
-    check.timer = null;
-    const abort = new AbortController();
-    check.abort = abort;
-    let result: ProbeResult;
-    try {
-      result = await this.#probe(check.address, check.spec, abort.signal);
-    } catch (error) {
-      result = { ok: false, latencyMs: 0, reason: `the check itself failed: ${error instanceof Error ? error.message : String(error)}` };
-    }
-    check.abort = null;
-    if (check.stopped || check.machine === null) return;
+    const result = await probeOnce(
+      check,
+      (signal) => this.#probe(check.address, check.spec, signal),
+      (message): ProbeResult => ({ ok: false, latencyMs: 0, reason: `the check itself failed: ${message}` }),
+    );
+    if (result === null || check.machine === null) return;
     this.#record(check, check.machine, result);
     this.#schedule(check, nextDelay(check.spec.interval, result.latencyMs, this.#random));
   }
@@ -217,10 +212,6 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   }
 
   #halt(check: ServerCheck): void {
-    check.stopped = true;
-    if (check.timer !== null) clearTimeout(check.timer);
-    check.timer = null;
-    check.abort?.abort();
-    check.abort = null;
+    haltProbe(check);
   }
 }
