@@ -106,23 +106,20 @@ export class ResponseWriter {
     const opt = optLength(query);
     const counts = this.#counts;
     let pos = this.#pos;
-    let truncated = false;
-    if (this.#overflow || this.#additionalOverflow || pos + opt > limit) {
-      // A referral's glue is not optional (RFC 9471): without it the resolver cannot reach the
-      // delegated servers, so a referral that cannot carry it goes out truncated instead.
-      if (!this.#overflow && additionalStart + opt <= limit && (this.#authoritative || counts[SECTION_ADDITIONAL] === 0)) {
-        pos = additionalStart;
-        counts[SECTION_ADDITIONAL] = 0;
-      } else {
-        pos = this.#questionEnd;
-        counts.fill(0);
-        truncated = true;
-      }
+    // An additional record that did not fit the buffer: the message cannot go whole.
+    const end = this.#additionalOverflow ? Number.POSITIVE_INFINITY : pos;
+    const fit = this.#overflow ? Fit.TRUNCATED : fitMessage(end, additionalStart, opt, limit, this.#authoritative || counts[SECTION_ADDITIONAL] === 0);
+    if (fit === Fit.WITHOUT_ADDITIONAL) {
+      pos = additionalStart;
+      counts[SECTION_ADDITIONAL] = 0;
+    } else if (fit === Fit.TRUNCATED) {
+      pos = this.#questionEnd;
+      counts.fill(0);
     }
     const rcode = this.rcode;
     let flags = Flag.QR | (query.flags & (0x7800 | Flag.RD | Flag.CD)) | (rcode & 0xf);
     if (this.#authoritative) flags |= Flag.AA;
-    if (truncated) flags |= Flag.TC;
+    if (fit === Fit.TRUNCATED) flags |= Flag.TC;
     writeHeader(buf, query.id, flags, query.questionEnd > 0 ? 1 : 0, counts[0]!, counts[1]!, counts[2]! + (opt > 0 ? 1 : 0));
     if (opt > 0) pos = writeOpt(buf, pos, query, rcode, ecsScopePrefix);
     return pos;
@@ -141,6 +138,23 @@ export class ResponseWriter {
     this.#pos = writeRecord(this.buf, this.#pos, record, this.#table);
     this.#counts[section]!++;
   }
+}
+
+/** How a response fits the client's limit; the writer and the templates decide alike. */
+export const Fit = { WHOLE: 0, WITHOUT_ADDITIONAL: 1, TRUNCATED: 2 } as const;
+export type Fit = (typeof Fit)[keyof typeof Fit];
+
+/**
+ * Whole when it fits; else without the additional section when those records may go (RFC 2181
+ * 9); else the question alone with TC set, for the client to retry over TCP. A referral's glue is
+ * not optional (RFC 9471): without it the resolver cannot reach the delegated servers, so a
+ * referral that cannot carry it goes out truncated instead. `end` and `additionalStart` count from
+ * the message's start, `opt` is the OPT record's length.
+ */
+export function fitMessage(end: number, additionalStart: number, opt: number, limit: number, additionalOptional: boolean): Fit {
+  if (end + opt <= limit) return Fit.WHOLE;
+  if (additionalOptional && additionalStart + opt <= limit) return Fit.WITHOUT_ADDITIONAL;
+  return Fit.TRUNCATED;
 }
 
 export function writeHeader(buf: Buffer, id: number, flags: number, qd: number, an: number, ns: number, ar: number): void {

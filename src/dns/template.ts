@@ -11,7 +11,7 @@
  */
 import { optLength, writeOpt } from './opt.ts';
 import { ParsedQuery, parseQuery } from './query.ts';
-import { ResponseWriter, writeHeader } from './response.ts';
+import { Fit, fitMessage, ResponseWriter, writeHeader } from './response.ts';
 import { Flag, HEADER_SIZE, MAX_MESSAGE_SIZE, QueryVerdict, RRClass, Rcode, type AnswerSections } from './types.ts';
 
 export interface AnswerTemplate {
@@ -113,9 +113,10 @@ export function answerFromTemplate(
   let answers = template.answerCount;
   let authorities = template.authorityCount;
   let additionals = template.additionalCount;
-  if (questionEnd + records.length + opt <= limit) {
+  const fit = fitMessage(questionEnd + records.length, questionEnd + template.additionalStart, opt, limit, template.additionalOptional);
+  if (fit === Fit.WHOLE) {
     pos += records.copy(out, questionEnd);
-  } else if (questionEnd + template.additionalStart + opt <= limit && template.additionalOptional) {
+  } else if (fit === Fit.WITHOUT_ADDITIONAL) {
     pos += records.copy(out, questionEnd, 0, template.additionalStart);
     additionals = 0;
   } else {
