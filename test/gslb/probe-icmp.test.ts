@@ -1,9 +1,8 @@
 /**
  * icmp site checks run the system's ping; here a Node script stands in for it (the tests stay
- * hermetic and need no ping binary), and the real ping is tried when one is installed.
+ * hermetic and need no ping binary). The real ping: interop/gslb-icmp.test.ts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { probeIcmp } from '../../src/gslb/probe-icmp.ts';
 
@@ -42,11 +41,5 @@ describe('probeIcmp', () => {
     const hung = await probeIcmp('192.0.2.1', 200, undefined, { command: fakePing(0, '', true) });
     assert.ok(performance.now() - started < 2000);
     assert.equal(hung.reason, 'no echo reply from 192.0.2.1 within 200 ms');
-  });
-
-  const ping = spawnSync('ping', ['-V'], { encoding: 'utf8' });
-  it('the system ping reaches 127.0.0.1', { skip: ping.error !== undefined ? 'no ping installed (iputils-ping)' : false }, async () => {
-    const result = await probeIcmp('127.0.0.1', 1000);
-    assert.equal(result.ok, true, result.reason);
   });
 });
