@@ -27,7 +27,7 @@
  * objects, so selectors can memoise answers by place.
  */
 import type { ParseResult } from '../config/problem.ts';
-import { commonPrefixLength, maskBytes, parseCidr, parseIpInto } from './ip-bytes.ts';
+import { commonPrefixLength, maskBytes, parseCidr, parseIpInto } from '../ip/bytes.ts';
 import { type PlaceText, resolvePlace } from './place.ts';
 import type { AddressFamily, GeoIpSource, Located, Place } from './types.ts';
 

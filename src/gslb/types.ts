@@ -5,7 +5,8 @@
  */
 
 /** 4 answers A queries, 6 answers AAAA queries. */
-export type AddressFamily = 4 | 6;
+import type { AddressFamily } from '../ip/bytes.ts';
+export type { AddressFamily };
 
 export const SELECTION_POLICIES = [
   'round-robin',

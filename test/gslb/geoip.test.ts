@@ -19,7 +19,7 @@ import { loadConfigText } from '../../src/config/load.ts';
 import { FulcrumError } from '../../src/errors.ts';
 import { locationTableOf } from '../../src/gslb/from-config.ts';
 import { GeoIpDatabase, ipv4PrefixLength, openGeoIpDatabase, placeOfRecord } from '../../src/gslb/geoip.ts';
-import { parseIpInto } from '../../src/gslb/ip-bytes.ts';
+import { parseIpInto } from '../../src/ip/bytes.ts';
 import { LocationTable, type LocationEntryText } from '../../src/gslb/locate.ts';
 import { freePort, fulcrumBin, startFulcrum, type Fulcrum } from '../helpers/fulcrum.ts';
 import { cityRecord, double, type MmdbNetwork, METADATA_MARKER, writeMmdb } from '../helpers/mmdb-writer.ts';

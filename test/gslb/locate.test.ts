@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { continentOf } from '../../src/gslb/continents.ts';
-import { commonPrefixLength, formatBytes, parseCidr, parseIpInto } from '../../src/gslb/ip-bytes.ts';
+import { commonPrefixLength, formatBytes, parseCidr, parseIpInto } from '../../src/ip/bytes.ts';
 import { answerScope, LocationTable, type LocationEntryText } from '../../src/gslb/locate.ts';
 import { distanceKm, resolvePlace } from '../../src/gslb/place.ts';
 import type { GeoIpSource } from '../../src/gslb/types.ts';

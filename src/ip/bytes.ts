@@ -4,7 +4,8 @@
  * config, and the common prefix length of two addresses.
  */
 import type { ParseResult } from '../config/problem.ts';
-import type { AddressFamily } from './types.ts';
+/** 4 or 6. */
+export type AddressFamily = 4 | 6;
 
 export interface Cidr {
   family: AddressFamily;
