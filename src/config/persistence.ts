@@ -10,8 +10,8 @@ import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './durat
 import type { ParseResult } from './problem.ts';
 import { field, parsedString } from './schema-builders.ts';
 
-export const PERSISTENCE_TYPES = ['source-ip', 'active-cookie', 'server-cookie', 'header', 'url-hash', 'query-item', 'rdp-cookie'] as const;
-export type PersistenceType = (typeof PERSISTENCE_TYPES)[number];
+import { PERSISTENCE_REGISTRY, PERSISTENCE_TYPES, type PersistenceType } from '../persistence/registry.ts';
+export { PERSISTENCE_TYPES, type PersistenceType };
 
 /**
  * A fallback is consulted while the request is read, before any response: so it cannot be a
@@ -68,7 +68,7 @@ const PersistenceFields = z
   .strictObject({
     type: field(
       z.enum(PERSISTENCE_TYPES),
-      'What keeps a client on one real server. source-ip: the client address (masked by sourceMask). active-cookie: a cookie Fulcrum inserts, whose value is a signed, opaque server identity (no table, so several workers and Fulcrum nodes agree). server-cookie: the application\'s own cookie (cookieName), learned from its Set-Cookie. header: a request header (headerName). url-hash: a hash of the URL path (no table). query-item: a query parameter (queryItem). rdp-cookie (tcp): the user name a Remote Desktop client sends (Cookie: mstshash=USER in its first packet), so that a user who reconnects reaches the server holding their session.',
+      `What keeps a client on one real server. ${PERSISTENCE_REGISTRY.map((m) => `${m.type}: ${m.description}`).join(' ')}`,
       { noun: 'a persistence type' },
     ),
     timeout: field(

@@ -8,18 +8,9 @@ import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
 import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './duration.ts';
 import { HealthCheckOverrideSchema } from './health-check.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
+import { SCHEDULER_REGISTRY, SCHEDULING_METHODS } from '../scheduling/registry.ts';
 
-export const SCHEDULING_METHODS = [
-  'round-robin',
-  'weighted-round-robin',
-  'least-connections',
-  'weighted-least-connections',
-  'source-ip-hash',
-  'fixed-weight',
-  'random-two-choices',
-  'adaptive',
-] as const;
-export type SchedulingMethod = (typeof SCHEDULING_METHODS)[number];
+export { SCHEDULING_METHODS, type SchedulingMethod } from '../scheduling/registry.ts';
 
 export const REAL_SERVER_STATES = ['enabled', 'disabled', 'drain'] as const;
 export type RealServerState = (typeof REAL_SERVER_STATES)[number];
@@ -69,7 +60,7 @@ export function protocol<P extends string>(value: P) {
 
 export const scheduler = field(
   z.enum(SCHEDULING_METHODS).default('round-robin'),
-  'How a new request (HTTP) or connection (TCP, FTP) or session (UDP) picks a real server: round-robin (in turn); weighted-round-robin (in turn, in proportion to weight); least-connections (fewest requests or connections in flight); weighted-least-connections (fewest in flight relative to weight); source-ip-hash (same client address, same server); fixed-weight (all to the highest weight, the next one on failure); random-two-choices (the less loaded of two random servers); adaptive (in proportion to each server\'s spare capacity as its agent reports it; needs adaptive).',
+  `How a new request (HTTP) or connection (TCP, FTP) or session (UDP) picks a real server. ${SCHEDULER_REGISTRY.map((m) => `${m.name}: ${m.description}`).join(' ')}`,
   { noun: 'a scheduling method' },
 );
 

@@ -83,10 +83,7 @@ export class ActiveCookie implements PersistenceMethod {
 
 export const activeCookie: PersistenceModule = {
   type: 'active-cookie',
-  needs: 'http',
   usesTable: false,
   firstChoice: 'scheduler',
-  description:
-    'A cookie Fulcrum inserts (cookieName, default FULCRUMID) whose value is a signed, opaque server identity with a signed expiry; no table.',
   create: (env) => new ActiveCookie(env),
 };

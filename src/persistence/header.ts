@@ -4,10 +4,8 @@ import type { PersistenceMethod, PersistenceModule } from './types.ts';
 
 export const header: PersistenceModule = {
   type: 'header',
-  needs: 'http',
   usesTable: true,
   firstChoice: 'hash',
-  description: 'The value of a request header (headerName): first a consistent hash of the value, then remembered.',
   create(env): PersistenceMethod {
     const table = new TableBinding(env.table!, env.servers);
     const name = env.config.headerName!.toLowerCase();

@@ -4,10 +4,8 @@ import type { PersistenceMethod, PersistenceModule } from './types.ts';
 
 export const queryItem: PersistenceModule = {
   type: 'query-item',
-  needs: 'http',
   usesTable: true,
   firstChoice: 'hash',
-  description: 'The value of a query parameter (queryItem), as written in the URL: first a consistent hash of the value, then remembered.',
   create(env): PersistenceMethod {
     const table = new TableBinding(env.table!, env.servers);
     const name = Buffer.from(env.config.queryItem!, 'latin1');

@@ -9,11 +9,8 @@ import type { PersistenceMethod, PersistenceModule } from './types.ts';
  */
 export const rdpCookie: PersistenceModule = {
   type: 'rdp-cookie',
-  needs: 'address',
   usesTable: true,
   firstChoice: 'hash',
-  description:
-    'The user name a Remote Desktop client sends in its Connection Request (Cookie: mstshash=USER), case-insensitive: first a consistent hash of the name, then remembered. tcp services only.',
   create(env): PersistenceMethod {
     const table = new TableBinding(env.table!, env.servers);
     const { hash } = env;

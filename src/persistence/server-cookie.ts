@@ -14,11 +14,8 @@ const MAX_VALUE_LENGTH = 512;
 
 export const serverCookie: PersistenceModule = {
   type: 'server-cookie',
-  needs: 'http',
   usesTable: true,
   firstChoice: 'scheduler',
-  description:
-    "The application's own cookie (cookieName): its value is learned from the real server's Set-Cookie and remembered. A value not learned here (another worker or node saw it) goes to the fallback.",
   create(env): LearningMethod {
     const table = new TableBinding(env.table!, env.servers);
     const name = Buffer.from(env.config.cookieName!, 'latin1');

@@ -15,10 +15,8 @@ export function clientSourceKey(client: ClientKeys, config: PersistenceConfig): 
 
 export const sourceIp: PersistenceModule = {
   type: 'source-ip',
-  needs: 'address',
   usesTable: true,
   firstChoice: 'hash',
-  description: 'The client address (masked by sourceMask): first a consistent hash over the available servers, then remembered.',
   create(env): PersistenceMethod {
     const table = new TableBinding(env.table!, env.servers);
     const { config, hash } = env;

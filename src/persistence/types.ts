@@ -4,7 +4,6 @@
 import type { PersistenceConfig, PersistenceType } from '../config/persistence.ts';
 import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
-import type { SchedulerInput } from '../scheduling/scheduler.ts';
 import type { RealServer } from '../upstream/real-server.ts';
 import type { LruTable } from './lru-table.ts';
 
@@ -71,11 +70,6 @@ export interface KeyHash {
 
 export interface PersistenceModule {
   readonly type: PersistenceType;
-  /**
-   * What the key is read from, as schedulers declare it (SchedulerInput): the client address
-   * only, or the parsed HTTP request. A TCP service can offer only the 'address' types.
-   */
-  readonly needs: SchedulerInput;
   /** Keeps a key → server table (bounded by maxEntries, expiring after timeout). */
   readonly usesTable: boolean;
   /**
@@ -84,6 +78,5 @@ export interface PersistenceModule {
    * (a cookie names its server only once a response has set it).
    */
   readonly firstChoice: 'hash' | 'scheduler';
-  readonly description: string;
   create(env: MethodEnv): PersistenceMethod;
 }

@@ -8,10 +8,8 @@ import type { PersistenceMethod, PersistenceModule } from './types.ts';
  */
 export const urlHash: PersistenceModule = {
   type: 'url-hash',
-  needs: 'http',
   usesTable: false,
   firstChoice: 'hash',
-  description: 'A consistent hash of the URL path (without the query) over the available servers; no table.',
   create(env): PersistenceMethod {
     const { hash } = env;
     return {

@@ -186,8 +186,5 @@ class AdaptiveScheduler implements Scheduler {
 
 export const adaptive: SchedulerModule = {
   name: 'adaptive',
-  needs: 'address',
-  description:
-    "Resource-based: weighted round robin in proportion to each real server's spare capacity, as its agent reports it (LoadMaster's HTTP load agent or HAProxy's agent-check; see adaptive). Weights move smoothly.",
   create: (servers) => new AdaptiveScheduler(servers),
 };

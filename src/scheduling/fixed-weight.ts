@@ -35,8 +35,5 @@ class FixedWeight implements Scheduler {
 
 export const fixedWeight: SchedulerModule = {
   name: 'fixed-weight',
-  needs: 'address',
-  description:
-    'All traffic to the available real server with the highest weight; the next highest takes over when it fails (primary/backup).',
   create: (servers) => new FixedWeight(servers),
 };

@@ -10,7 +10,7 @@ import { sourceIpHash } from './source-ip-hash.ts';
 import { weightedLeastConnections } from './weighted-least-connections.ts';
 import { weightedRoundRobin } from './weighted-round-robin.ts';
 
-export type { PickContext, Scheduler, SchedulerInput, SchedulerModule } from './scheduler.ts';
+export type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
 
 /** Every scheduling method by its config name. */
 export const schedulers: ReadonlyMap<string, SchedulerModule> = new Map(

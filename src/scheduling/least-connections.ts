@@ -58,8 +58,5 @@ function fewerInFlight(a: RealServer, b: RealServer): boolean {
 
 export const leastConnections: SchedulerModule = {
   name: 'least-connections',
-  needs: 'address',
-  description:
-    'The real server with the fewest requests in flight; equal servers take turns. Weights are ignored.',
   create: (servers) => new LeastLoaded(servers, fewerInFlight),
 };

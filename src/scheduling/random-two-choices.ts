@@ -82,8 +82,5 @@ function better(a: RealServer, b: RealServer): RealServer {
 
 export const randomTwoChoices: SchedulerModule = {
   name: 'random-two-choices',
-  needs: 'address',
-  description:
-    'Two real servers drawn at random, the one with fewer requests in flight wins (power of two choices); weights break ties.',
   create: (servers) => new RandomTwoChoices(servers),
 };

@@ -42,7 +42,5 @@ class RoundRobin implements Scheduler {
 
 export const roundRobin: SchedulerModule = {
   name: 'round-robin',
-  needs: 'address',
-  description: 'Each available real server in turn, one request each; weights are ignored.',
   create: (servers) => new RoundRobin(servers),
 };

@@ -20,12 +20,8 @@ export interface Scheduler {
   rebuild(): void;
 }
 
-/** What a scheduling method needs to decide: the client address only, or the parsed HTTP request. */
-export type SchedulerInput = 'address' | 'http';
-
+/** One scheduling method's code; its name, description and needs are in registry.ts. */
 export interface SchedulerModule {
   readonly name: string;
-  readonly needs: SchedulerInput;
-  readonly description: string;
   create(servers: readonly RealServer[]): Scheduler;
 }

@@ -139,8 +139,5 @@ function buildTable(entries: readonly RealServer[]): Uint16Array | Uint32Array {
 
 export const sourceIpHash: SchedulerModule = {
   name: 'source-ip-hash',
-  needs: 'address',
-  description:
-    'The same client address always reaches the same real server (Maglev consistent hashing); a server leaving or joining moves only about 1/n of the clients.',
   create: (servers) => new SourceIpHash(servers),
 };

@@ -24,8 +24,5 @@ function lessLoaded(a: RealServer, b: RealServer): boolean {
 /** Weighted least connections: least-connections' scan and tie rotation, ordered by `lessLoaded`. */
 export const weightedLeastConnections: SchedulerModule = {
   name: 'weighted-least-connections',
-  needs: 'address',
-  description:
-    'The real server with the fewest requests in flight relative to its weight; idle servers take turns.',
   create: (servers) => new LeastLoaded(servers, lessLoaded),
 };

@@ -69,8 +69,5 @@ export function smoothWeightedPick(
 
 export const weightedRoundRobin: SchedulerModule = {
   name: 'weighted-round-robin',
-  needs: 'address',
-  description:
-    'Smooth weighted round robin (as nginx): each real server gets requests in proportion to its weight, interleaved rather than in bursts.',
   create: (servers) => new WeightedRoundRobin(servers),
 };

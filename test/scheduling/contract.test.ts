@@ -1,6 +1,7 @@
 // The rules every scheduling method keeps, checked for each one: unavailable servers get nothing,
 // excluded servers are skipped, null when nothing is left, and the registry is what config expects.
 import assert from 'node:assert/strict';
+import { SCHEDULER_REGISTRY } from '../../src/scheduling/registry.ts';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createScheduler, schedulers } from '../../src/scheduling/index.ts';
@@ -23,10 +24,12 @@ const CLIENTS = randomIPv4s(500, 42);
 describe('registry', () => {
   it('holds exactly the documented method names, each keyed by its own name', () => {
     assert.deepEqual([...schedulers.keys()].sort(), [...METHODS].sort());
-    for (const [name, module] of schedulers) {
-      assert.equal(module.name, name);
-      assert.equal(module.needs, 'address');
-      assert.ok(module.description.length > 20, `${name} has a description for the console`);
+    for (const [name, module] of schedulers) assert.equal(module.name, name);
+    // One registry for the names, descriptions and needs: every module has an entry and vice versa.
+    assert.deepEqual(SCHEDULER_REGISTRY.map((m) => m.name).sort(), [...schedulers.keys()].sort());
+    for (const info of SCHEDULER_REGISTRY) {
+      assert.ok(info.description.length > 20, `${info.name} has a description for the docs and the console`);
+      assert.deepEqual(info.needs, ['address'], `${info.name} decides on the client address alone, so every protocol can use it`);
     }
   });
 
