@@ -4,7 +4,8 @@
  * right tool for a control plane that serves a few requests a minute.
  *
  *   GET /api/v1/status
- *   PUT /api/v1/virtual-services/{name}/real-servers/{address}/state   {"state": "drain"}
+ *   PUT /api/v1/pools/{pool}/real-servers/{address}/state               {"state": "drain"}
+ *   PUT /api/v1/virtual-services/{name}/real-servers/{address}/state   (the virtual service's pool)
  *   PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state                    {"state": "enabled"}
  */
 import { isIP } from 'node:net';
@@ -17,7 +18,7 @@ import type { AdminBackend, ApiFailure, SiteState } from './types.ts';
 /** A state change body is a few bytes; anything near this is not one. */
 const MAX_BODY_BYTES = 16 * 1024;
 const STATUS_PATH = '/api/v1/status';
-const STATE_PATH = /^\/api\/v1\/virtual-services\/([^/]+)\/real-servers\/([^/]+)\/state$/;
+const STATE_PATH = /^\/api\/v1\/(virtual-services|pools)\/([^/]+)\/real-servers\/([^/]+)\/state$/;
 const SITE_STATE_PATH = /^\/api\/v1\/gslb\/fqdns\/([^/]+)\/sites\/([^/]+)\/state$/;
 
 /** What a state body may hold, and the words of its errors. */
@@ -51,18 +52,20 @@ async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerRe
   const match = STATE_PATH.exec(path);
   if (match !== null) {
     if (req.method !== 'PUT') return methodNotAllowed(res, 'PUT');
-    const virtualService = decode(match[1] ?? '');
-    const address = decode(match[2] ?? '');
-    if (virtualService === null || address === null) {
+    const kind = match[1] === 'pools' ? 'pool' : 'virtual-service';
+    const name = decode(match[2] ?? '');
+    const address = decode(match[3] ?? '');
+    if (name === null || address === null) {
       return failure(res, { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' });
     }
     const body = await readJson(req, REAL_SERVER_STATE.example);
     if (!body.ok) return failure(res, body.failure);
     const state = parseStateBody(body.value, REAL_SERVER_STATE);
     if (!state.ok) return failure(res, state.failure);
-    const outcome = await backend.setState(virtualService, address, state.value);
+    const outcome = await backend.setState({ kind, name }, address, state.value);
     if (!outcome.ok) return failure(res, outcome.failure);
-    return send(res, 200, { virtualService: outcome.virtualService, realServer: outcome.realServer, generation: outcome.generation, changed: outcome.changed });
+    const answer = { ...(kind === 'virtual-service' ? { virtualService: name } : {}), pool: outcome.pool, realServer: outcome.realServer, generation: outcome.generation, changed: outcome.changed };
+    return send(res, 200, answer);
   }
 
   const siteMatch = SITE_STATE_PATH.exec(path);
@@ -87,7 +90,7 @@ async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerRe
     status: 404,
     code: ErrorCode.ADMIN_NOT_FOUND,
     message:
-      `no endpoint ${path}; the API has GET ${STATUS_PATH}, PUT /api/v1/virtual-services/{name}/real-servers/{address}/state` +
+      `no endpoint ${path}; the API has GET ${STATUS_PATH}, PUT /api/v1/pools/{pool}/real-servers/{address}/state, PUT /api/v1/virtual-services/{name}/real-servers/{address}/state` +
       ' and PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state',
   });
 }

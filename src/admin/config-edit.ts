@@ -16,7 +16,7 @@ import type { RealServerState } from '../config/schema.ts';
 import { suggest } from '../config/suggest.ts';
 
 export type EditResult =
-  | { ok: true; text: string; changed: boolean; previous: RealServerState }
+  | { ok: true; text: string; changed: boolean; previous: RealServerState; pool: string }
   /** The file does not parse, or has no virtualServices list: the loader's problems say why. */
   | { ok: false; reason: 'invalid' }
   | { ok: false; reason: 'not-found'; message: string; suggestion?: string }
@@ -29,21 +29,32 @@ const TO_JS = { maxAliasCount: 100 };
 const MAX_LISTED = 10;
 
 interface Located {
+  /** Where the real server is written: a pool under pools:, or a virtual service's own (inline) pool. */
+  list: 'pools' | 'virtualServices';
   vsIndex: number;
   rsIndex: number;
+  /** The pool it is in (an inline pool is named after its virtual service). */
+  pool: string;
   /** The document as plain data, and as it must read after the edit. */
   before: unknown;
   expected: unknown;
   previous: RealServerState;
 }
 
-export function editRealServerState(text: string, virtualService: string, address: string, state: RealServerState): EditResult {
+/** Which pool: by its name, or as the default pool of a virtual service. */
+export interface PoolTarget {
+  kind: 'pool' | 'virtual-service';
+  name: string;
+}
+
+export function editRealServerState(text: string, target: PoolTarget, address: string, state: RealServerState): EditResult {
+  const virtualService = target.name;
   const doc = parseDocument(text, PARSE_OPTIONS);
   if (doc.errors.length > 0) return { ok: false, reason: 'invalid' };
-  const located = locate(doc, virtualService, address, state);
+  const located = locate(doc, target, address, state);
   if (!('vsIndex' in located)) return located;
   if (isDeepStrictEqual(located.before, located.expected)) {
-    return { ok: true, text, changed: false, previous: located.previous };
+    return { ok: true, text, changed: false, previous: located.previous, pool: located.pool };
   }
   const node = realServerNode(doc, located);
   if (node === null) {
@@ -54,7 +65,7 @@ export function editRealServerState(text: string, virtualService: string, addres
     };
   }
   for (const edit of [spliced(text, node, state), rewritten(text, located, state)]) {
-    if (edit !== null && means(edit, located.expected)) return { ok: true, text: edit, changed: true, previous: located.previous };
+    if (edit !== null && means(edit, located.expected)) return { ok: true, text: edit, changed: true, previous: located.previous, pool: located.pool };
   }
   return {
     ok: false,
@@ -63,34 +74,66 @@ export function editRealServerState(text: string, virtualService: string, addres
   };
 }
 
-/** Find the virtual service and real server in the document's data (aliases resolved). */
-function locate(doc: Document, virtualService: string, address: string, state: RealServerState): Located | Extract<EditResult, { ok: false }> {
+/**
+ * Find the real server in the document's data (aliases resolved). `name` is a pool's name (under
+ * pools:, or a virtual service's inline pool, named after it), or the name of a virtual service
+ * whose default pool holds the server.
+ */
+function locate(doc: Document, target: PoolTarget, address: string, state: RealServerState): Located | Extract<EditResult, { ok: false }> {
+  const name = target.name;
   let before: unknown;
   try {
     before = doc.toJS(TO_JS);
   } catch {
     return { ok: false, reason: 'invalid' };
   }
-  const services = (before as { virtualServices?: unknown } | null)?.virtualServices;
-  if (!Array.isArray(services)) return { ok: false, reason: 'invalid' };
-  const names = services.map((vs: { name?: unknown } | null) => (typeof vs?.name === 'string' ? vs.name : '')).filter((n) => n !== '');
-  const vsIndex = services.findIndex((vs: { name?: unknown } | null) => vs?.name === virtualService);
-  if (vsIndex === -1) return notFound(`no virtual service named "${virtualService}"`, virtualService, names, 'virtual services');
-  const servers = (services[vsIndex] as { realServers?: unknown }).realServers;
+  const data = before as { virtualServices?: unknown; pools?: unknown } | null;
+  const services = Array.isArray(data?.virtualServices) ? (data.virtualServices as Array<Record<string, unknown> | null>) : [];
+  const pools = Array.isArray(data?.pools) ? (data.pools as Array<Record<string, unknown> | null>) : [];
+  if (services.length === 0 && pools.length === 0) return { ok: false, reason: 'invalid' };
+  const named = (entry: Record<string, unknown> | null): string => (typeof entry?.['name'] === 'string' ? entry['name'] : '');
+  let list: Located['list'] = 'pools';
+  let index = target.kind === 'pool' ? pools.findIndex((p) => named(p) === name) : -1;
+  if (index === -1) {
+    const vsIndex = services.findIndex((vs) => named(vs) === name);
+    if (vsIndex === -1) {
+      // An inline pool is named after its virtual service, so both lists hold pool names.
+      const names = [...(target.kind === 'pool' ? pools.map(named) : []), ...services.map(named)].filter((n) => n !== '');
+      const what = target.kind === 'pool' ? 'pool' : 'virtual service';
+      return notFound(`no ${what} named "${name}"`, name, names, target.kind === 'pool' ? 'pools' : 'virtual services');
+    }
+    if (target.kind === 'pool' && !Array.isArray(services[vsIndex]!['realServers'])) {
+      const names = [...pools.map(named), ...services.filter((vs) => Array.isArray(vs?.['realServers'])).map(named)].filter((n) => n !== '');
+      return notFound(`no pool named "${name}" (virtual service "${name}" uses pool "${String(services[vsIndex]!['pool'])}")`, name, names, 'pools');
+    }
+    const vs = services[vsIndex]!;
+    if (Array.isArray(vs['realServers'])) {
+      list = 'virtualServices';
+      index = vsIndex;
+    } else {
+      // A virtual service that uses a shared pool: the server is that pool's.
+      index = pools.findIndex((p) => named(p) === vs['pool']);
+      if (index === -1) return { ok: false, reason: 'invalid' };
+    }
+  }
+  const entry = (list === 'pools' ? pools : services)[index]!;
+  const servers = entry['realServers'];
   if (!Array.isArray(servers)) return { ok: false, reason: 'invalid' };
+  const pool = named(entry);
   const wanted = canonicalAddress(address);
   const addresses = servers.map((rs: { address?: unknown } | null) => (typeof rs?.address === 'string' ? canonicalAddress(rs.address) : ''));
   const rsIndex = addresses.indexOf(wanted);
   if (rsIndex === -1) {
-    return notFound(`no real server ${address} in virtual service "${virtualService}"`, wanted, addresses.filter((a) => a !== ''), 'its real servers');
+    const owner = list === 'pools' ? `pool "${pool}"` : `virtual service "${pool}"`;
+    return notFound(`no real server ${address} in ${owner}`, wanted, addresses.filter((a) => a !== ''), 'its real servers');
   }
   const current = servers[rsIndex] as { enabled?: unknown; state?: RealServerState };
   const previous = realServerState({ enabled: current.enabled !== false, state: current.state });
-  const expected = structuredClone(before) as { virtualServices: Array<{ realServers: Array<Record<string, unknown>> }> };
-  const target = expected.virtualServices[vsIndex]!.realServers[rsIndex]!;
-  delete target['enabled'];
-  target['state'] = state;
-  return { vsIndex, rsIndex, before, expected, previous };
+  const expected = structuredClone(before) as Record<string, Array<{ realServers: Array<Record<string, unknown>> }>>;
+  const edited = expected[list]![index]!.realServers[rsIndex]!;
+  delete edited['enabled'];
+  edited['state'] = state;
+  return { list, vsIndex: index, rsIndex, pool, before, expected, previous };
 }
 
 function notFound(message: string, input: string, candidates: readonly string[], listName: string): Extract<EditResult, { ok: false }> {
@@ -109,7 +152,7 @@ export function canonicalAddress(text: string): string {
 
 /** The real server's own mapping node; null when it is an alias (editing it would change others). */
 function realServerNode(doc: Document, at: Located): YAMLMap | null {
-  const services = doc.get('virtualServices', true);
+  const services = doc.get(at.list, true);
   if (!isSeq(services)) return null;
   const vs = services.items[at.vsIndex];
   if (!isMap(vs)) return null;

@@ -21,7 +21,7 @@ import { realServerState } from '../config/conflicts.ts';
 import { formatAddress } from '../config/address.ts';
 import { ErrorCode } from '../errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
-import { canonicalAddress, editRealServerState } from './config-edit.ts';
+import { canonicalAddress, editRealServerState, type PoolTarget } from './config-edit.ts';
 import type { ApiFailure, Reload } from './types.ts';
 
 export interface StateChangeEnv {
@@ -31,9 +31,9 @@ export interface StateChangeEnv {
   reload: Reload;
 }
 
-export type StateChangeResult = { ok: true; changed: boolean; generation: number | null } | { ok: false; failure: ApiFailure };
+export type StateChangeResult = { ok: true; changed: boolean; generation: number | null; pool: string } | { ok: false; failure: ApiFailure };
 
-export async function changeRealServerState(env: StateChangeEnv, virtualService: string, address: string, state: RealServerState): Promise<StateChangeResult> {
+export async function changeRealServerState(env: StateChangeEnv, target: PoolTarget, address: string, state: RealServerState): Promise<StateChangeResult> {
   const { configPath } = env;
   let original: string;
   try {
@@ -42,7 +42,7 @@ export async function changeRealServerState(env: StateChangeEnv, virtualService:
     return fail(500, ErrorCode.CONFIG_READ, `cannot read the config file ${configPath}: ${errorText(error)}`);
   }
 
-  const edit = editRealServerState(original, virtualService, address, state);
+  const edit = editRealServerState(original, target, address, state);
   if (!edit.ok) {
     if (edit.reason === 'not-found') {
       const failure: ApiFailure = { status: 404, code: ErrorCode.ADMIN_NOT_FOUND, message: edit.message };
@@ -62,7 +62,7 @@ export async function changeRealServerState(env: StateChangeEnv, virtualService:
     return invalidFile(configPath, loaded.problems, message);
   }
 
-  if (!edit.changed && runningState(env.running, virtualService, address) === state) return { ok: true, changed: false, generation: null };
+  if (!edit.changed && runningState(env.running, edit.pool, address) === state) return { ok: true, changed: false, generation: null, pool: edit.pool };
 
   if (edit.changed) {
     const refusal = await writable(configPath);
@@ -75,7 +75,7 @@ export async function changeRealServerState(env: StateChangeEnv, virtualService:
   }
 
   const outcome = await env.reload(loaded);
-  if (outcome.ok) return { ok: true, changed: true, generation: outcome.generation };
+  if (outcome.ok) return { ok: true, changed: true, generation: outcome.generation, pool: edit.pool };
   let restored = '';
   if (edit.changed) {
     try {
@@ -105,10 +105,9 @@ async function writable(configPath: string): Promise<ApiFailure | null> {
   }
 }
 
-function runningState(config: Config, virtualService: string, address: string): RealServerState | null {
+function runningState(config: Config, pool: string, address: string): RealServerState | null {
   const wanted = canonicalAddress(address);
-  const vs = config.virtualServices.find((v) => v.name === virtualService);
-  const rs = vs?.realServers.find((r) => formatAddress(r.address) === wanted);
+  const rs = config.pools.find((p) => p.name === pool)?.realServers.find((r) => formatAddress(r.address) === wanted);
   return rs === undefined ? null : realServerState(rs);
 }
 

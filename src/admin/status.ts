@@ -1,18 +1,18 @@
 /**
  * GET /api/v1/status: the running config, the health monitor's verdicts and the workers'
- * counters in one document. The config gives the list and order (what the admin wrote); the
+ * counters in one document, per pool and per virtual service (with the pool it uses and its rules). The config gives the list and order (what the admin wrote); the
  * health monitor says up or down and why; the workers say what traffic is doing.
  */
 import { formatAddress } from '../config/address.ts';
 import { realServerState } from '../config/conflicts.ts';
-import type { Config, RealServerConfig } from '../config/schema.ts';
+import type { Config, PoolConfig, RealServerConfig } from '../config/schema.ts';
 import type { HealthStatus, ServerHealthStatus } from '../health/index.ts';
 import type { AgentStatus } from '../agent/index.ts';
 import type { WorkerRealServerStats, WorkerStats } from '../worker/messages.ts';
 import type { GslbConfig } from '../config/gslb.ts';
 import { addDnsCounters, emptyDnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
-import type { ApiSiteStatus, GslbFqdnStatus, GslbStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
+import type { ApiSiteStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
 
 export interface StatusInput {
   config: Config;
@@ -30,37 +30,88 @@ export interface StatusInput {
 }
 
 export function buildStatus(input: StatusInput): StatusDocument {
+  const now = input.now ?? Date.now();
+  const pools = input.config.pools.map((pool) => poolStatus(pool, input, now));
+  const byName = new Map(pools.map((p) => [p.name, p]));
   const virtualServices = input.config.virtualServices.map((vs): VirtualServiceStatus => {
+    const pool = byName.get(vs.pool);
     const perWorker = input.stats.map((s) => s.virtualServices.find((v) => v.name === vs.name)).filter((v) => v !== undefined);
-    // By id per worker: a pool of a thousand servers must not cost a million comparisons.
-    const serversPerWorker = perWorker.map((w) => new Map(w.realServers.map((r) => [r.id, r])));
     const entry: VirtualServiceStatus = {
       name: vs.name,
       listen: formatAddress(vs.listen),
       protocol: vs.protocol,
-      scheduler: vs.scheduler,
+      pool: vs.pool,
+      scheduler: pool?.scheduler ?? '',
       clientConnections: sum(perWorker.map((w) => w.clientConnections)),
-      realServers: vs.realServers.map((rs) => {
-        const address = formatAddress(rs.address);
-        const counters = serversPerWorker.map((w) => w.get(address)).filter((r) => r !== undefined);
-        const health = input.health[vs.name]?.[address] ?? notCheckedYet(rs, input.now ?? Date.now());
-        const status = realServerStatus(address, rs, health, counters);
-        const agent = input.agents?.[vs.name]?.[address];
-        return agent === undefined ? status : { ...status, agent };
-      }),
+      realServers: pool?.realServers ?? [],
+      rules: rulesOf(vs).map((rule) => ({
+        name: rule.name,
+        pool: rule.pool ?? null,
+        action: ruleAction(rule),
+        hits: sum(perWorker.map((w) => w.ruleHits[rule.name] ?? 0)),
+      })),
     };
-    const tables = perWorker.map((w) => w.persistenceEntries).filter((n) => n !== null);
-    if (tables.length > 0) entry.persistenceEntries = sum(tables);
+    if (pool?.persistenceEntries !== undefined) entry.persistenceEntries = pool.persistenceEntries;
     return entry;
   });
+  for (const vs of virtualServices) {
+    byName.get(vs.pool)?.usedBy.push({ virtualService: vs.name, rule: null });
+    for (const rule of vs.rules) if (rule.pool !== null) byName.get(rule.pool)?.usedBy.push({ virtualService: vs.name, rule: rule.name });
+  }
   const doc: StatusDocument = {
     virtualServices,
+    pools,
     workers: [...input.workers],
     workersNotAnswering: [...input.workersNotAnswering],
     generation: input.generation,
   };
   if (input.config.gslb !== undefined && input.gslb !== undefined) doc.gslb = gslbStatus(input.config.gslb, input.gslb, input.stats);
   return doc;
+}
+
+function poolStatus(pool: PoolConfig, input: StatusInput, now: number): PoolStatus {
+  const perWorker = input.stats.map((s) => s.pools.find((p) => p.name === pool.name)).filter((p) => p !== undefined);
+  // By id per worker: a pool of a thousand servers must not cost a million comparisons.
+  const serversPerWorker = perWorker.map((w) => new Map(w.realServers.map((r) => [r.id, r])));
+  const status: PoolStatus = {
+    name: pool.name,
+    inline: pool.inline,
+    scheduler: pool.scheduler,
+    persistence: pool.persistence === false ? null : pool.persistence.type,
+    usedBy: [],
+    queued: sum(perWorker.map((w) => w.queued)),
+    realServers: pool.realServers.map((rs) => {
+      const address = formatAddress(rs.address);
+      const counters = serversPerWorker.map((w) => w.get(address)).filter((r) => r !== undefined);
+      const health = input.health[pool.name]?.[address] ?? notCheckedYet(rs, now);
+      const server = realServerStatus(address, rs, health, counters);
+      const agent = input.agents?.[pool.name]?.[address];
+      return agent === undefined ? server : { ...server, agent };
+    }),
+  };
+  const tables = perWorker.map((w) => w.persistenceEntries).filter((n) => n !== null);
+  if (tables.length > 0) status.persistenceEntries = sum(tables);
+  return status;
+}
+
+interface RuleLike {
+  name: string;
+  pool?: string | undefined;
+  redirect?: unknown;
+  respond?: unknown;
+  deny?: unknown;
+}
+
+function rulesOf(vs: Config['virtualServices'][number]): RuleLike[] {
+  const rules = (vs as { rules?: RuleLike[] }).rules;
+  return Array.isArray(rules) ? rules : [];
+}
+
+function ruleAction(rule: RuleLike): string {
+  if (rule.redirect !== undefined) return 'redirect';
+  if (rule.respond !== undefined) return 'respond';
+  if (rule.deny !== undefined && rule.deny !== false) return 'deny';
+  return rule.pool !== undefined ? 'route' : 'edit';
 }
 
 function gslbStatus(config: GslbConfig, live: NonNullable<StatusInput['gslb']>, stats: readonly WorkerStats[]): GslbStatus {
@@ -86,9 +137,9 @@ export function apiSiteStatus(site: SiteCheckStatus): ApiSiteStatus {
   return { ...site, since: iso(site.since), downAt: iso(site.downAt) };
 }
 
-/** A real server found in the status of `doc`; the CLI and the PUT answer use it. */
-export function findRealServer(doc: StatusDocument, virtualService: string, address: string): RealServerStatus | undefined {
-  return doc.virtualServices.find((v) => v.name === virtualService)?.realServers.find((r) => r.address === address);
+/** A real server of pool `pool` in the status of `doc`; the CLI and the PUT answer use it. */
+export function findRealServer(doc: StatusDocument, pool: string, address: string): RealServerStatus | undefined {
+  return doc.pools.find((p) => p.name === pool)?.realServers.find((r) => r.address === address);
 }
 
 function realServerStatus(address: string, rs: RealServerConfig, health: ServerHealthStatus, counters: readonly WorkerRealServerStats[]): RealServerStatus {

@@ -7,6 +7,7 @@ import type { RealServerState } from '../config/schema.ts';
 import type { ServerHealthStatus } from '../health/index.ts';
 import type { ServerAgentStatus } from '../agent/index.ts';
 import type { LoadResult } from '../config/load.ts';
+import type { PoolTarget } from './config-edit.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
 
@@ -38,11 +39,50 @@ export interface VirtualServiceStatus {
   name: string;
   listen: string;
   protocol: string;
+  /** The pool its traffic goes to unless a rule routes elsewhere. */
+  pool: string;
+  /** Its pool's scheduling method. */
   scheduler: string;
   /** Client connections open now, summed over the workers. */
   clientConnections: number;
-  /** Persistence entries, summed over the workers' tables; absent when persistence is off. */
+  /** Its pool's persistence entries, summed over the workers' tables; absent when persistence is off. */
   persistenceEntries?: number;
+  /** Its pool's real servers (the same entries as under pools). */
+  realServers: RealServerStatus[];
+  /** Its content rules, in order, with the pool each routes to (null: the default) and how often each decided. */
+  rules: RuleStatus[];
+}
+
+export interface RuleStatus {
+  name: string;
+  /** The pool it routes to; null when it answers itself or uses the virtual service's pool. */
+  pool: string | null;
+  /** What it does: route, redirect, respond, deny, or edit (headers or path only). */
+  action: string;
+  /** Requests it decided, summed over the workers (since each worker built it). */
+  hits: number;
+}
+
+/** One use of a pool: a virtual service's default, or one of its rules. */
+export interface PoolUse {
+  virtualService: string;
+  /** null for the virtual service's default pool. */
+  rule: string | null;
+}
+
+export interface PoolStatus {
+  name: string;
+  /** Written inline on the virtual service of the same name (realServers on the virtual service). */
+  inline: boolean;
+  scheduler: string;
+  /** The persistence type, or null when off. */
+  persistence: string | null;
+  /** Who routes to it. */
+  usedBy: PoolUse[];
+  /** Persistence entries, summed over the workers; absent when persistence is off. */
+  persistenceEntries?: number;
+  /** Requests or connections waiting in its queue (every server at maxConnections), summed over the workers. */
+  queued: number;
   realServers: RealServerStatus[];
 }
 
@@ -80,6 +120,7 @@ export interface GslbStatus {
 /** GET /api/v1/status. */
 export interface StatusDocument {
   virtualServices: VirtualServiceStatus[];
+  pools: PoolStatus[];
   /** Absent without a gslb section. */
   gslb?: GslbStatus;
   /** Worker pids. */
@@ -111,7 +152,7 @@ export type ReloadOutcome =
 export interface AdminBackend {
   status(): Promise<StatusDocument>;
   /** Change a real server's state in the config file and reload; see state-change.ts. */
-  setState(virtualService: string, address: string, state: RealServerState): Promise<SetStateOutcome>;
+  setState(target: PoolTarget, address: string, state: RealServerState): Promise<SetStateOutcome>;
   /** Put a GSLB site back or take it out: runtime state, not written to the config file (src/gslb/check-driver.ts). */
   setSiteState(fqdn: string, site: string, state: SiteState): Promise<SetSiteStateOutcome>;
 }
@@ -135,7 +176,7 @@ export type SetSiteStateOutcome =
   | { ok: false; failure: ApiFailure };
 
 export type SetStateOutcome =
-  | { ok: true; virtualService: string; realServer: RealServerStatus; generation: number; changed: boolean }
+  | { ok: true; virtualService?: string; pool: string; realServer: RealServerStatus; generation: number; changed: boolean }
   | { ok: false; failure: ApiFailure };
 
 /** The reload path SIGHUP runs, given an already loaded config (the one just written). */

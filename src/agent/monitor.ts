@@ -45,7 +45,9 @@ export interface AgentMonitorEvents {
 const REPLY_SHOWN_CHARS = 200;
 
 interface ServerAgent {
-  readonly virtualService: string;
+  readonly pool: string;
+  /** How messages name the pool (see HealthMonitor). */
+  readonly poolLabel: string;
   readonly server: string;
   readonly address: HostPort;
   readonly spec: AdaptiveConfig;
@@ -86,8 +88,8 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
   /** Start, keep, restart or stop polls to match `config`. Call it at start and on every reload. */
   apply(config: Config): void {
     const next = new Map<string, ServerAgent>();
-    for (const vs of config.virtualServices) {
-      const spec = 'adaptive' in vs ? vs.adaptive : undefined;
+    for (const vs of config.pools) {
+      const spec = vs.adaptive;
       if (spec === undefined) continue;
       const specKey = JSON.stringify(spec);
       for (const rs of vs.realServers) {
@@ -100,7 +102,7 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
           continue;
         }
         if (existing !== undefined) this.#halt(existing);
-        next.set(key, this.#create(vs.name, server, rs.address, spec, specKey, rs.weight));
+        next.set(key, this.#create(vs.name, vs.inline ? `"${vs.name}"` : `pool "${vs.name}"`, server, rs.address, spec, specKey, rs.weight));
       }
     }
     for (const [key, agent] of this.#agents) if (!next.has(key)) this.#halt(agent);
@@ -125,19 +127,20 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
         lastPoll: agent.lastPoll === null ? null : { ...agent.lastPoll },
         polls: { ok: agent.ok, failed: agent.failed },
       };
-      (status[agent.virtualService] ??= {})[agent.server] = entry;
+      (status[agent.pool] ??= {})[agent.server] = entry;
     }
     return status;
   }
 
   /** Every current verdict, for a worker that starts (or a config that changed) to catch up. */
   verdicts(): AgentReport[] {
-    return [...this.#agents.values()].map((agent) => ({ virtualService: agent.virtualService, server: agent.server, verdict: { ...agent.verdict } }));
+    return [...this.#agents.values()].map((agent) => ({ pool: agent.pool, server: agent.server, verdict: { ...agent.verdict } }));
   }
 
-  #create(virtualService: string, server: string, address: HostPort, spec: AdaptiveConfig, specKey: string, weight: number): ServerAgent {
+  #create(pool: string, poolLabel: string, server: string, address: HostPort, spec: AdaptiveConfig, specKey: string, weight: number): ServerAgent {
     const agent: ServerAgent = {
-      virtualService,
+      pool,
+      poolLabel,
       server,
       address,
       spec,
@@ -192,8 +195,8 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
     agent.lastPoll = { at, ok: usable, latencyMs: result.latencyMs, reply, reason: understood.reason };
     if (usable) agent.ok++;
     else agent.failed++;
-    const subject = `real server ${agent.server} in "${agent.virtualService}"`;
-    const fields = { virtualService: agent.virtualService, server: agent.server, agent: agent.description };
+    const subject = `real server ${agent.server} in ${agent.poolLabel}`;
+    const fields = { pool: agent.pool, server: agent.server, agent: agent.description };
 
     if (understood.verdict === null) {
       agent.reason = `${understood.reason}; ${keeping(agent.verdict, agent.ok > 0)}`;
@@ -213,7 +216,7 @@ export class AgentMonitor extends EventEmitter<AgentMonitorEvents> {
       this.#logState(subject, { ...fields, operational: next.operational, admin: next.admin, reason: understood.reason }, previous, next, understood.reason);
     }
     try {
-      this.emit('report', { virtualService: agent.virtualService, server: agent.server, verdict: { ...next } });
+      this.emit('report', { pool: agent.pool, server: agent.server, verdict: { ...next } });
     } catch (error) {
       this.#log.error({ ...fields, error: String(error) }, 'an agent report listener threw');
     }

@@ -87,7 +87,7 @@ export type AgentStatus = Record<string, Record<string, ServerAgentStatus>>;
 
 /** The `report` event: a real server's verdict changed. */
 export interface AgentReport {
-  virtualService: string;
+  pool: string;
   /** The real server's id, as formatAddress prints its address. */
   server: string;
   verdict: AgentVerdict;

@@ -1,7 +1,7 @@
 /**
  * The CLI commands that talk to a running load balancer through its admin API:
  *   fulcrum status [--json]
- *   fulcrum rs drain|enable|disable VS ADDRESS [--json]
+ *   fulcrum rs drain|enable|disable POOL ADDRESS [--json]   (POOL: a pool, or a virtual service's pool)
  *   fulcrum gslb site enable|disable FQDN SITE [--json]
  */
 import type { RealServerStatus, SetSiteStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
@@ -36,23 +36,25 @@ export async function statusCommand(args: readonly string[], options: AdminComma
 }
 
 export async function rsCommand(args: readonly string[], options: AdminCommandOptions): Promise<CommandResult> {
-  const [action, virtualService, address, ...extra] = args;
-  if (action === undefined) return { usage: 'rs needs an action: fulcrum rs drain|enable|disable VS ADDRESS' };
+  const [action, name, address, ...extra] = args;
+  if (action === undefined) return { usage: 'rs needs an action: fulcrum rs drain|enable|disable POOL ADDRESS' };
   if (!Object.hasOwn(RS_ACTIONS, action)) return { usage: `unknown rs action "${action}"; use drain, enable or disable` };
-  if (virtualService === undefined || address === undefined) return { usage: `rs ${action} needs a virtual service and a real server: fulcrum rs ${action} VS ADDRESS` };
+  if (name === undefined || address === undefined) return { usage: `rs ${action} needs a pool (or a virtual service) and a real server: fulcrum rs ${action} POOL ADDRESS` };
   if (extra.length > 0) return { usage: `unexpected argument "${extra[0]}"` };
   const state = RS_ACTIONS[action as keyof typeof RS_ACTIONS];
   const target = await resolveAdminUrl(`rs ${action}`, options.admin, options.config);
   if (!target.ok) return target.usage ? { usage: target.message } : failed(target.message);
-  const path = `/api/v1/virtual-services/${encodeURIComponent(virtualService)}/real-servers/${encodeURIComponent(address)}/state`;
-  const answer = await callAdmin(target.url, 'PUT', path, { state });
+  // A pool first (an inline pool is named after its virtual service); else a virtual service's pool.
+  const at = (collection: string): string => `/api/v1/${collection}/${encodeURIComponent(name)}/real-servers/${encodeURIComponent(address)}/state`;
+  let answer = await callAdmin(target.url, 'PUT', at('pools'), { state });
+  if (!answer.ok && answer.message.startsWith('no pool named')) answer = await callAdmin(target.url, 'PUT', at('virtual-services'), { state });
   if (!answer.ok) return failed(answer.message);
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
     return EXIT_OK;
   }
-  const { realServer, changed } = answer.body as { realServer: RealServerStatus; changed: boolean };
-  const subject = `real server ${realServer.address} in "${virtualService}"`;
+  const { realServer, changed, pool } = answer.body as { realServer: RealServerStatus; changed: boolean; pool: string };
+  const subject = `real server ${realServer.address} in "${pool}"`;
   let text = changed ? `${subject} is now ${realServer.state}` : `${subject} was already ${realServer.state}`;
   if (state === 'drain' || state === 'disabled') {
     text += `; ${realServer.activeRequests} active ${realServer.activeRequests === 1 ? 'request' : 'requests'}`;

@@ -1,23 +1,36 @@
 /**
- * `fulcrum status` as a table for a terminal: one line per real server, the reason last because
- * it is the long one (and the one that says why a server is down). With a gslb section, a GSLB
- * section follows: per FQDN its policy and what the DNS server answers now, then one line per site.
+ * `fulcrum status` as tables for a terminal: the virtual services (with the pool each uses), their
+ * rules (what each does, where it routes, how often it decided), the pools (who uses each), then one
+ * line per real server, the reason last because it is the long one (and the one that says why a
+ * server is down). With a gslb section, a GSLB section follows: per FQDN its policy and what the
+ * DNS server answers now, then one line per site.
  */
 import type { GslbFqdnStatus, GslbSiteStatus, GslbStatus, StatusDocument } from '../admin/types.ts';
 import { NOT_CHECKED } from '../gslb/site-probe.ts';
 
-const HEADER = ['VIRTUAL SERVICE', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
+const SERVICE_HEADER = ['VIRTUAL SERVICE', 'LISTEN', 'PROTOCOL', 'POOL', 'CONNECTIONS'] as const;
+const RULE_HEADER = ['VIRTUAL SERVICE', 'RULE', 'ACTION', 'POOL', 'HITS'] as const;
+const POOL_HEADER = ['POOL', 'SCHEDULER', 'PERSISTENCE', 'QUEUED', 'USED BY'] as const;
+const HEADER = ['POOL', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
 
 export function formatStatusTable(doc: StatusDocument): string {
-  const rows: string[][] = [];
-  for (const vs of doc.virtualServices) {
-    for (const rs of vs.realServers) {
-      const health = `${rs.health.up ? 'UP' : 'DOWN'}${rs.ejected ? ' EJECTED' : ''}`;
-      rows.push([vs.name, rs.address, rs.state, health, String(rs.activeRequests), String(rs.requests), rs.health.reason]);
+  const out: string[] = [];
+  // A DNS-only config has no virtual services: empty tables would only be noise.
+  if (doc.virtualServices.length > 0 || doc.gslb === undefined) {
+    out.push(...table(SERVICE_HEADER, doc.virtualServices.map((vs) => [vs.name, vs.listen, vs.protocol, vs.pool, String(vs.clientConnections)])));
+    const rules = doc.virtualServices.flatMap((vs) => vs.rules.map((rule) => [vs.name, rule.name, rule.action, rule.pool ?? '-', String(rule.hits)]));
+    if (rules.length > 0) out.push('', ...table(RULE_HEADER, rules));
+    const pools = doc.pools.map((pool) => [pool.name, pool.scheduler, pool.persistence ?? 'off', String(pool.queued), usedBy(pool.usedBy)]);
+    out.push('', ...table(POOL_HEADER, pools));
+    const rows: string[][] = [];
+    for (const pool of doc.pools) {
+      for (const rs of pool.realServers) {
+        const health = `${rs.health.up ? 'UP' : 'DOWN'}${rs.ejected ? ' EJECTED' : ''}`;
+        rows.push([pool.name, rs.address, rs.state, health, String(rs.activeRequests), String(rs.requests), rs.health.reason]);
+      }
     }
+    out.push('', ...table(HEADER, rows));
   }
-  // A DNS-only config has no virtual services: an empty table would only be noise.
-  const out = doc.gslb !== undefined && doc.virtualServices.length === 0 ? [] : table(HEADER, rows);
   if (doc.gslb !== undefined) {
     if (out.length > 0) out.push('');
     out.push(...gslbSection(doc.gslb));
@@ -28,6 +41,11 @@ export function formatStatusTable(doc: StatusDocument): string {
     out.push(`warning: workers ${doc.workersNotAnswering.join(', ')} did not answer in time; ${doc.gslb !== undefined ? 'the counters (ACTIVE, REQUESTS, DNS queries)' : 'ACTIVE and REQUESTS'} leave them out`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** "surveyor, surveyor/api": a virtual service's default pool by its name, a rule's as virtual service/rule. */
+function usedBy(uses: StatusDocument['pools'][number]['usedBy']): string {
+  return uses.length === 0 ? '(unused)' : uses.map((u) => (u.rule === null ? u.virtualService : `${u.virtualService}/${u.rule}`)).join(', ');
 }
 
 const SITE_HEADER = ['SITE', 'ADDRESSES', 'HEALTH', 'REASON'] as const;

@@ -74,12 +74,12 @@ function redirectWithBody(config: Config): ConfigIssue[] {
 /** `enabled: false` is the short form of `state: disabled`; both at once must agree. */
 function contradictoryStates(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  config.virtualServices.forEach((vs, v) => {
-    vs.realServers.forEach((rs, r) => {
+  config.pools.forEach((pool) => {
+    pool.realServers.forEach((rs, r) => {
       if (!rs.enabled && rs.state !== undefined && rs.state !== 'disabled') {
         issues.push({
           code: ErrorCode.CONFIG_CONFLICT,
-          path: ['virtualServices', v, 'realServers', r, 'state'],
+          path: [...pool.at, 'realServers', r, 'state'],
           target: 'value',
           message: `state "${rs.state}" contradicts "enabled: false"; keep one of the two (enabled: false is the same as state: disabled)`,
         });
@@ -196,7 +196,8 @@ function portFollowingWorkers(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   config.virtualServices.forEach((vs, index) => {
     if (vs.protocol !== 'ftp' || vs.ftp.mode !== 'port-following') return;
-    if (vs.persistence !== false && vs.persistence.type === 'source-ip') return;
+    const persistence = config.pools.find((p) => p.name === vs.pool)?.persistence ?? false;
+    if (persistence !== false && persistence.type === 'source-ip') return;
     issues.push({
       code: ErrorCode.CONFIG_CONFLICT,
       path: ['virtualServices', index, 'ftp', 'mode'],
@@ -209,9 +210,9 @@ function portFollowingWorkers(config: Config): ConfigIssue[] {
 
 function duplicateRealServers(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  config.virtualServices.forEach((vs, vsIndex) => {
+  config.pools.forEach((pool) => {
     const firstByAddress = new Map<string, number>();
-    vs.realServers.forEach((rs, rsIndex) => {
+    pool.realServers.forEach((rs, rsIndex) => {
       const key = formatAddress(rs.address);
       const first = firstByAddress.get(key);
       if (first === undefined) {
@@ -220,10 +221,10 @@ function duplicateRealServers(config: Config): ConfigIssue[] {
       }
       issues.push({
         code: ErrorCode.CONFIG_CONFLICT,
-        path: ['virtualServices', vsIndex, 'realServers', rsIndex, 'address'],
+        path: [...pool.at, 'realServers', rsIndex, 'address'],
         target: 'value',
-        message: `real server ${key} is listed twice in virtual service "${vs.name}"; list it once and set its weight instead`,
-        related: ['virtualServices', vsIndex, 'realServers', first, 'address'],
+        message: `real server ${key} is listed twice in ${pool.inline ? 'virtual service' : 'pool'} "${pool.name}"; list it once and set its weight instead`,
+        related: [...pool.at, 'realServers', first, 'address'],
       });
     });
   });

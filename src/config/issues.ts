@@ -82,8 +82,10 @@ function mapIssue(issue: ZodIssue, base: readonly PathSegment[], root: z.ZodType
       });
     }
     case 'custom': {
-      const suggestion = (issue.params as { suggestion?: unknown } | undefined)?.suggestion;
-      return invalid(issue.message, { suggestion: typeof suggestion === 'string' ? suggestion : undefined });
+      const params = issue.params as { suggestion?: unknown; allowed?: unknown } | undefined;
+      const extra: Partial<ConfigIssue> = { suggestion: typeof params?.suggestion === 'string' ? params.suggestion : undefined };
+      if (typeof params?.allowed === 'string') extra.allowed = params.allowed;
+      return invalid(issue.message, extra);
     }
     default:
       return invalid(issue.message);

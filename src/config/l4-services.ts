@@ -7,16 +7,17 @@
 import { z } from 'zod';
 import { AdaptiveSchema } from './adaptive.ts';
 import { DURATION_ALLOWED, DURATION_PATTERN, parseDurationOrZero } from './duration.ts';
-import { HealthCheckSpecSchema } from './health-check.ts';
-import { DrainTimeoutSchema, PersistenceSchema, type PersistenceType } from './persistence.ts';
+import { HealthCheckSpecSchema, resolveHealthChecks, type VirtualServiceProtocol } from './health-check.ts';
+import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import type { ParseResult } from './problem.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
+import { PoolRealServerSchema } from './pool.ts';
 import {
-  RealServerSchema,
   acceptProxyProtocol,
   listen,
   name,
   outlierDetection,
+  poolRef,
   protocol,
   retries,
   scheduler,
@@ -45,46 +46,18 @@ const StreamLimitsSchema = z.strictObject({
   queue: field(QueueSchema.prefault({}), 'What happens to connections over a limit: they wait in an ordered queue (HAProxy\'s maxconn queue) or are refused.'),
 });
 
-const StreamRealServerSchema = RealServerSchema.extend({
-  maxConnections: field(
-    z.int().min(1).max(1_000_000).optional(),
-    'Most connections this real server takes at once (per worker process); a new client goes to another server, or waits in the queue when all are full. Default: no limit.',
-  ),
-});
+const streamRealServers = field(
+  z.array(PoolRealServerSchema).min(1).optional(),
+  "The real servers (backends) of the virtual service's own pool, when it names no pool:.",
+);
 
-const streamRealServers = field(z.array(StreamRealServerSchema).min(1), 'The real servers (backends) that share the connections.');
-
-/** Persistence types each protocol can key on: a TCP stream offers its address and its first bytes, never an HTTP request. */
-const PERSISTENCE_BY_PROTOCOL: Record<'http' | 'tcp' | 'udp' | 'ftp', readonly PersistenceType[]> = {
-  http: ['source-ip', 'active-cookie', 'server-cookie', 'header', 'url-hash', 'query-item'],
-  tcp: ['source-ip', 'rdp-cookie'],
-  udp: ['source-ip'],
-  ftp: ['source-ip'],
-};
-
-/** A refinement: the persistence type (and fallback) must be one the protocol can read. */
-export function persistenceFor(kind: keyof typeof PERSISTENCE_BY_PROTOCOL) {
-  const allowed = PERSISTENCE_BY_PROTOCOL[kind];
-  return (vs: { persistence: false | { type: PersistenceType; fallback: string | null } }, ctx: z.RefinementCtx): void => {
-    if (vs.persistence === false) return;
-    const { type, fallback } = vs.persistence;
-    if (!allowed.includes(type)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['persistence', 'type'],
-        input: undefined,
-        message: `persistence type ${type} does not apply to a ${kind} virtual service; it can use ${allowed.join(' or ')}`,
-      });
-    }
-    if (fallback !== null && !allowed.includes(fallback as PersistenceType)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['persistence', 'fallback'],
-        input: undefined,
-        message: `fallback ${fallback} does not apply to a ${kind} virtual service; it can use ${allowed.filter((t) => t !== type).join(' or ') || 'none'}`,
-      });
-    }
-  };
+/**
+ * The inline pool's health checks, resolved against the virtual service's protocol (a
+ * virtual service that names a pool: has none of its own; resolve-pools.ts resolves that pool's).
+ */
+export function resolveInlineHealthChecks<VS extends { protocol: VirtualServiceProtocol; healthCheck?: unknown; realServers?: readonly unknown[] | undefined }>(vs: VS, ctx: z.RefinementCtx): VS {
+  if (vs.realServers === undefined) return vs;
+  return resolveHealthChecks(vs as unknown as Parameters<typeof resolveHealthChecks>[0], ctx) as unknown as VS;
 }
 
 export const TcpVirtualServiceSchema = z.strictObject({
@@ -92,6 +65,7 @@ export const TcpVirtualServiceSchema = z.strictObject({
   listen,
   protocol: protocol('tcp'),
   acceptProxyProtocol,
+  pool: poolRef,
   sendProxyProtocol,
   scheduler,
   timeouts: field(StreamTimeoutsSchema.prefault({}), 'Timeouts, each a duration such as 500ms, 10s or 1h.'),
@@ -116,13 +90,14 @@ export const UdpVirtualServiceSchema = z.strictObject({
   name,
   listen,
   protocol: protocol('udp'),
+  pool: poolRef,
   scheduler,
   udp: field(UdpSettingsSchema.prefault({}), 'How datagrams are grouped into sessions: each client address and port sticks to one real server while it keeps sending.'),
   slowStart,
   persistence: PersistenceSchema,
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
-  realServers: field(z.array(RealServerSchema).min(1), 'The real servers (backends) that share the sessions.'),
+  realServers: field(z.array(PoolRealServerSchema).min(1).optional(), "The real servers (backends) of the virtual service's own pool, when it names no pool:."),
 });
 
 export const FTP_MODES = ['alg', 'port-following'] as const;
@@ -166,6 +141,7 @@ export const FtpVirtualServiceSchema = z.strictObject({
   name,
   listen,
   protocol: protocol('ftp'),
+  pool: poolRef,
   scheduler,
   ftp: field(FtpSettingsSchema, 'How Fulcrum follows FTP data connections.'),
   timeouts: field(StreamTimeoutsSchema.prefault({}), 'Timeouts of the control connection, each a duration such as 500ms, 10s or 1h; a data connection in progress keeps its control connection open.'),

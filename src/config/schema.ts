@@ -7,11 +7,13 @@ import { z } from 'zod';
 import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
 import { GslbSchema } from './gslb.ts';
-import { HealthCheckSpecSchema, resolveHealthChecks } from './health-check.ts';
-import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, persistenceFor } from './l4-services.ts';
+import { HealthCheckSpecSchema } from './health-check.ts';
+import { PoolRealServerSchema, PoolSchema, type PoolConfig } from './pool.ts';
+import { resolvePools } from './resolve-pools.ts';
+import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, resolveInlineHealthChecks } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
-import { acceptProxyProtocol, listen, name, outlierDetection, protocol, realServers, retries, scheduler, slowStart, sorryServer } from './service-fields.ts';
+import { acceptProxyProtocol, listen, name, outlierDetection, poolRef, protocol, retries, scheduler, slowStart, sorryServer } from './service-fields.ts';
 
 export { REAL_SERVER_STATES, SCHEDULING_METHODS, type RealServerState, type SchedulingMethod } from './service-fields.ts';
 
@@ -29,21 +31,25 @@ const ForwardedHeadersSchema = z.strictObject({
 const TimeoutsSchema = z.strictObject({
   clientHeader: duration('10s', 'Time a client has to send a complete request head; guards against slow-loris clients.'),
   clientIdle: duration('75s', 'How long a keep-alive client connection may sit idle between requests before it is closed.'),
+  clientBody: duration(
+    '30s',
+    'A request body must move on by at least 4 KiB (or end) within each period this long, or the client gets 408 and is closed: a client that trickles a byte now and then cannot hold a connection and a real server for ever.',
+  ),
   connect: duration('3s', 'Time to open a TCP connection to a real server before trying another (see retries).'),
   response: duration('60s', "How long to wait for a real server's response head after sending the request."),
   upstreamIdle: duration(
     '4s',
-    "How long an idle connection to a real server is kept for reuse. Keep it below the server's own keep-alive timeout (5s in Node, 75s in nginx) so Fulcrum never reuses a connection the server is closing.",
+    "How long an idle connection to a real server is kept for reuse (the inline pool's keepAlive.idle; a pool under pools: has its own). Keep it below the server's own keep-alive timeout (5s in Node, 75s in nginx) so Fulcrum never reuses a connection the server is closing.",
   ),
 });
 
 const LimitsSchema = z.strictObject({
   maxHeaderBytes: integer(1, 1_048_576, 16_384, 'Largest request head (request line and headers) in bytes; a larger one is answered 431.'),
-  // 1024: the size of the worker's header offset table (src/l7/engine-context.ts FIELD_TABLE_CAPACITY).
+  // 1024: the size of the worker's header offset table (src/exchange/tables.ts FIELD_TABLE_CAPACITY).
   maxHeaders: integer(1, 1024, 100, 'Most header fields in one request; more are answered 431.'),
   maxUriBytes: integer(1, 1_048_576, 8_192, 'Longest request target (URI) in bytes; a longer one is answered 414.'),
   maxConnections: integer(1, 1_000_000, 10_000, 'Most client connections open at once on this virtual service, per worker process.'),
-  maxIdlePerServer: integer(1, 100_000, 64, 'Most idle keep-alive connections kept open to each real server.'),
+  maxIdlePerServer: integer(1, 100_000, 64, "Most idle keep-alive connections kept open to each real server (the inline pool's keepAlive.maxIdlePerServer; a pool under pools: has its own)."),
 });
 
 const NotAvailableSchema = z.strictObject({
@@ -61,6 +67,7 @@ const HttpVirtualServiceSchema = z.strictObject({
   listen,
   protocol: protocol('http'),
   acceptProxyProtocol,
+  pool: poolRef,
   scheduler,
   forwardedHeaders: field(ForwardedHeadersSchema.prefault({}), 'Which headers tell the real server about the client.'),
   timeouts: field(TimeoutsSchema.prefault({}), 'Timeouts, each a duration such as 500ms, 10s or 1m30s.'),
@@ -74,19 +81,19 @@ const HttpVirtualServiceSchema = z.strictObject({
   persistence: PersistenceSchema,
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
-  realServers,
+  realServers: field(z.array(PoolRealServerSchema).min(1).optional(), 'The real servers (backends) of the virtual service\'s own pool, when it names no pool:.'),
 });
 
 /** One member per protocol, each a strict object with its `protocol` literal. */
 const VirtualServiceSchema = field(
   // The transform gives each real server its resolved health check (service spec + its override).
   z.discriminatedUnion('protocol', [
-    HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('http')).transform(resolveHealthChecks),
-    TcpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('tcp')).transform(resolveHealthChecks),
-    UdpVirtualServiceSchema.superRefine(persistenceFor('udp')).transform(resolveHealthChecks),
-    FtpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).superRefine(persistenceFor('ftp')).transform(resolveHealthChecks),
+    HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
+    TcpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
+    UdpVirtualServiceSchema.transform(resolveInlineHealthChecks),
+    FtpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
   ]),
-  'A virtual service: a listen address with a protocol (http, tcp, udp or ftp), a scheduling method and real servers.',
+  'A virtual service (front end): a listen address with a protocol (http, tcp, udp or ftp) that sends its traffic to a pool of real servers, named with pool: or written inline (realServers, scheduler, ...).',
 );
 
 const AccessLogSchema = z.strictObject({
@@ -102,7 +109,7 @@ const AdminSchema = z.strictObject({
   ),
 });
 
-export const ConfigSchema = z.strictObject({
+const ConfigObjectSchema = z.strictObject({
   workers: field(
     z.union([z.int().min(1).max(256), z.literal('auto')]).default(1),
     'Worker processes that share the listeners; "auto" starts one per CPU core.',
@@ -116,24 +123,32 @@ export const ConfigSchema = z.strictObject({
     { noun: 'an access log setting', allowed: 'off, or { path: stdout | stderr | FILE, format: json }' },
   ),
   // Absent means none (a DNS-only config has gslb alone); a written list still needs an entry.
+  pools: field(z.array(PoolSchema).optional(), 'Pools of real servers that virtual services and rules route to by name (pool:). A virtual service may instead list its real servers itself.'),
   virtualServices: field(z.array(VirtualServiceSchema).min(1).optional(), 'The virtual services, each with its own listen address. A config needs virtualServices, gslb, or both.'),
   gslb: GslbSchema,
   admin: field(
     AdminSchema.optional(),
     'The admin API (GET /api/v1/status, PUT .../real-servers/ADDRESS/state; `fulcrum status` and `fulcrum rs` use it). Off when absent. No authentication yet: keep it on loopback or a management network.',
   ),
-})
+});
+
+export const ConfigSchema = ConfigObjectSchema
   .superRefine((config, ctx) => {
     if (config.virtualServices === undefined && config.gslb === undefined) {
       ctx.addIssue({ code: 'custom', path: [], input: undefined, message: 'a config needs virtualServices, gslb, or both' });
     }
   })
-  // The rest of Fulcrum reads a list: a gslb-only config has no virtual services, not an unknown number.
-  .transform((config) => ({ ...config, virtualServices: config.virtualServices ?? [] }));
+  // The rest of Fulcrum reads lists: a gslb-only config has no virtual services, not an unknown
+  // number; every pool, inline or not, is in `pools`, and every virtual service names its pool.
+  .transform(resolvePools);
 
 export type Config = z.output<typeof ConfigSchema>;
-export type VirtualServiceConfig = z.output<typeof VirtualServiceSchema>;
-export type RealServerConfig = VirtualServiceConfig['realServers'][number];
+/** A virtual service as parsed, with its inline pool keys (resolvePools moves them into a pool). */
+export type ParsedVirtualServiceConfig = z.output<typeof VirtualServiceSchema>;
+export type ParsedConfig = z.output<typeof ConfigObjectSchema>;
+export type VirtualServiceConfig = Config['virtualServices'][number];
+export type { PoolConfig };
+export type RealServerConfig = PoolConfig['realServers'][number];
 export type HttpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'http' }>;
 export type TcpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'tcp' }>;
 export type UdpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'udp' }>;

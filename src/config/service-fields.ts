@@ -49,7 +49,12 @@ export const listen = field(
   { noun: 'a listen address', allowed: 'host:port, e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:80, *:80' },
 );
 
-export const realServers = field(z.array(RealServerSchema).min(1), 'The real servers (backends) that share the traffic.');
+/** The name of the pool a virtual service sends its traffic to (unless a rule says otherwise). */
+export const poolRef = field(
+  z.string().min(1).max(64).optional(),
+  'The pool (under pools:) this virtual service sends its traffic to, unless a rule routes elsewhere. Instead of pool:, a virtual service may list realServers (and scheduler, healthCheck, ...) itself: a pool of its own, named after it.',
+  { noun: 'a pool name' },
+);
 
 
 export function protocol<P extends string>(value: P) {
@@ -79,6 +84,8 @@ export const sorryServer = field(
   'Where clients go when no real server is available (host:port). It is not health checked.',
   { noun: 'an address', allowed: 'host:port, e.g. 10.0.0.99:80' },
 );
+
+export type OutlierDetectionConfig = z.output<typeof OutlierDetectionSchema>;
 
 export const outlierDetection = field(
   z.union([z.literal(false), z.literal('off').transform((): false => false), OutlierDetectionSchema]).default(false),

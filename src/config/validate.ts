@@ -1,5 +1,7 @@
 import { findConflicts } from './conflicts.ts';
 import { issuesFromZod } from './issues.ts';
+import { inlineKeysBesidePool } from './resolve-pools.ts';
+import { ErrorCode } from '../errors.ts';
 import type { ConfigIssue } from './problem.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
@@ -12,6 +14,9 @@ export type ValidationResult = { ok: true; config: Config } | { ok: false; issue
 export function validateConfig(data: unknown): ValidationResult {
   const parsed = ConfigSchema.safeParse(data);
   if (!parsed.success) return { ok: false, issues: issuesFromZod(parsed.error.issues, ConfigSchema, data) };
-  const conflicts = findConflicts(parsed.data);
+  const conflicts = [
+    ...inlineKeysBesidePool(data).map((found): ConfigIssue => ({ code: ErrorCode.CONFIG_CONFLICT, path: found.path, target: 'key', message: found.message })),
+    ...findConflicts(parsed.data),
+  ];
   return conflicts.length > 0 ? { ok: false, issues: conflicts } : { ok: true, config: parsed.data };
 }

@@ -13,9 +13,10 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { PortRange } from '../config/l4-services.ts';
 import type { FtpServiceConfig } from '../config/schema.ts';
 import type { ReadMeter } from '../l4/relay.ts';
-import type { VirtualService } from '../l7/virtual-service.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import { FULL } from '../pool/types.ts';
 import { PersistSlot } from '../persistence/persistence.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { DataLink } from './data-link.ts';
 import { PassivePortShare } from './passive-ports.ts';
@@ -23,10 +24,8 @@ import { DataPortForwarder } from './port-following.ts';
 import { REPLY_NO_SERVER, REPLY_SHUTTING_DOWN, REPLY_TOO_MANY } from './replies.ts';
 import { FtpSession, type SessionHost } from './session.ts';
 import { plainIp } from './syntax.ts';
-import { WaitQueue } from '../l4/wait-queue.ts';
+import { WaitQueue } from '../pool/wait-queue.ts';
 import { listenShared } from '../worker/listen-shared.ts';
-
-const NO_SERVERS: readonly RealServer[] = Object.freeze([]);
 
 /** The ftp settings of a service that must be an FTP one (the runtime builds FtpListener only for those). */
 export function ftpConfig(service: VirtualService): FtpServiceConfig {
@@ -138,10 +137,7 @@ export class FtpListener implements ServiceListener, SessionHost {
   }
 
   tick(now: number): void {
-    const service = this.service;
-    service.tick(now);
-    service.sweep(now);
-    const config = ftpConfig(service);
+    const config = ftpConfig(this.service);
     this.#serveQueue(now);
     const cut = config.timeouts.drainCut;
     if (cut > 0) this.#noteStopped(now);
@@ -165,31 +161,11 @@ export class FtpListener implements ServiceListener, SessionHost {
 
   // ---- SessionHost --------------------------------------------------------------------------
 
-  pickServer(session: FtpSession, exclude: readonly RealServer[]): RealServer | 'full' | null {
-    const service = this.service;
-    const persistence = service.persistence;
+  pickServer(session: FtpSession): RealServer | typeof FULL | null {
+    const pool = this.service.pool;
     const slot = session.slot;
-    const ctx = session.pickContext;
-    const limits = ftpConfig(service).realServers;
-    let excluded = exclude;
-    let full = false;
-    // Each pass excludes one more server, so this ends within the server count.
-    for (let i = 0; i <= service.servers.length; i++) {
-      ctx.exclude = excluded.length === 0 ? null : excluded;
-      let server: RealServer | null;
-      if (persistence !== null && slot !== null) {
-        persistence.readConnection(slot);
-        server = persistence.pick(slot, ctx);
-      } else {
-        server = service.pick(ctx);
-      }
-      if (server === null) return full ? 'full' : null;
-      const limit = limits[server.index]?.maxConnections;
-      if (limit === undefined || server.inflight < limit) return server;
-      full = true;
-      excluded = [...excluded, server];
-    }
-    return 'full';
+    if (pool.persistence !== null && slot !== null) pool.persistence.readConnection(slot);
+    return pool.pick(session, Date.now());
   }
 
   opened(session: FtpSession): void {
@@ -237,8 +213,9 @@ export class FtpListener implements ServiceListener, SessionHost {
   /** Admit (connect) or refuse `session`; false when it must wait for a free slot. */
   #admit(session: FtpSession, now: number): boolean {
     if (this.#active >= ftpConfig(this.service).limits.maxConnections) return false;
-    const server = this.pickServer(session, NO_SERVERS);
-    if (server === 'full') return false;
+    const server = this.pickServer(session);
+    // Every server at its maxConnections: the session keeps its place in this listener's queue.
+    if (server === FULL) return false;
     if (server === null) {
       session.refuse(REPLY_NO_SERVER);
       return true;
@@ -271,7 +248,7 @@ export class FtpListener implements ServiceListener, SessionHost {
   }
 
   #noteStopped(now: number): void {
-    for (const server of this.service.servers) {
+    for (const server of this.service.pool.servers) {
       if (server.state === 'enabled') this.#stoppedSince.delete(server);
       else if (!this.#stoppedSince.has(server)) this.#stoppedSince.set(server, now);
     }
@@ -338,11 +315,11 @@ export class FtpListener implements ServiceListener, SessionHost {
    * (or with a single worker, where no other worker can hold the session) the connection is refused.
    */
   #serverOfOtherWorker(clientIp: string): RealServer | null {
-    const persistence = this.service.persistence;
+    const persistence = this.service.pool.persistence;
     if (persistence === null || this.env.worker.count === 1) return null;
     const slot = new PersistSlot(clientIp);
     persistence.readConnection(slot);
-    return persistence.pick(slot, { clientAddress: clientIp, exclude: null });
+    return persistence.pick(slot, { clientAddress: clientIp, exclude: null }, Date.now());
   }
 
   #note(level: 'info' | 'warn', message: string, event: string, client: string | null = null): void {

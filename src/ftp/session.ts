@@ -14,10 +14,12 @@
 import { connect, type Server, type Socket } from 'node:net';
 import type { FtpServiceConfig } from '../config/schema.ts';
 import { Relay, type ReadMeter } from '../l4/relay.ts';
-import type { VirtualService } from '../l7/virtual-service.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import type { Pool } from '../pool/pool.ts';
+import type { FULL, PickRequest } from '../pool/types.ts';
 import { PersistSlot } from '../persistence/persistence.ts';
 import type { PickContext } from '../scheduling/scheduler.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { ListenerEnv } from '../worker/service-listener.ts';
 import { AlgControl, type AlgSession } from './alg-control.ts';
 import { DataLink, type DataTarget } from './data-link.ts';
@@ -38,8 +40,8 @@ export interface SessionHost {
   readonly meter: ReadMeter;
   /** This worker's passive ports (alg mode); null in port-following mode. */
   readonly passivePorts: PassivePortShare | null;
-  /** A real server other than `exclude` with room for one more connection; 'full' when those that could serve are all at their limit. */
-  pickServer(session: FtpSession, exclude: readonly RealServer[]): RealServer | 'full' | null;
+  /** A real server other than those the session tried, with room for one more connection (the pool's pick path); FULL when those that could serve are all at their limit. */
+  pickServer(session: FtpSession): RealServer | typeof FULL | null;
   /** The control connection reached its real server. */
   opened(session: FtpSession): void;
   /** The control connection ended (or never started after admission): its slot is free. */
@@ -48,7 +50,7 @@ export interface SessionHost {
   finished(session: FtpSession): void;
 }
 
-export class FtpSession implements AlgSession {
+export class FtpSession implements AlgSession, PickRequest {
   readonly client: Socket;
   /** The client's address as text (IPv4-mapped prefix removed). */
   readonly clientIp: string;
@@ -56,8 +58,11 @@ export class FtpSession implements AlgSession {
   readonly clientLocalIp: string;
   readonly config: FtpServiceConfig;
   readonly slot: PersistSlot | null;
-  readonly pickContext: PickContext;
   readonly queuedAt: number;
+  /** PickRequest: servers tried (null before the first attempt fails). */
+  exclude: RealServer[] | null = null;
+  /** The pool of the connection's server (a reload may replace the listener's). */
+  pool: Pool;
   state: SessionState = 'queued';
   /** The real server of the control connection (the last one tried while connecting). */
   server: RealServer | null = null;
@@ -66,7 +71,7 @@ export class FtpSession implements AlgSession {
   serverIp = '';
   upstreamLocalIp = '';
   readonly #host: SessionHost;
-  readonly #tried: RealServer[] = [];
+  #attempts = 0;
   #onServer = false;
   #connectDeadline = 0;
   #control: AlgControl | Relay | null = null;
@@ -82,14 +87,26 @@ export class FtpSession implements AlgSession {
     this.queuedAt = now;
     this.clientIp = plainIp(client.remoteAddress ?? '');
     this.clientLocalIp = plainIp(client.localAddress ?? '');
-    this.pickContext = { clientAddress: this.clientIp, exclude: null };
-    this.slot = host.service.persistence === null ? null : new PersistSlot(this.clientIp);
+    this.pool = host.service.pool;
+    this.slot = this.pool.persistence === null ? null : new PersistSlot(this.clientIp);
     // Nothing is read until the real server's greeting has been relayed; the kernel holds the rest.
     client.pause();
     client.on('error', ignore);
     client.once('close', () => {
       if (this.state === 'queued' || this.state === 'connecting') this.#abort();
     });
+  }
+
+  get clientAddress(): string {
+    return this.clientIp;
+  }
+
+  get clientKeys(): PersistSlot | null {
+    return this.slot;
+  }
+
+  get keys(): PersistSlot | null {
+    return this.slot;
   }
 
   /** Data connections open now. */
@@ -136,9 +153,9 @@ export class FtpSession implements AlgSession {
   #dispatch(server: RealServer, now: number): void {
     this.server = server;
     this.#onServer = true;
-    server.inflight++;
-    server.requests++;
-    this.#tried.push(server);
+    this.pool = this.#host.service.pool;
+    this.pool.take(server);
+    this.#attempts++;
     this.#connectDeadline = now + this.config.timeouts.connect;
     const upstream = connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
@@ -151,7 +168,7 @@ export class FtpSession implements AlgSession {
   }
 
   #connected(upstream: Socket, server: RealServer): void {
-    this.#host.service.noteSuccess(server);
+    this.pool.noteSuccess(server);
     this.state = 'open';
     this.serverIp = plainIp(upstream.remoteAddress ?? server.host);
     this.upstreamLocalIp = plainIp(upstream.localAddress ?? '');
@@ -168,10 +185,11 @@ export class FtpSession implements AlgSession {
     this.upstream?.destroy();
     this.upstream = null;
     this.#leaveServer();
-    this.#host.service.noteFailure(server, reason);
+    this.pool.noteFailure(server, reason);
     this.note('warn', `cannot connect to real server ${server.id}: ${reason}`, 'connect-failed', server);
-    const next = this.#tried.length <= this.config.retries ? this.#host.pickServer(this, this.#tried) : null;
-    if (next === null || next === 'full') this.refuse(REPLY_UNREACHABLE);
+    (this.exclude ??= []).push(server);
+    const next = this.#attempts <= this.config.retries ? this.#host.pickServer(this) : null;
+    if (next === null || typeof next === 'string') this.refuse(REPLY_UNREACHABLE);
     else this.#dispatch(next, Date.now());
   }
 
@@ -194,7 +212,7 @@ export class FtpSession implements AlgSession {
   #leaveServer(): void {
     if (!this.#onServer) return;
     this.#onServer = false;
-    this.server!.inflight--;
+    this.pool.release(this.server!);
   }
 
   #finishIfDone(): void {

@@ -36,7 +36,9 @@ export interface HealthMonitorEvents {
 }
 
 interface ServerCheck {
-  readonly virtualService: string;
+  readonly pool: string;
+  /** How messages name the pool: an inline pool by its virtual service's name, as always; a shared one as `pool "name"`. */
+  readonly poolLabel: string;
   readonly server: string;
   readonly address: HostPort;
   readonly spec: HealthCheckConfig;
@@ -81,7 +83,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
   /** Start, keep, restart or stop checks to match `config`. Call it at start and on every reload. */
   apply(config: Config): void {
     const next = new Map<string, ServerCheck>();
-    for (const vs of config.virtualServices) {
+    for (const vs of config.pools) {
       for (const rs of vs.realServers) {
         const server = formatAddress(rs.address);
         const key = `${vs.name}|${server}`;
@@ -92,7 +94,7 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
           continue;
         }
         if (existing !== undefined) this.#halt(existing);
-        const check = this.#create(vs.name, server, rs.address, rs.healthCheck, specKey);
+        const check = this.#create(vs.name, vs.inline ? `"${vs.name}"` : `pool "${vs.name}"`, server, rs.address, rs.healthCheck, specKey);
         next.set(key, check);
         const reported = this.#reported.get(key);
         this.#reported.set(key, check.up);
@@ -125,12 +127,12 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
         checks: { passed: check.passed, failed: check.failed },
       };
       if (check.certificateExpires !== undefined) entry.certificateExpires = check.certificateExpires;
-      (status[check.virtualService] ??= {})[check.server] = entry;
+      (status[check.pool] ??= {})[check.server] = entry;
     }
     return status;
   }
 
-  #create(virtualService: string, server: string, address: HostPort, spec: HealthCheckConfig, specKey: string): ServerCheck {
+  #create(pool: string, poolLabel: string, server: string, address: HostPort, spec: HealthCheckConfig, specKey: string): ServerCheck {
     const machine = spec.type === 'none' ? null : new HealthStateMachine(spec);
     const up = machine?.up ?? true;
     const reason =
@@ -140,7 +142,8 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
           ? 'not checked yet; up until a check fails (startAs: up)'
           : 'not checked yet; down until a check passes (startAs: down)';
     const check: ServerCheck = {
-      virtualService,
+      pool,
+      poolLabel,
       server,
       address,
       spec,
@@ -198,12 +201,12 @@ export class HealthMonitor extends EventEmitter<HealthMonitorEvents> {
     check.beenUp ||= up;
     check.since = this.#now();
     check.reason = reason;
-    this.#reported.set(`${check.virtualService}|${check.server}`, up);
-    const fields = { virtualService: check.virtualService, server: check.server, up, reason, check: check.description };
-    const subject = `real server ${check.server} in "${check.virtualService}"`;
+    this.#reported.set(`${check.pool}|${check.server}`, up);
+    const fields = { pool: check.pool, server: check.server, up, reason, check: check.description };
+    const subject = `real server ${check.server} in ${check.poolLabel}`;
     if (!up) this.#log.warn(fields, `${subject} is DOWN: ${reason}`);
     else this.#log.info(fields, `${subject} is UP${again ? ' again' : ''}: ${reason}`);
-    const change: HealthChange = { virtualService: check.virtualService, server: check.server, up, reason, lastCheck: lastCheck === null ? null : { ...lastCheck } };
+    const change: HealthChange = { pool: check.pool, server: check.server, up, reason, lastCheck: lastCheck === null ? null : { ...lastCheck } };
     try {
       this.emit('change', change);
     } catch (error) {

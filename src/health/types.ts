@@ -59,7 +59,7 @@ export interface LastCheck {
 
 /** The `change` event: a real server's health flipped. */
 export interface HealthChange {
-  virtualService: string;
+  pool: string;
   /** The real server's id, as formatAddress prints its address: "127.0.0.1:9001", "[::1]:80". */
   server: string;
   up: boolean;

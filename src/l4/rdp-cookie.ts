@@ -15,7 +15,7 @@
  * the value up to CRLF. This module also checks the framing, so that a TLS ClientHello or an
  * HTTP request on an RDP port is told apart at its first byte instead of waiting for more.
  */
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 
 export type RdpParse =
   | { kind: 'need-more' }

@@ -6,32 +6,40 @@
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TcpServiceConfig } from '../config/schema.ts';
-import type { VirtualService } from '../l7/virtual-service.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import { Termination } from '../exchange/termination.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 import { PersistSlot } from '../persistence/persistence.ts';
+import type { Pool } from '../pool/pool.ts';
+import { FULL, type PickRequest, type PoolWaiter } from '../pool/types.ts';
 import { encodeProxyHeader } from '../proxy-protocol/encode.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { Relay, type RelayEnd } from './relay.ts';
 
-/** Where a connection is in its life; the listener's tick reads it to apply the right deadline. */
-export type TcpPhase = 'handshake' | 'queued' | 'connecting' | 'relaying' | 'closed';
+/**
+ * Where a connection is in its life; the listener's tick reads it to apply the right deadline.
+ * queued: waiting for a slot under the virtual service's maxConnections (the listener's queue);
+ * pool-queued: waiting for a real server below its maxConnections (the pool's queue).
+ */
+export type TcpPhase = 'handshake' | 'queued' | 'pool-queued' | 'connecting' | 'relaying' | 'closed';
 
 /** What a connection needs from its listener. */
 export interface TcpConnectionHost {
   readonly service: VirtualService;
   /** The service's settings now (a reload may change them between two connections). */
   readonly config: TcpServiceConfig;
-  /** A server for this connection, 'full' when every candidate is at its maxConnections, null when none is available. */
-  pickFor(conn: TcpConnection, exclude: readonly RealServer[] | null): RealServer | 'full' | null;
+  /** A server for this connection from `pool`: FULL when every candidate is at its maxConnections, null when none is available. */
+  pickFor(conn: TcpConnection, pool: Pool): RealServer | typeof FULL | null;
   /** The connection left connecting/relaying (or the queue): its slot is free. */
   released(conn: TcpConnection): void;
-  closed(conn: TcpConnection, error: string): void;
+  closed(conn: TcpConnection, termination: Termination, error: string): void;
   readonly meter: ((bytes: number) => void) | null;
 }
 
-export class TcpConnection {
+export class TcpConnection implements PickRequest, PoolWaiter {
   readonly socket: Socket;
   readonly #host: TcpConnectionHost;
-  /** The client's address: the socket's, or what an accepted PROXY header says. */
+  /** The client's address: the socket's, or what an accepted PROXY header says (IPv4-mapped normalised). */
   clientIp: string;
   clientPort: number;
   phase: TcpPhase = 'handshake';
@@ -44,6 +52,8 @@ export class TcpConnection {
   /** The first bytes' persistence key (rdp-cookie), read by the listener. */
   readonly slot: PersistSlot;
   server: RealServer | null = null;
+  /** The pool of the attempt in flight (a reload may replace the listener's). */
+  pool: Pool | null = null;
   /** The server an RDP session broker's routing token names; tried first. */
   redirect: RealServer | null = null;
   upstream: Socket | null = null;
@@ -51,20 +61,24 @@ export class TcpConnection {
   /** Counts toward the listener's maxConnections (connecting or relaying). */
   holdsSlot = false;
   /** Waiting in the listener's queue (its count of queued connections includes this one). */
-  inQueue = false;
+  inListenerQueue = false;
   /** The 'end' handler while the first packet is peeked (rdp-cookie); null otherwise. */
   peekEnd: (() => void) | null = null;
   readonly startedAt = performance.now();
-  #tried: RealServer[] | null = null;
+  // PickRequest (the pool's pick path reads these) and PoolWaiter.
+  exclude: RealServer[] | null = null;
+  inQueue = false;
+  queueDeadline = 0;
   #attempts = 0;
   #lastError = '';
+  #lastTermination: Termination = Termination.NO_SERVER;
   #onConnectError: ((err: NodeJS.ErrnoException) => void) | null = null;
   #onClientGone = (): void => this.#clientGone();
 
   constructor(socket: Socket, host: TcpConnectionHost) {
     this.socket = socket;
     this.#host = host;
-    this.clientIp = socket.remoteAddress ?? '';
+    this.clientIp = normaliseAddress(socket.remoteAddress ?? '');
     this.clientPort = socket.remotePort ?? 0;
     this.slot = new PersistSlot(this.clientIp);
     // Until the relay owns it: a client that goes away while queued or connecting is noticed.
@@ -74,21 +88,62 @@ export class TcpConnection {
 
   /** A client address learnt from a PROXY header, before any server is chosen. */
   setClient(address: string, port: number): void {
-    this.clientIp = address;
+    this.clientIp = normaliseAddress(address);
     this.clientPort = port;
-    (this as { slot: PersistSlot }).slot = new PersistSlot(address);
+    (this as { slot: PersistSlot }).slot = new PersistSlot(this.clientIp);
   }
 
-  /** Choose a server and connect; false when the listener must queue the connection (every server full). */
-  start(now: number): boolean {
-    const server = this.#host.pickFor(this, this.#tried);
-    if (server === 'full') return false;
-    if (server === null) {
-      this.#fail(this.#tried === null ? 'no real server available' : `no real server left to try after: ${this.#lastError}`);
-      return true;
+  get clientAddress(): string {
+    return this.clientIp;
+  }
+
+  get clientKeys(): PersistSlot {
+    return this.slot;
+  }
+
+  get keys(): PersistSlot {
+    return this.slot;
+  }
+
+  /** Choose a server and connect; every server full: wait in the pool's queue (or be refused). */
+  start(now: number): void {
+    const pool = this.#host.service.pool;
+    const server = this.#host.pickFor(this, pool);
+    if (server === FULL) {
+      if (!pool.enqueue(this, now)) {
+        this.#lastTermination = Termination.QUEUE_FULL;
+        return this.#fail(`every real server of pool "${pool.name}" is at its maxConnections and the queue is full`);
+      }
+      this.pool = pool;
+      this.phase = 'pool-queued';
+      return;
     }
+    this.#startWith(server, pool, now);
+  }
+
+  #startWith(server: RealServer | null, pool: Pool, now: number): void {
+    if (server === null) {
+      if (this.exclude !== null) return this.#fail(`no real server left to try after: ${this.#lastError}`);
+      this.#lastTermination = Termination.NO_SERVER;
+      return this.#fail('no real server available');
+    }
+    this.pool = pool;
     this.#connect(server, now);
+  }
+
+  /** PoolWaiter: a real server of `pool` may have room. */
+  onPoolSlot(pool: Pool): boolean {
+    if (this.phase !== 'pool-queued') return true;
+    const server = this.#host.pickFor(this, pool);
+    if (server === FULL) return false;
+    this.#startWith(server, pool, Date.now());
     return true;
+  }
+
+  onQueueTimeout(): void {
+    if (this.phase !== 'pool-queued') return;
+    this.#lastTermination = Termination.QUEUE_TIMEOUT;
+    this.#fail(`waited ${this.pool?.config.queue.timeout ?? 0} ms for a real server below its maxConnections`);
   }
 
   #connect(server: RealServer, now: number): void {
@@ -97,8 +152,7 @@ export class TcpConnection {
     this.deadline = now + config.timeouts.connect;
     this.server = server;
     this.#attempts++;
-    server.inflight++;
-    server.requests++;
+    this.pool!.take(server);
     const upstream = connect({ host: server.host, port: server.port, allowHalfOpen: true, noDelay: true });
     this.upstream = upstream;
     const onError = (err: NodeJS.ErrnoException): void => this.#connectFailed(upstream, err.code ?? err.message);
@@ -110,7 +164,7 @@ export class TcpConnection {
   #connected(upstream: Socket): void {
     if (this.upstream !== upstream || this.phase !== 'connecting') return;
     const config = this.#host.config;
-    this.#host.service.noteSuccess(this.server!);
+    this.pool!.noteSuccess(this.server!);
     this.phase = 'relaying';
     this.deadline = 0;
     if (this.#onConnectError !== null) upstream.off('error', this.#onConnectError);
@@ -129,30 +183,39 @@ export class TcpConnection {
   #connectFailed(upstream: Socket, reason: string): void {
     if (this.upstream !== upstream || this.phase !== 'connecting') return;
     upstream.destroy();
-    this.#retryOrFail(`${this.server!.id}: ${reason}`);
+    this.#retryOrFail(reason === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : Termination.UPSTREAM_CONNECT_ERROR, `${this.server!.id}: ${reason}`);
   }
 
   /** The listener's tick saw the connect deadline pass. */
   connectTimedOut(): void {
     if (this.phase !== 'connecting') return;
     this.upstream?.destroy();
-    this.#retryOrFail(`${this.server!.id}: no connection within ${this.#host.config.timeouts.connect} ms`);
+    this.#retryOrFail(Termination.UPSTREAM_CONNECT_TIMEOUT, `${this.server!.id}: no connection within ${this.#host.config.timeouts.connect} ms`);
   }
 
-  #retryOrFail(reason: string): void {
+  #retryOrFail(termination: Termination, reason: string): void {
     const server = this.server!;
-    server.inflight--;
-    this.#host.service.noteFailure(server, reason);
+    const pool = this.pool!;
+    this.#releaseServer();
+    pool.noteFailure(server, reason);
     this.#lastError = reason;
+    this.#lastTermination = termination;
     this.upstream = null;
-    this.server = null;
-    (this.#tried ??= []).push(server);
-    if (this.socket.destroyed) return this.#finish(reason);
-    if (this.#attempts <= this.#host.service.retries) {
-      const next = this.#host.pickFor(this, this.#tried);
-      if (next !== null && next !== 'full') return this.#connect(next, Date.now());
+    (this.exclude ??= []).push(server);
+    if (this.socket.destroyed) return this.#finish(Termination.CLIENT_ABORTED, reason);
+    if (this.#attempts <= this.#host.config.retries) {
+      const next = this.#host.pickFor(this, pool);
+      if (next !== null && next !== FULL) return this.#connect(next, Date.now());
     }
     this.#fail(reason);
+  }
+
+  /** The attempt's server no longer counts this connection (exactly once per attempt). */
+  #releaseServer(): void {
+    const server = this.server;
+    if (server === null) return;
+    this.server = null;
+    this.pool?.release(server);
   }
 
   /** Give up on this client: close it (with a reset when it already sent data we cannot deliver). */
@@ -160,19 +223,20 @@ export class TcpConnection {
     this.phase = 'closed';
     if (this.head !== null) this.socket.resetAndDestroy();
     else this.socket.destroy();
-    this.#finish(reason);
+    this.#finish(this.#lastTermination, reason);
   }
 
-  /** Close the client from outside (queue timeout, queue full, shutdown); no server was involved. */
-  reject(reason: string): void {
+  /** Close the client from outside (queue timeout, queue full, shutdown, a limit); no server was involved. */
+  reject(reason: string, termination: Termination = Termination.CONNECTION_LIMIT): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'connecting') {
       // Cut while connecting (shutdown): the attempt and its count on the server end here.
       this.upstream?.destroy();
       this.upstream = null;
-      this.server!.inflight--;
-      this.server = null;
+      this.#releaseServer();
     }
+    if (this.phase === 'pool-queued') this.pool?.leaveQueue(this);
+    this.#lastTermination = termination;
     this.#fail(reason);
   }
 
@@ -181,23 +245,29 @@ export class TcpConnection {
     // Gone while queued or connecting: nothing to relay.
     if (this.phase === 'connecting') {
       this.upstream?.destroy();
-      this.server!.inflight--;
-      this.server = null;
+      this.#releaseServer();
     }
+    if (this.phase === 'pool-queued') this.pool?.leaveQueue(this);
     this.phase = 'closed';
-    this.#finish('client closed before a real server was connected');
+    this.#finish(Termination.CLIENT_ABORTED, 'client closed before a real server was connected');
   }
 
   #relayDone(how: RelayEnd): void {
-    this.server!.inflight--;
-    this.#finish(how === 'closed' ? '' : how);
+    const server = this.server;
+    this.server = null;
+    if (server !== null) this.pool?.release(server);
+    this.relayServer = server;
+    this.#finish(RELAY_TERMINATIONS[how], how === 'closed' ? '' : how);
   }
 
-  #finish(error: string): void {
+  /** The server the relay ran to (kept for the log after its slot is released). */
+  relayServer: RealServer | null = null;
+
+  #finish(termination: Termination, error: string): void {
     this.phase = 'closed';
     this.deadline = 0;
     this.#host.released(this);
-    this.#host.closed(this, error);
+    this.#host.closed(this, termination, error);
   }
 
   /** Cut the connection now (drainCut, shutdown past the grace period). */
@@ -208,3 +278,12 @@ export class TcpConnection {
 }
 
 function noop(): void {}
+
+/** How a relay ended, as a termination code: an idle timeout is the client's (it went silent too, but a silent server is in `error`). */
+const RELAY_TERMINATIONS: Readonly<Record<RelayEnd, Termination>> = {
+  closed: Termination.OK,
+  'client-reset': Termination.CLIENT_ABORTED,
+  'server-reset': Termination.UPSTREAM_RESET,
+  idle: Termination.CLIENT_TIMEOUT,
+  cut: Termination.CUT,
+};

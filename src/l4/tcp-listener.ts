@@ -7,13 +7,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TcpServiceConfig } from '../config/schema.ts';
-import type { VirtualService } from '../l7/virtual-service.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import { Termination } from '../exchange/termination.ts';
+import type { Pool } from '../pool/pool.ts';
+import type { FULL } from '../pool/types.ts';
 import { acceptProxyHeader } from '../proxy-protocol/accept.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { RDP_PEEK_LIMIT, parseRdpConnectionRequest, redirectTarget } from './rdp-cookie.ts';
 import { TcpConnection, type TcpConnectionHost } from './tcp-connection.ts';
-import { WaitQueue } from './wait-queue.ts';
+import { WaitQueue } from '../pool/wait-queue.ts';
 import { listenShared } from '../worker/listen-shared.ts';
 
 /** How long a client has to send its PROXY header, or its RDP Connection Request. */
@@ -69,7 +72,9 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   drain(): void {
     this.#draining = true;
-    for (const conn of this.connections) if (conn.phase === 'queued' || conn.phase === 'handshake') conn.reject('shutting down');
+    for (const conn of this.connections) {
+      if (conn.phase === 'queued' || conn.phase === 'pool-queued' || conn.phase === 'handshake') conn.reject('shutting down', Termination.CUT);
+    }
   }
 
   destroyAll(): void {
@@ -114,7 +119,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   #afterProxy(conn: TcpConnection): void {
     if (conn.phase === 'closed') return;
-    const persistence = this.service.persistence;
+    const persistence = this.service.pool.persistence;
     if (persistence?.config.type !== 'rdp-cookie') return this.#admit(conn);
     // rdp-cookie: the user name is in the client's first packet, read before choosing a server.
     const socket = conn.socket;
@@ -143,7 +148,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     conn.onHandshakeTimeout = null;
     conn.slot.connectionKey = parsed.kind === 'request' ? parsed.cookie : null;
     // A session broker's redirect names the server that holds the user's session: it wins.
-    if (parsed.kind === 'request' && parsed.routingToken !== null) conn.redirect = redirectTarget(parsed.routingToken, this.service.servers);
+    if (parsed.kind === 'request' && parsed.routingToken !== null) conn.redirect = redirectTarget(parsed.routingToken, this.service.pool.servers);
     this.#admit(conn);
   }
 
@@ -151,19 +156,17 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   #admit(conn: TcpConnection): void {
     if (conn.phase === 'closed') return;
-    this.service.persistence?.readConnection(conn.slot);
+    this.service.pool.persistence?.readConnection(conn.slot);
     const now = Date.now();
-    if (this.#active < this.config.limits.maxConnections && this.#queued === 0 && this.#tryStart(conn, now)) return;
+    if (this.#active < this.config.limits.maxConnections && this.#queued === 0) return this.#start(conn, now);
     this.#enqueue(conn, now);
   }
 
-  #tryStart(conn: TcpConnection, now: number): boolean {
+  /** The connection takes a slot under maxConnections and asks the pool for a server. */
+  #start(conn: TcpConnection, now: number): void {
     conn.holdsSlot = true;
     this.#active++;
-    if (conn.start(now)) return true;
-    conn.holdsSlot = false;
-    this.#active--;
-    return false;
+    conn.start(now);
   }
 
   #enqueue(conn: TcpConnection, now: number): void {
@@ -174,14 +177,14 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     }
     conn.phase = 'queued';
     conn.deadline = now + queue.timeout;
-    conn.inQueue = true;
+    conn.inListenerQueue = true;
     this.#queued++;
     this.#queue.push(conn);
   }
 
   #leaveQueue(conn: TcpConnection): void {
-    if (!conn.inQueue) return;
-    conn.inQueue = false;
+    if (!conn.inListenerQueue) return;
+    conn.inListenerQueue = false;
     this.#queued--;
   }
 
@@ -206,38 +209,18 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     const max = this.config.limits.maxConnections;
     const queue = this.#queue;
     while (queue.size > 0 && this.#active < max) {
-      const conn = queue.peek()!;
-      if (conn.inQueue) {
-        this.#leaveQueue(conn);
-        if (!this.#tryStart(conn, now)) {
-          // Every server is full: it keeps its place at the head.
-          conn.inQueue = true;
-          this.#queued++;
-          conn.phase = 'queued';
-          return;
-        }
-      }
-      queue.shift();
+      const conn = queue.shift()!;
+      if (!conn.inListenerQueue) continue;
+      this.#leaveQueue(conn);
+      this.#start(conn, now);
     }
   }
 
-  pickFor(conn: TcpConnection, exclude: readonly RealServer[] | null): RealServer | 'full' | null {
-    const service = this.service;
+  /** The pool's pick path, after an RDP session broker's redirect (which names the server holding the user's session). */
+  pickFor(conn: TcpConnection, pool: Pool): RealServer | typeof FULL | null {
     const redirect = conn.redirect;
-    if (redirect !== null && (exclude === null || !exclude.includes(redirect))) return redirect;
-    const persistence = service.persistence;
-    let skip = exclude;
-    let full = false;
-    for (let i = 0; i <= service.servers.length; i++) {
-      const ctx = { clientAddress: conn.clientIp, exclude: skip };
-      const server = persistence === null ? service.pick(ctx) : persistence.pick(conn.slot, ctx);
-      if (server === null) return full ? 'full' : null;
-      const limit = server.index < 0 ? undefined : this.config.realServers[server.index]?.maxConnections;
-      if (limit === undefined || server.inflight < limit) return server;
-      full = true;
-      skip = skip === null ? [server] : [...skip, server];
-    }
-    return 'full';
+    if (redirect !== null && (conn.exclude === null || !conn.exclude.includes(redirect))) return redirect;
+    return pool.pick(conn, Date.now());
   }
 
   released(conn: TcpConnection): void {
@@ -248,20 +231,20 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     this.#admitQueued(Date.now());
   }
 
-  closed(conn: TcpConnection, error: string): void {
+  closed(conn: TcpConnection, termination: Termination, error: string): void {
     this.connections.delete(conn);
     const sink = this.#env.ctx.accessLog;
     if (sink === null) return;
-    sink.log({
+    sink.logConnection({
+      protocol: 'tcp',
       client: conn.clientIp,
       virtualService: this.service.name,
-      server: conn.server?.id ?? '',
-      method: 'TCP',
-      path: '',
-      status: 0,
+      pool: conn.pool?.name ?? this.service.pool.name,
+      server: (conn.server ?? conn.relayServer)?.id ?? '',
       bytesIn: conn.relay?.bytesIn ?? 0,
       bytesOut: conn.relay?.bytesOut ?? 0,
       durationMs: performance.now() - conn.startedAt,
+      termination,
       error,
     });
   }
@@ -281,7 +264,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
           if (conn.deadline <= now) conn.connectTimedOut();
           break;
         case 'queued':
-          if (conn.deadline <= now && conn.inQueue) conn.reject(`waited ${this.config.limits.queue.timeout} ms in the queue`);
+          if (conn.deadline <= now && conn.inListenerQueue) conn.reject(`waited ${this.config.limits.queue.timeout} ms in the queue`);
           break;
         case 'handshake':
           // Only rdp-cookie peeks are timed here; acceptProxyHeader has its own timeout.
@@ -290,11 +273,10 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
       }
     }
     this.#admitQueued(now);
-    this.service.tick(now);
   }
 
   #noteUnavailable(now: number): void {
-    for (const server of this.service.servers) {
+    for (const server of this.service.pool.servers) {
       if (server.state === 'enabled') this.#unavailableSince.delete(server);
       else if (!this.#unavailableSince.has(server)) this.#unavailableSince.set(server, now);
     }

@@ -33,10 +33,11 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { isIP, isIPv6, type AddressInfo } from 'node:net';
 import type { UdpServiceConfig } from '../config/schema.ts';
-import type { VirtualService } from '../l7/virtual-service.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 import { PersistSlot } from '../persistence/persistence.ts';
-import type { PickContext } from '../scheduling/scheduler.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import { FULL, type PickRequest } from '../pool/types.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { UdpCounters } from './udp-counters.ts';
 import { UdpSessionTable } from './udp-session-table.ts';
@@ -61,7 +62,7 @@ export class UdpListener implements ServiceListener {
   readonly #env: ListenerEnv;
   readonly #socket: Socket;
   readonly #sessions = new UdpSessionTable();
-  readonly #pickContext: PickContext = { clientAddress: '', exclude: null };
+  readonly #pickRequest: PickRequest = { clientAddress: '', exclude: null, clientKeys: null, keys: null };
   /** When drain() was called (the listener's clock); 0 while it serves. */
   #drainedAt = 0;
   /** When each draining server (by id) started draining, as this listener saw it (drainTimeout). */
@@ -125,7 +126,7 @@ export class UdpListener implements ServiceListener {
    */
   update(service: VirtualService): void {
     const byId = new Map<string, RealServer>();
-    for (const server of service.servers) byId.set(server.id, server);
+    for (const server of service.pool.servers) byId.set(server.id, server);
     this.#service = service;
     this.#settings = udpSettings(service);
     for (let session = this.#sessions.oldest, next: UdpSession | null; session !== null; session = next) {
@@ -175,9 +176,6 @@ export class UdpListener implements ServiceListener {
       this.destroyAll();
       return;
     }
-    const service = this.#service;
-    service.tick(now);
-    service.sweep(now);
     const deadline = now - this.#settings.sessionTimeout;
     for (let oldest = this.#sessions.oldest; oldest !== null && oldest.lastSeen <= deadline; oldest = this.#sessions.oldest) {
       this.#end(oldest, 'expired');
@@ -222,7 +220,7 @@ export class UdpListener implements ServiceListener {
     this.#sessions.touch(session);
     if (!session.replied) {
       session.replied = true;
-      this.#service.noteSuccess(session.server);
+      this.#service.pool.noteSuccess(session.server);
     }
     try {
       this.#socket.send(msg, session.port, session.address, this.#afterReply);
@@ -259,22 +257,28 @@ export class UdpListener implements ServiceListener {
       socket.once('connect', () => this.#onConnected(session));
       socket.connect(server.port, server.host);
     }
-    server.inflight++;
-    server.requests++;
+    this.#service.pool.take(server);
     this.counters.sessionsCreated++;
     this.#sessions.add(session);
     return session;
   }
 
+  /** The pool's pick path; a pool whose servers are all at their maxConnections drops the datagram (nothing to queue). */
   #pick(address: string): RealServer | null {
-    const service = this.#service;
-    const ctx = this.#pickContext;
-    ctx.clientAddress = address;
-    const persistence = service.persistence;
-    if (persistence === null) return service.pick(ctx);
-    const slot = new PersistSlot(address);
-    persistence.readConnection(slot);
-    return persistence.pick(slot, ctx);
+    const pool = this.#service.pool;
+    const request = this.#pickRequest;
+    request.clientAddress = normaliseAddress(address);
+    if (pool.persistence === null) {
+      request.clientKeys = null;
+      request.keys = null;
+    } else {
+      const slot = new PersistSlot(request.clientAddress);
+      pool.persistence.readConnection(slot);
+      request.clientKeys = slot;
+      request.keys = slot;
+    }
+    const server = pool.pick(request, this.#now);
+    return server === FULL ? null : server;
   }
 
   /** A real server given by name is resolved and connected: send what the client sent meanwhile. */
@@ -294,7 +298,7 @@ export class UdpListener implements ServiceListener {
     if (session.closed) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (SERVER_UNREACHABLE.has(code)) {
-      this.#service.noteFailure(session.server, code === 'ECONNREFUSED' ? 'port unreachable (ICMP)' : `${code} (ICMP)`);
+      this.#service.pool.noteFailure(session.server, code === 'ECONNREFUSED' ? 'port unreachable (ICMP)' : `${code} (ICMP)`);
     }
     this.#end(session, 'failed');
   }
@@ -314,7 +318,7 @@ export class UdpListener implements ServiceListener {
     session.closed = true;
     session.pending = null;
     this.#sessions.remove(session);
-    session.server.inflight--;
+    this.#service.pool.release(session.server);
     session.socket.close();
     const counters = this.counters;
     if (why === 'expired') counters.sessionsExpired++;
@@ -336,7 +340,7 @@ export class UdpListener implements ServiceListener {
   #moveOffUnusable(now: number): void {
     const draining = this.#drainingSince;
     let walk = false;
-    for (const server of this.#service.servers) {
+    for (const server of this.#service.pool.servers) {
       if (server.state === 'drain') {
         if (!draining.has(server.id)) draining.set(server.id, now);
       } else if (draining.size > 0) {
@@ -353,7 +357,7 @@ export class UdpListener implements ServiceListener {
 
   #mustLeave(server: RealServer, now: number): boolean {
     if (!server.up || server.state === 'disabled' || server.ejectedUntil !== 0) return true;
-    const drainTimeout = this.#service.config.drainTimeout;
+    const drainTimeout = this.#service.pool.config.drainTimeout;
     if (server.state !== 'drain' || drainTimeout === 0) return false;
     const since = this.#drainingSince.get(server.id);
     return since !== undefined && now - since >= drainTimeout;

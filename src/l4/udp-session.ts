@@ -4,7 +4,7 @@
  * table (udp-session-table.ts) links it into its least-recently-used order.
  */
 import type { Socket } from 'node:dgram';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 
 /** Why a session ended, for the counters. */
 export type UdpSessionEnd =

@@ -1,9 +1,13 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 
-/** One finished request, as the access log records it. */
+/** One finished HTTP exchange, as the access log records it. */
 export interface AccessRecord {
   client: string;
   virtualService: string;
+  /** The pool the exchange was routed to ('' when it never got that far). */
+  pool: string;
+  /** The rule that decided ('' when none matched). */
+  rule: string;
   server: string;
   method: string;
   path: string;
@@ -11,11 +15,29 @@ export interface AccessRecord {
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
+  /** How it ended (src/exchange/termination.ts). */
+  termination: string;
+  /** The internal detail of a failure (addresses, errno); '' when none. */
+  error: string;
+}
+
+/** One finished Layer 4 connection (tcp) or session: no method, path or status to pretend. */
+export interface ConnectionRecord {
+  protocol: 'tcp' | 'udp' | 'ftp';
+  client: string;
+  virtualService: string;
+  pool: string;
+  server: string;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  termination: string;
   error: string;
 }
 
 export interface AccessLogSink {
   log(r: AccessRecord): void;
+  logConnection(r: ConnectionRecord): void;
   close(): Promise<void>;
 }
 
@@ -103,20 +125,40 @@ export class JsonAccessLog implements AccessLogSink {
   }
 
   log(r: AccessRecord): void {
+    // No JSON.stringify for the usual fields: the virtual service name is limited by the schema
+    // to [A-Za-z0-9._-], the method to llhttp's method names, and the path to visible ASCII by
+    // the parser, so only '"' and '\\' in a path can need escaping.
+    const path = NEEDS_ESCAPE.test(r.path) ? JSON.stringify(r.path) : `"${r.path}"`;
+    // The method is a token (tchar has no '"' or '\\'), pool and rule names are schema-limited.
+    this.#pending +=
+      `{"time":"${this.#time()}","client":"${r.client}","virtualService":"${r.virtualService}","pool":"${r.pool}"` +
+      (r.rule === '' ? '' : `,"rule":"${r.rule}"`) +
+      `,"realServer":"${r.server}","method":"${r.method}","path":${path},"status":${r.status}` +
+      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000}` +
+      `,"termination":"${r.termination}"` +
+      (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
+    this.#scheduleFlush();
+  }
+
+  logConnection(r: ConnectionRecord): void {
+    this.#pending +=
+      `{"time":"${this.#time()}","protocol":"${r.protocol}","client":"${r.client}","virtualService":"${r.virtualService}","pool":"${r.pool}"` +
+      `,"realServer":"${r.server}","bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000}` +
+      `,"termination":"${r.termination}"` +
+      (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
+    this.#scheduleFlush();
+  }
+
+  #time(): string {
     const now = Date.now();
     if (now !== this.#lastMs) {
       this.#lastMs = now;
       this.#lastIso = new Date(now).toISOString();
     }
-    // No JSON.stringify for the usual fields: the virtual service name is limited by the schema
-    // to [A-Za-z0-9._-], the method to llhttp's method names, and the path to visible ASCII by
-    // the parser, so only '"' and '\\' in a path can need escaping.
-    const path = NEEDS_ESCAPE.test(r.path) ? JSON.stringify(r.path) : `"${r.path}"`;
-    this.#pending +=
-      `{"time":"${this.#lastIso}","client":"${r.client}","virtualService":"${r.virtualService}"` +
-      `,"realServer":"${r.server}","method":"${r.method}","path":${path},"status":${r.status}` +
-      `,"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000}` +
-      (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
+    return this.#lastIso;
+  }
+
+  #scheduleFlush(): void {
     if (this.#pending.length >= FLUSH_BYTES) this.#flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;

@@ -1,6 +1,6 @@
 import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { COOKIE_VALUE_LENGTH, CookieSigner, cookieKey } from './cookie-signer.ts';
 import { cookieValue } from './request-keys.ts';
 import type { MethodEnv, PersistenceMethod, PersistenceModule } from './types.ts';
@@ -25,9 +25,9 @@ export class ActiveCookie implements PersistenceMethod {
 
   constructor(env: MethodEnv) {
     this.#env = env;
-    const { config, vsName } = env;
+    const { config, poolName } = env;
     this.#name = Buffer.from(config.cookieName!, 'latin1');
-    this.#signer = new CookieSigner(cookieKey(vsName, config.cookieSecret));
+    this.#signer = new CookieSigner(cookieKey(poolName, config.cookieSecret));
     this.#timeoutSeconds = Math.ceil(config.timeout / 1000);
     // SameSite=Lax: sent on top-level navigation from other sites (a link into the site keeps
     // its server), not on their sub-requests. No Secure: the listener speaks plain HTTP.
@@ -37,7 +37,7 @@ export class ActiveCookie implements PersistenceMethod {
   /** Register a configured server (at load, for every real server of the virtual service). */
   addServer(server: RealServer): void {
     const slot = this.#env.servers.slotOf(server);
-    this.#tokens[slot] = this.#signer.addServer(this.#env.vsName, server.id, slot);
+    this.#tokens[slot] = this.#signer.addServer(this.#env.poolName, server.id, slot);
   }
 
   key(head: RequestHead, fields: FieldTable, _client: unknown, previous: string | null): string | null {

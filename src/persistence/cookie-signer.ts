@@ -34,10 +34,10 @@ export const COOKIE_SECRET_ENV = 'FULCRUM_COOKIE_SECRET';
  * virtual service name. The derived key lets nodes with the same config agree without any
  * setup, but anyone who knows the name and the servers can compute valid values (documented).
  */
-export function cookieKey(vsName: string, configured: string | null, env: NodeJS.ProcessEnv = process.env): Buffer {
+export function cookieKey(poolName: string, configured: string | null, env: NodeJS.ProcessEnv = process.env): Buffer {
   const secret = configured ?? env[COOKIE_SECRET_ENV];
   if (secret !== undefined && secret !== '') return Buffer.from(secret, 'utf8');
-  return createHash('sha256').update(`fulcrum active-cookie v1\n${vsName}`).digest();
+  return createHash('sha256').update(`fulcrum active-cookie v1\n${poolName}`).digest();
 }
 
 export class CookieSigner {
@@ -54,8 +54,8 @@ export class CookieSigner {
   }
 
   /** The token of one server; registers it so that values carrying it verify to `server`. */
-  addServer(vsName: string, serverId: string, server: number): string {
-    const token = createHmac('sha256', this.#key).update(`server\n${vsName}\n${serverId}`).digest('base64url').slice(0, TOKEN_LENGTH);
+  addServer(poolName: string, serverId: string, server: number): string {
+    const token = createHmac('sha256', this.#key).update(`server\n${poolName}\n${serverId}`).digest('base64url').slice(0, TOKEN_LENGTH);
     this.#byToken.set(token, server);
     return token;
   }

@@ -1,5 +1,5 @@
 /**
- * Persistence of one virtual service in one worker: reads the keys of a request, chooses the
+ * Persistence of one pool in one worker: reads the keys of a request, chooses the
  * server it is persisted to (or a new one), and says what the response must carry. Built at
  * config load by VirtualService; the engine calls `read` while the request head is parsed, `pick`
  * instead of the scheduler, and `respond` while it rewrites the response head.
@@ -24,29 +24,33 @@ import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
 import type { PickContext, Scheduler } from '../scheduling/scheduler.ts';
 import { sourceIpHash } from '../scheduling/source-ip-hash.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { ActiveCookie } from './active-cookie.ts';
 import { persistenceModules } from './modules.ts';
 import { LruTable } from './lru-table.ts';
 import type { LearningMethod } from './server-cookie.ts';
-import type { ClientKeys, KeyHash, MethodEnv, PersistenceMethod, ServerSlots } from './types.ts';
+import type { ClientKeys, KeyHash, MethodEnv, PersistenceMethod, RequestKeys, ServerSlots } from './types.ts';
 
 const NO_REQUEST = Object.freeze({});
 
 /** Expired entries removed per table per worker tick (100 ms): 100,000 a second, a few ms of work at most per tick. */
 const SWEEP_BUDGET = 10_000;
 
-/** Per client connection: its keys for the request in flight and what the response must carry. */
-export class PersistSlot implements ClientKeys {
+/**
+ * A Layer 4 connection's persistence keys: its client's (ClientKeys) and the one request a
+ * connection makes (RequestKeys). An HTTP exchange holds its RequestKeys itself and shares its
+ * connection's ClientKeys (src/exchange/exchange.ts).
+ */
+export class PersistSlot implements ClientKeys, RequestKeys {
   readonly clientIp: string;
   connectionKey: string | null = null;
   sourceKey = '';
   sourceMask4 = -1;
   sourceMask6 = -1;
-  /** This request's key for the type, and for the fallback; null when absent. */
+  lastKey: string | null = null;
+  lastFallbackKey: string | null = null;
   key: string | null = null;
   fallbackKey: string | null = null;
-  /** The Set-Cookie field line the response carries ('' for none). */
   setCookie = '';
 
   constructor(clientIp: string) {
@@ -54,9 +58,9 @@ export class PersistSlot implements ClientKeys {
   }
 }
 
-/** Chooses a server when persistence does not: the virtual service (its scheduler, then its sorry server). */
+/** Chooses a server when persistence does not: the pool (its scheduler, then its sorry server). */
 export interface ServicePicker {
-  pick(ctx: PickContext): RealServer | null;
+  pickUnpersisted(ctx: PickContext): RealServer | null;
 }
 
 /** What outlives a reload that keeps the virtual service's name and persistence settings. */
@@ -98,12 +102,12 @@ export class Persistence implements ServerSlots {
   /** Each server's weight when available, else 0, at the last hash rebuild: tick compares to catch changes made without rebuild(). */
   readonly #hashedWeights: Float64Array;
 
-  constructor(vsName: string, config: PersistenceConfig, drainTimeout: number, servers: readonly RealServer[], scheduler: ServicePicker, previous: Persistence | null) {
+  constructor(poolName: string, config: PersistenceConfig, drainTimeout: number, servers: readonly RealServer[], scheduler: ServicePicker, previous: Persistence | null) {
     this.config = config;
     this.#servers = servers;
     this.#scheduler = scheduler;
     this.#drainTimeout = drainTimeout;
-    const fingerprint = JSON.stringify([vsName, config]);
+    const fingerprint = JSON.stringify([poolName, config]);
     this.#state = previous !== null && previous.#state.fingerprint === fingerprint ? previous.#state : new PersistenceState(fingerprint, config);
     this.#drainingSince = previous !== null ? previous.#drainingSince : new Map();
 
@@ -133,7 +137,7 @@ export class Persistence implements ServerSlots {
         return this.#hash!.pick(ctx);
       },
     };
-    const env = (table: LruTable | null): MethodEnv => ({ config, vsName, table, servers: this, hash });
+    const env = (table: LruTable | null): MethodEnv => ({ config, poolName, table, servers: this, hash });
     this.#primary = primaryModule.create(env(this.#state.primary));
     this.#fallback = fallbackModule === null ? null : fallbackModule.create(env(this.#state.fallback));
     this.#primaryChooses = primaryModule.firstChoice === 'hash';
@@ -154,13 +158,16 @@ export class Persistence implements ServerSlots {
 
   // ---- the request path -----------------------------------------------------------------------
 
-  /** Read this request's keys (while its head is parsed: head and fields are scratch). */
-  read(slot: PersistSlot, head: RequestHead, fields: FieldTable): void {
-    const key = this.#primary.key(head, fields, slot, slot.key);
-    slot.key = key;
+  /** Read this request's keys from its head. */
+  read(client: ClientKeys, request: RequestKeys, head: RequestHead, fields: FieldTable): void {
+    const key = this.#primary.key(head, fields, client, client.lastKey);
+    request.key = key;
+    if (key !== null) client.lastKey = key;
     const fallback = this.#fallback;
-    slot.fallbackKey = fallback === null || (key !== null && this.#primaryChooses) ? null : fallback.key(head, fields, slot, slot.fallbackKey);
-    slot.setCookie = '';
+    const fallbackKey = fallback === null || (key !== null && this.#primaryChooses) ? null : fallback.key(head, fields, client, client.lastFallbackKey);
+    request.fallbackKey = fallbackKey;
+    if (fallbackKey !== null) client.lastFallbackKey = fallbackKey;
+    request.setCookie = '';
   }
 
   /**
@@ -169,12 +176,11 @@ export class Persistence implements ServerSlots {
    * neither the request head nor its fields.
    */
   readConnection(slot: PersistSlot): void {
-    this.read(slot, NO_REQUEST as RequestHead, NO_REQUEST as FieldTable);
+    this.read(slot, slot, NO_REQUEST as RequestHead, NO_REQUEST as FieldTable);
   }
 
   /** The server for this request: the one it is persisted to when that may serve it, else a new choice, remembered. */
-  pick(slot: PersistSlot, ctx: PickContext): RealServer | null {
-    const now = Date.now();
+  pick(slot: RequestKeys, ctx: PickContext, now: number): RealServer | null {
     slot.setCookie = '';
     const firstAttempt = ctx.exclude === null;
     const key = slot.key;
@@ -204,15 +210,15 @@ export class Persistence implements ServerSlots {
         fallback.remember(fallbackKey, known, now);
         return this.#persistTo(slot, known, now);
       }
-      const chosen = fallback.choose(fallbackKey, ctx.exclude) ?? this.#scheduler.pick(ctx);
+      const chosen = fallback.choose(fallbackKey, ctx.exclude) ?? this.#scheduler.pickUnpersisted(ctx);
       if (chosen !== null && chosen.index >= 0) fallback.remember(fallbackKey, chosen, now);
       return this.#persistTo(slot, chosen, now);
     }
-    return this.#persistTo(slot, this.#scheduler.pick(ctx), now);
+    return this.#persistTo(slot, this.#scheduler.pickUnpersisted(ctx), now);
   }
 
   /** Persist this request's key to `server` (a new choice), and set the cookie that says so. */
-  #persistTo(slot: PersistSlot, server: RealServer | null, now: number): RealServer | null {
+  #persistTo(slot: RequestKeys, server: RealServer | null, now: number): RealServer | null {
     // The sorry server takes the traffic only while nothing else can: no one is persisted to it.
     if (server === null || server.index < 0 || server.state === 'drain') return server;
     const key = slot.key;
@@ -243,11 +249,11 @@ export class Persistence implements ServerSlots {
    * A server-cookie learns here the value the real server sets. `buf` and `fields` hold the
    * response head (scratch, valid during this call).
    */
-  respond(slot: PersistSlot, buf: Buffer, fields: FieldTable, server: RealServer): string {
+  respond(slot: RequestKeys, buf: Buffer, fields: FieldTable, server: RealServer, now: number): string {
     const learner = this.#learner;
     if (learner !== null && server.index >= 0 && server.state !== 'drain') {
       const value = learner.learn(buf, fields);
-      if (value !== null) learner.remember(value, server, Date.now());
+      if (value !== null) learner.remember(value, server, now);
     }
     return slot.setCookie;
   }

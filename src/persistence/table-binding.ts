@@ -1,4 +1,4 @@
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { LruTable } from './lru-table.ts';
 import type { ServerSlots } from './types.ts';
 

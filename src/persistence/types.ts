@@ -4,7 +4,7 @@
 import type { PersistenceConfig, PersistenceType } from '../config/persistence.ts';
 import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { LruTable } from './lru-table.ts';
 
 /**
@@ -36,6 +36,12 @@ export interface PersistenceMethod {
 export interface ClientKeys {
   readonly clientIp: string;
   /**
+   * The keys this connection's previous request carried: a keep-alive client repeats its cookie
+   * or header, and methods hand back the same string when the bytes are the same (request-keys.ts).
+   */
+  lastKey: string | null;
+  lastFallbackKey: string | null;
+  /**
    * A key read from the connection's first bytes by a Layer 4 service (rdp-cookie: the user name
    * of an RDP Connection Request); null when there is none.
    */
@@ -46,10 +52,20 @@ export interface ClientKeys {
   sourceMask6: number;
 }
 
+/** One request's keys and what its response must carry (an HTTP exchange holds these). */
+export interface RequestKeys {
+  /** This request's key for the type, and for the fallback; null when absent. */
+  key: string | null;
+  fallbackKey: string | null;
+  /** The Set-Cookie field line the response carries ('' for none). */
+  setCookie: string;
+}
+
 /** What a method is built from: its settings, its table (kept across reloads) and the shared services. */
 export interface MethodEnv {
   readonly config: PersistenceConfig;
-  readonly vsName: string;
+  /** The pool's name (an inline pool is named after its virtual service): active cookies are signed for it. */
+  readonly poolName: string;
   /** null for the types without a table (active-cookie, url-hash). */
   readonly table: LruTable | null;
   readonly servers: ServerSlots;

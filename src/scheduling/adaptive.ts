@@ -1,6 +1,6 @@
 import type { AdaptiveConfig } from '../config/adaptive.ts';
 import type { AgentVerdict } from '../agent/types.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
 import { availableServers } from './usable.ts';
 import { smoothWeightedPick } from './weighted-round-robin.ts';

@@ -1,5 +1,5 @@
 import { ErrorCode, FulcrumError } from '../errors.ts';
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { adaptive } from './adaptive.ts';
 import { fixedWeight } from './fixed-weight.ts';
 import { leastConnections } from './least-connections.ts';

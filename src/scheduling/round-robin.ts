@@ -1,4 +1,4 @@
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import type { PickContext, Scheduler, SchedulerModule } from './scheduler.ts';
 import { availableServers, isUsable } from './usable.ts';
 

@@ -1,4 +1,4 @@
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 
 /** Everything a scheduler may look at to choose a real server for one request. */
 export interface PickContext {

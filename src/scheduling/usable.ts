@@ -1,4 +1,4 @@
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 
 /**
  * May `server` take this request? It must be available (enabled, up, weight > 0) and not among

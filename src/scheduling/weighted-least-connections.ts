@@ -1,4 +1,4 @@
-import type { RealServer } from '../upstream/real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { LeastLoaded } from './least-connections.ts';
 import type { SchedulerModule } from './scheduler.ts';
 

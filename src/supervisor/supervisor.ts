@@ -16,7 +16,7 @@ import { apiSiteStatus, buildStatus, findRealServer } from '../admin/status.ts';
 import type { AdminBackend, ReloadOutcome, SetSiteStateOutcome, SetStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
 import { StatsCollector } from '../admin/worker-stats.ts';
 import type { RealServerState } from '../config/schema.ts';
-import { canonicalAddress } from '../admin/config-edit.ts';
+import { canonicalAddress, type PoolTarget } from '../admin/config-edit.ts';
 import { GslbCheckDriver } from '../gslb/check-driver.ts';
 import { nextSerial } from '../gslb/serial.ts';
 import { formatAddress } from '../config/address.ts';
@@ -71,7 +71,7 @@ class Supervisor {
   readonly #stats = new StatsCollector();
   readonly #adminBackend: AdminBackend = {
     status: () => this.#status(),
-    setState: (virtualService, address, state) => this.#setState(virtualService, address, state),
+    setState: (target, address, state) => this.#setState(target, address, state),
     setSiteState: (fqdn, site, state) => this.#setSiteState(fqdn, site, state),
   };
 
@@ -83,7 +83,7 @@ class Supervisor {
     // and a check must cost the request path nothing. Workers only apply the verdicts.
     this.#health = new HealthMonitor({ logger: log });
     this.#health.on('change', (change) => {
-      const message: ToWorker = { type: 'health', virtualService: change.virtualService, server: change.server, up: change.up, reason: change.reason };
+      const message: ToWorker = { type: 'health', pool: change.pool, server: change.server, up: change.up, reason: change.reason };
       this.#broadcast(message);
     });
     // The agents are polled here too, for the same reasons; workers turn the verdicts into weights.
@@ -195,9 +195,9 @@ class Supervisor {
 
   /** A new or restarted worker learns what the checks already know. */
   #sendHealthSnapshot(worker: Worker): void {
-    for (const [virtualService, servers] of Object.entries(this.#health.status())) {
+    for (const [pool, servers] of Object.entries(this.#health.status())) {
       for (const [server, status] of Object.entries(servers)) {
-        this.#send(worker, { type: 'health', virtualService, server, up: status.up, reason: status.reason });
+        this.#send(worker, { type: 'health', pool, server, up: status.up, reason: status.reason });
       }
     }
   }
@@ -364,21 +364,22 @@ class Supervisor {
   }
 
   /** PUT .../state: write the state into the config file and reload, one change at a time (state-change.ts). */
-  #setState(virtualService: string, address: string, state: RealServerState): Promise<SetStateOutcome> {
+  #setState(target: PoolTarget, address: string, state: RealServerState): Promise<SetStateOutcome> {
     return this.#serially(async (): Promise<SetStateOutcome> => {
       if (this.#stopping) return { ok: false, failure: { status: 503, code: ErrorCode.ADMIN_UNAVAILABLE, message: 'the load balancer is shutting down' } };
       const env = { configPath: this.#configPath, running: this.#config, reload: (loaded: LoadResult) => this.#reload(loaded) };
-      const result = await changeRealServerState(env, virtualService, address, state);
+      const result = await changeRealServerState(env, target, address, state);
       if (!result.ok) return result;
+      const pool = result.pool;
       if (result.changed) {
-        this.#log.info({ virtualService, realServer: address, state, file: this.#configPath }, `real server ${address} in "${virtualService}" set to ${state} through the admin API`);
+        this.#log.info({ pool, realServer: address, state, file: this.#configPath }, `real server ${address} in pool "${pool}" set to ${state} through the admin API`);
       }
       const status = await this.#status();
-      const realServer = findRealServer(status, virtualService, canonicalAddress(address));
+      const realServer = findRealServer(status, pool, canonicalAddress(address));
       if (realServer === undefined) {
         return { ok: false, failure: { status: 500, code: ErrorCode.ADMIN_INTERNAL, message: `real server ${address} is missing from the status after the change` } };
       }
-      return { ok: true, virtualService, realServer, generation: status.generation, changed: result.changed };
+      return { ok: true, ...(target.kind === 'virtual-service' ? { virtualService: target.name } : {}), pool, realServer, generation: status.generation, changed: result.changed };
     });
   }
 

@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import type { RealServer } from './real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 
 /** What an upstream connection reports to whoever currently uses it (a client exchange). */
 export interface UpstreamOwner {
@@ -7,6 +7,11 @@ export interface UpstreamOwner {
   onUpstreamData(up: UpstreamConnection, chunk: Buffer): void;
   onUpstreamDrain(up: UpstreamConnection): void;
   onUpstreamClose(up: UpstreamConnection): void;
+  /**
+   * A throw inside one of the calls above (the response parser included): a bug, contained to
+   * this exchange (a 502 while nothing was sent, else a cut), logged; the worker serves on.
+   */
+  onUpstreamFault(up: UpstreamConnection, error: unknown): void;
 }
 
 const kUp = Symbol('fulcrum.upstream');
@@ -52,7 +57,22 @@ export class UpstreamConnection {
 function onConnect(this: TaggedSocket): void {
   const up = this[kUp];
   up.connected = true;
-  up.owner?.onUpstreamConnect(up);
+  const owner = up.owner;
+  if (owner === null) return;
+  try {
+    owner.onUpstreamConnect(up);
+  } catch (error) {
+    fault(up, owner, error);
+  }
+}
+
+/** Contain a throw to its exchange; a throw while containing it costs this connection only. */
+function fault(up: UpstreamConnection, owner: UpstreamOwner, error: unknown): void {
+  try {
+    owner.onUpstreamFault(up, error);
+  } catch {
+    up.destroy();
+  }
 }
 
 function onData(this: TaggedSocket, chunk: Buffer): void {
@@ -62,12 +82,23 @@ function onData(this: TaggedSocket, chunk: Buffer): void {
     up.destroy();
     return;
   }
-  up.owner.onUpstreamData(up, chunk);
+  const owner = up.owner;
+  try {
+    owner.onUpstreamData(up, chunk);
+  } catch (error) {
+    fault(up, owner, error);
+  }
 }
 
 function onDrain(this: TaggedSocket): void {
   const up = this[kUp];
-  up.owner?.onUpstreamDrain(up);
+  const owner = up.owner;
+  if (owner === null) return;
+  try {
+    owner.onUpstreamDrain(up);
+  } catch (error) {
+    fault(up, owner, error);
+  }
 }
 
 function onError(this: TaggedSocket, err: NodeJS.ErrnoException): void {
@@ -77,8 +108,13 @@ function onError(this: TaggedSocket, err: NodeJS.ErrnoException): void {
 function onClose(this: TaggedSocket): void {
   const up = this[kUp];
   up.closed = true;
-  up.server.pool?.forget(up);
+  up.server.connections?.forget(up);
   const owner = up.owner;
   up.owner = null;
-  owner?.onUpstreamClose(up);
+  if (owner === null) return;
+  try {
+    owner.onUpstreamClose(up);
+  } catch (error) {
+    fault(up, owner, error);
+  }
 }

@@ -29,11 +29,11 @@ process.on('message', (message: ToWorker) => {
         send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),
     );
   } else if (message.type === 'health') {
-    runtime.setHealth(message.virtualService, message.server, message.up, message.reason);
+    runtime.setHealth(message.pool, message.server, message.up, message.reason);
   } else if (message.type === 'gslb') {
     runtime.setSites(message.fqdn, message.sites);
   } else if (message.type === 'agent') {
-    runtime.setAgent(message.virtualService, message.server, message.verdict);
+    runtime.setAgent(message.pool, message.server, message.verdict);
   } else if (message.type === 'stats') {
     send({ type: 'stats', id: message.id, data: runtime.stats() });
   } else if (message.type === 'drain') {

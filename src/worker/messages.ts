@@ -8,10 +8,10 @@ export type ToWorker =
   /** `dnsSerial`: the SOA serial of every zone under this config (the supervisor raises it when the gslb section changes). */
   | { type: 'apply'; generation: number; config: Config; dnsSerial: number }
   | { type: 'drain'; graceMs: number }
-  /** Active health check results (the supervisor runs the checks; workers only apply them). */
-  | { type: 'health'; virtualService: string; server: string; up: boolean; reason: string }
+  /** Active health check results, per pool (the supervisor runs the checks; workers only apply them). */
+  | { type: 'health'; pool: string; server: string; up: boolean; reason: string }
   /** Adaptive scheduling: what a real server's agent says now (the supervisor polls; workers turn it into weights). */
-  | { type: 'agent'; virtualService: string; server: string; verdict: AgentVerdict }
+  | { type: 'agent'; pool: string; server: string; verdict: AgentVerdict }
   /** GSLB: an FQDN's sites as the supervisor's site checks see them (sent on every change, and in full to a new worker). */
   | { type: 'gslb'; fqdn: string; sites: SiteReport[] }
   /** The admin API asks for this worker's counters; answered with a `stats` message of the same id. */
@@ -27,6 +27,7 @@ export type FromWorker =
 /** One worker's live counters (WorkerRuntime.stats); the supervisor sums them over workers for the admin API. */
 export interface WorkerStats {
   virtualServices: WorkerServiceStats[];
+  pools: WorkerPoolStats[];
   /** The DNS server's counters; null without a gslb section. */
   dns: DnsCounters | null;
 }
@@ -35,8 +36,16 @@ export interface WorkerServiceStats {
   name: string;
   /** Client connections open on this service's listener(s). */
   clientConnections: number;
+  /** How often each rule decided, by rule name (since this worker built the rule). */
+  ruleHits: Record<string, number>;
+}
+
+export interface WorkerPoolStats {
+  name: string;
   /** Entries in this worker's persistence tables; null when persistence is off. */
   persistenceEntries: number | null;
+  /** Requests or connections waiting in the pool's queue now. */
+  queued: number;
   realServers: WorkerRealServerStats[];
 }
 

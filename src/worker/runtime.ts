@@ -1,18 +1,20 @@
 import type { Config, VirtualServiceConfig } from '../config/schema.ts';
 import { transportOf } from '../config/service-fields.ts';
 import { JsonAccessLog } from '../log/access-log.ts';
-import { EngineContext } from '../l7/engine-context.ts';
-import { Listener } from '../l7/listener.ts';
-import { VirtualService, type ServiceEventSink } from '../l7/virtual-service.ts';
+import { Listener } from '../http1/listener.ts';
+import { VirtualService } from '../frontend/virtual-service.ts';
 import { TcpListener } from '../l4/tcp-listener.ts';
 import { UdpListener } from '../l4/udp-listener.ts';
 import { FtpListener } from '../ftp/ftp-listener.ts';
+import { PoolSet } from '../pool/pool-set.ts';
+import type { Pool } from '../pool/pool.ts';
+import { EngineContext, type EventSink } from './engine-context.ts';
 import type { ListenerEnv, ServiceListener, WorkerIdentity } from './service-listener.ts';
 import type { AgentVerdict } from '../agent/types.ts';
-import type { RealServer } from '../upstream/real-server.ts';
-import type { WorkerRealServerStats, WorkerServiceStats, WorkerStats } from './messages.ts';
+import type { WorkerPoolStats, WorkerServiceStats, WorkerStats } from './messages.ts';
 import { DnsRuntime } from './dns-runtime.ts';
 import type { SiteReport } from '../gslb/types.ts';
+import { buildFilters, type FilterState } from './filters.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -44,28 +46,34 @@ export function workerIdentityFromEnv(env: NodeJS.ProcessEnv = process.env): Wor
 }
 
 /**
- * Everything one worker runs: its listeners (one per virtual service), the shared engine context
- * and the timer that enforces deadlines. `apply` moves it from one config to the next atomically.
+ * Everything one worker runs: its pools (shared by the virtual services that use them), its
+ * listeners (one per virtual service), the shared engine context and the timer that enforces
+ * deadlines. `apply` moves it from one config to the next atomically.
  */
 export class WorkerRuntime {
   readonly ctx = new EngineContext();
   readonly #listeners = new Map<string, ServiceListener>();
   /** Listeners whose address left the config: closed to new clients, kept until their clients leave. */
   readonly #retired = new Set<ServiceListener>();
+  #pools: PoolSet = PoolSet.empty();
   readonly #env: ListenerEnv;
   #accessLogKey = '';
   readonly #timer: NodeJS.Timeout;
-  readonly #events: ServiceEventSink;
-  /** The latest health report per "virtual service|real server", re-applied to the services a reload builds. */
+  readonly #events: EventSink;
+  /** The latest health report per "pool|real server", re-applied to the pools a reload builds. */
   readonly #health = new Map<string, { up: boolean; reason: string }>();
-  /** The latest agent verdict per "virtual service|real server" (adaptive scheduling), re-applied likewise. */
+  /** The latest agent verdict per "pool|real server" (adaptive scheduling), re-applied likewise. */
   readonly #agents = new Map<string, AgentVerdict>();
+  /** What filters keep across reloads (rule hit counts, rate limiter state). */
+  readonly #filterState: FilterState;
   /** GSLB: the DNS servers and the FQDN selectors. */
   readonly #dns = new DnsRuntime();
 
-  constructor(events: ServiceEventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }) {
+  constructor(events: EventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }) {
     this.#events = events;
+    this.ctx.events = events;
     this.#env = { ctx: this.ctx, events, worker };
+    this.#filterState = { ruleHits: new Map() };
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
   }
@@ -77,8 +85,10 @@ export class WorkerRuntime {
   async apply(config: Config, dnsSerial = 1): Promise<void> {
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
-    // New addresses first, with services of their own (no previous, so nothing shared is touched):
+    // New addresses first, on pools of their own (no previous, so nothing shared is touched):
     // binding is the one step that can fail, and the running config must survive it untouched.
+    // Their services are replaced by the committed ones below.
+    const staging = this.#withAgents(this.#withHealth(PoolSet.build(config.pools, null, this.#events)));
     const opened = new Map<string, ServiceListener>();
     try {
       for (const [key, vsConfig] of configs) {
@@ -86,7 +96,7 @@ export class WorkerRuntime {
         // binds beside the running one, which is retired below, once nothing can fail any more.
         const running = this.#listeners.get(key);
         if (running !== undefined && running.service.config.protocol === vsConfig.protocol) continue;
-        const listener = createListener(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, null, this.#events))), this.#env);
+        const listener = createListener(this.#service(vsConfig, staging), this.#env);
         await listener.listen();
         opened.set(key, listener);
       }
@@ -105,8 +115,16 @@ export class WorkerRuntime {
       throw err;
     }
     dns.commit();
-    // Past the last failure point: a service built on a running one takes over its real servers
-    // (weights, pools) as it is constructed.
+    // Past the last failure point: the pools take over the running ones' real servers (weights,
+    // warm connections, persistence tables) as they are built.
+    const previous = this.#pools;
+    const pools = this.#withAgents(this.#withHealth(PoolSet.build(config.pools, previous, this.#events)));
+    this.#pools = pools;
+    // A pool that left the config keeps serving the exchanges already on it; its idle
+    // connections close now and its busy ones when they finish.
+    for (const dropped of pools.droppedFrom(previous)) dropped.retire();
+    // The staging pools served nothing but what a new listener accepted while others bound.
+    for (const pool of staging.values()) pool.retire();
     for (const [key, listener] of this.#listeners) {
       const vsConfig = configs.get(key);
       // Gone from the config, or replaced by a listener of another protocol: retired, its clients finish.
@@ -116,22 +134,29 @@ export class WorkerRuntime {
         void listener.close();
         listener.drain();
       } else {
-        listener.update(this.#withAgents(this.#withHealth(new VirtualService(vsConfig, listener.service, this.#events))));
+        listener.update(this.#service(vsConfig, pools));
       }
     }
-    for (const [key, listener] of opened) this.#listeners.set(key, listener);
+    for (const [key, listener] of opened) {
+      listener.update(this.#service(configs.get(key)!, pools));
+      this.#listeners.set(key, listener);
+    }
     this.#applyAccessLog(config);
   }
 
+  #service(config: VirtualServiceConfig, pools: PoolSet): VirtualService {
+    const service = new VirtualService(config, pools, this.ctx);
+    if (service.http !== null) service.http.setFilters(buildFilters(config, service.http, pools, this.#filterState));
+    return service;
+  }
+
   /**
-   * Health as the supervisor's checks report it. Applies to the running service at once and is
-   * remembered, so that a service built by a later reload starts from the same knowledge.
+   * Health as the supervisor's checks report it, per pool. Applies to the running pool at once
+   * and is remembered, so that a pool built by a later reload starts from the same knowledge.
    */
-  setHealth(virtualService: string, server: string, up: boolean, reason: string): void {
-    this.#health.set(`${virtualService}|${server}`, { up, reason });
-    for (const listener of this.#listeners.values()) {
-      if (listener.service.name === virtualService) listener.service.setHealth(server, up, reason);
-    }
+  setHealth(pool: string, server: string, up: boolean, reason: string): void {
+    this.#health.set(`${pool}|${server}`, { up, reason });
+    this.#pools.get(pool)?.setHealth(server, up, reason);
   }
 
   /** GSLB: an FQDN's sites as the supervisor's checks see them. */
@@ -139,32 +164,34 @@ export class WorkerRuntime {
     this.#dns.setSites(fqdn, sites);
   }
 
-  #withHealth(service: VirtualService): VirtualService {
-    for (const s of service.servers) {
-      const known = this.#health.get(`${service.name}|${s.id}`);
-      if (known !== undefined) service.setHealth(s.id, known.up, known.reason);
+  #withHealth(pools: PoolSet): PoolSet {
+    for (const pool of pools.values()) {
+      for (const s of pool.servers) {
+        const known = this.#health.get(`${pool.name}|${s.id}`);
+        if (known !== undefined) pool.setHealth(s.id, known.up, known.reason);
+      }
     }
-    return service;
+    return pools;
   }
 
   /**
    * Adaptive scheduling: what a real server's agent says, as the supervisor's polls report it.
-   * Applies to the running service at once and is remembered for the services later reloads build.
+   * Applies to the running pool at once and is remembered for the pools later reloads build.
    */
-  setAgent(virtualService: string, server: string, verdict: AgentVerdict): void {
-    this.#agents.set(`${virtualService}|${server}`, verdict);
-    for (const listener of this.#listeners.values()) {
-      if (listener.service.name === virtualService) listener.service.setAgent(server, verdict);
-    }
+  setAgent(pool: string, server: string, verdict: AgentVerdict): void {
+    this.#agents.set(`${pool}|${server}`, verdict);
+    this.#pools.get(pool)?.setAgent(server, verdict);
   }
 
-  #withAgents(service: VirtualService): VirtualService {
-    if (service.adaptive === null) return service;
-    for (const s of service.servers) {
-      const known = this.#agents.get(`${service.name}|${s.id}`);
-      if (known !== undefined) service.setAgent(s.id, known);
+  #withAgents(pools: PoolSet): PoolSet {
+    for (const pool of pools.values()) {
+      if (pool.adaptive === null) continue;
+      for (const s of pool.servers) {
+        const known = this.#agents.get(`${pool.name}|${s.id}`);
+        if (known !== undefined) pool.setAgent(s.id, known);
+      }
     }
-    return service;
+    return pools;
   }
 
   #applyAccessLog(config: Config): void {
@@ -178,60 +205,34 @@ export class WorkerRuntime {
 
   #tick(): void {
     const now = Date.now();
+    for (const pool of this.#pools.values()) pool.tick(now);
     for (const listener of this.#listeners.values()) listener.tick(now);
     for (const listener of this.#retired) {
       listener.tick(now);
-      if (listener.connectionCount === 0) {
-        // Its pools are swept no more: close them for good.
-        this.#retired.delete(listener);
-        listener.service.retire();
-      }
+      if (listener.connectionCount === 0) this.#retired.delete(listener);
     }
   }
 
   /**
-   * This worker's counters for the admin API, per virtual service name. A listener retired by a
-   * reload still counts (its requests in flight are real), merged with the running one of the
-   * same name. Reads fields only: cheap enough to answer while serving.
+   * This worker's counters for the admin API: per virtual service its connections and rule hits,
+   * per pool its real servers. A listener retired by a reload still counts (its requests in flight
+   * are real), merged with the running one of the same name. Reads fields only: cheap enough to
+   * answer while serving.
    */
   stats(): WorkerStats {
     const services = new Map<string, WorkerServiceStats>();
-    const byServer = new Map<string, WorkerRealServerStats>();
-    const seen = new Set<RealServer>();
     for (const listener of [...this.#listeners.values(), ...this.#retired]) {
       const service = listener.service;
       let entry = services.get(service.name);
       if (entry === undefined) {
-        entry = { name: service.name, clientConnections: 0, persistenceEntries: null, realServers: [] };
+        entry = { name: service.name, clientConnections: 0, ruleHits: Object.fromEntries(this.#filterState.ruleHits.get(service.name) ?? []) };
         services.set(service.name, entry);
       }
       entry.clientConnections += listener.connectionCount;
-      if (service.persistence !== null) entry.persistenceEntries = (entry.persistenceEntries ?? 0) + service.persistence.entries;
-      for (const server of service.servers) {
-        if (seen.has(server)) continue;
-        seen.add(server);
-        const counters: WorkerRealServerStats = {
-          id: server.id,
-          effectiveWeight: server.available ? server.weight : 0,
-          ejected: server.ejectedUntil !== 0,
-          inflight: server.inflight,
-          requests: server.requests,
-          idle: server.pool?.idleCount ?? 0,
-        };
-        const key = `${service.name}|${server.id}`;
-        const same = byServer.get(key);
-        if (same === undefined) {
-          byServer.set(key, counters);
-          entry.realServers.push(counters);
-        } else {
-          // The retired listener's copy: its traffic adds up, the running one's weight stands.
-          same.inflight += counters.inflight;
-          same.requests += counters.requests;
-          same.idle += counters.idle;
-        }
-      }
     }
-    return { virtualServices: [...services.values()], dns: this.#dns.counters() };
+    const pools: WorkerPoolStats[] = [];
+    for (const pool of this.#pools.values()) pools.push(poolStats(pool));
+    return { virtualServices: [...services.values()], pools, dns: this.#dns.counters() };
   }
 
   get connectionCount(): number {
@@ -243,7 +244,7 @@ export class WorkerRuntime {
 
   /**
    * Stop accepting, let requests in flight finish (their responses say Connection: close), close
-   * idle connections (after at most one more request; see ClientConnection.drain). Resolves when
+   * idle connections (after at most one more request; see Http1Connection.drain). Resolves when
    * no client connection is left, or `graceMs` has passed and the rest were cut.
    */
   async drain(graceMs: number): Promise<boolean> {
@@ -261,9 +262,25 @@ export class WorkerRuntime {
     for (const l of all) l.destroyAll();
     this.#dns.destroyAll();
     await closed;
-    for (const l of all) l.service.closeIdle();
+    for (const pool of this.#pools.values()) pool.closeIdle();
     clearInterval(this.#timer);
     await this.ctx.accessLog?.close();
     return clean;
   }
+}
+
+function poolStats(pool: Pool): WorkerPoolStats {
+  return {
+    name: pool.name,
+    persistenceEntries: pool.persistence === null ? null : pool.persistence.entries,
+    queued: pool.queued,
+    realServers: pool.servers.map((server) => ({
+      id: server.id,
+      effectiveWeight: server.available ? server.weight : 0,
+      ejected: server.ejectedUntil !== 0,
+      inflight: server.inflight,
+      requests: server.requests,
+      idle: server.connections?.idleCount ?? 0,
+    })),
+  };
 }

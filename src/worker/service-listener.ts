@@ -1,9 +1,9 @@
 /**
- * Types only: what the worker runtime asks of every protocol's listener (HTTP in src/l7, TCP and
+ * Types only: what the worker runtime asks of every protocol's listener (HTTP in src/http1, TCP and
  * UDP in src/l4, FTP in src/ftp), so that it runs, reloads, ticks and drains them alike.
  */
-import type { VirtualService, ServiceEventSink } from '../l7/virtual-service.ts';
-import type { EngineContext } from '../l7/engine-context.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
+import type { EngineContext, EventSink } from './engine-context.ts';
 
 export interface ServiceListener {
   /** The service it serves now; a reload swaps it (update). Connections read it when they pick a server. */
@@ -34,6 +34,6 @@ export interface WorkerIdentity {
 /** What every listener is built from. */
 export interface ListenerEnv {
   readonly ctx: EngineContext;
-  readonly events: ServiceEventSink;
+  readonly events: EventSink;
   readonly worker: WorkerIdentity;
 }

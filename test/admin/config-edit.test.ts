@@ -29,7 +29,7 @@ virtualServices:
 `;
 
 function edited(text: string, vs: string, address: string, state: 'enabled' | 'disabled' | 'drain'): string {
-  const result = editRealServerState(text, vs, address, state);
+  const result = editRealServerState(text, { kind: 'virtual-service', name: vs }, address, state);
   assert.ok(result.ok, JSON.stringify(result));
   assert.ok(loadConfigText(result.text, 'test.yaml').ok, 'the edited file is a valid config');
   return result.text;
@@ -100,32 +100,32 @@ describe('config edit: set a real server state in the file text', () => {
   });
 
   it('the same state again changes nothing', () => {
-    const result = editRealServerState(BLOCK, 'web', '10.0.0.13:80', 'disabled');
+    const result = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, '10.0.0.13:80', 'disabled');
     assert.deepEqual(result, { ok: true, text: BLOCK, changed: false, previous: 'disabled' });
-    const implied = editRealServerState(BLOCK, 'web', '10.0.0.11:80', 'enabled');
+    const implied = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, '10.0.0.11:80', 'enabled');
     assert.ok(implied.ok && implied.changed, 'enabled by default, but the file now says so');
   });
 
   it('an unknown virtual service or real server is not found, with a did-you-mean', () => {
-    const vs = editRealServerState(BLOCK, 'wbe', '10.0.0.11:80', 'drain');
+    const vs = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'wbe' }, '10.0.0.11:80', 'drain');
     assert.ok(!vs.ok && vs.reason === 'not-found');
     assert.equal(vs.suggestion, 'web');
     assert.match(vs.message, /no virtual service named "wbe"; did you mean "web"\? \(virtual services: web, api\)/);
-    const rs = editRealServerState(BLOCK, 'web', '10.0.0.111:80', 'drain');
+    const rs = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, '10.0.0.111:80', 'drain');
     assert.ok(!rs.ok && rs.reason === 'not-found');
     assert.equal(rs.suggestion, '10.0.0.11:80');
-    const far = editRealServerState(BLOCK, 'web', 'db.example:5432', 'drain');
+    const far = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, 'db.example:5432', 'drain');
     assert.ok(!far.ok && far.reason === 'not-found' && far.suggestion === undefined);
   });
 
   it('a file that does not parse is reported as invalid, not edited', () => {
-    assert.deepEqual(editRealServerState('virtualServices: [', 'web', '10.0.0.11:80', 'drain'), { ok: false, reason: 'invalid' });
-    assert.deepEqual(editRealServerState('workers: 1\n', 'web', '10.0.0.11:80', 'drain'), { ok: false, reason: 'invalid' });
+    assert.deepEqual(editRealServerState('virtualServices: [', { kind: 'virtual-service', name: 'web' }, '10.0.0.11:80', 'drain'), { ok: false, reason: 'invalid' });
+    assert.deepEqual(editRealServerState('workers: 1\n', { kind: 'virtual-service', name: 'web' }, '10.0.0.11:80', 'drain'), { ok: false, reason: 'invalid' });
   });
 
   it('a server written through a YAML alias is refused (editing it would change every use)', () => {
     const aliased = `defaults: &node { address: 10.0.0.11:80 }\nvirtualServices:\n  - name: web\n    listen: 127.0.0.1:8080\n    protocol: http\n    realServers: [*node]\n`;
-    const result = editRealServerState(aliased, 'web', '10.0.0.11:80', 'drain');
+    const result = editRealServerState(aliased, { kind: 'virtual-service', name: 'web' }, '10.0.0.11:80', 'drain');
     assert.ok(!result.ok && result.reason === 'unsupported', JSON.stringify(result));
   });
 

@@ -34,14 +34,15 @@ virtualServices:
       - { address: 10.0.0.13:80, enabled: false }
 `);
 
-function worker(servers: Array<Partial<WorkerStats['virtualServices'][number]['realServers'][number]> & { id: string }>, extra: { clientConnections?: number; persistenceEntries?: number | null } = {}): WorkerStats {
+function worker(servers: Array<Partial<WorkerStats['pools'][number]['realServers'][number]> & { id: string }>, extra: { clientConnections?: number; persistenceEntries?: number | null } = {}): WorkerStats {
   return {
     dns: null,
-    virtualServices: [
+    virtualServices: [{ name: 'web', clientConnections: extra.clientConnections ?? 0, ruleHits: {} }],
+    pools: [
       {
         name: 'web',
-        clientConnections: extra.clientConnections ?? 0,
         persistenceEntries: extra.persistenceEntries ?? null,
+        queued: 0,
         realServers: servers.map((s) => ({ effectiveWeight: 100, ejected: false, inflight: 0, requests: 0, idle: 0, ...s })),
       },
     ],
@@ -121,7 +122,7 @@ gslb:
     const driver = new GslbCheckDriver({ logger: { info() {}, warn() {}, error() {} } });
     driver.apply(GSLB.gslb);
     try {
-      const stats = [{ virtualServices: [], dns: dns(10, 8, 2) }, { virtualServices: [], dns: dns(5, 5, 0) }];
+      const stats = [{ virtualServices: [], pools: [], dns: dns(10, 8, 2) }, { virtualServices: [], pools: [], dns: dns(5, 5, 0) }];
       const doc = buildStatus({ config: GSLB, health: {}, stats, workers: [1, 2], workersNotAnswering: [], generation: 1, gslb: { serial: 2026010101, fqdns: driver.status() } });
       assert.ok(doc.gslb !== undefined);
       assert.deepEqual(doc.gslb.listen, ['127.0.0.1:5353', '[::1]:5353']);
@@ -219,11 +220,11 @@ describe('admin API request handling', () => {
   let port: number;
   let server: AdminServer;
   const calls: string[] = [];
-  const emptyStatus: StatusDocument = { virtualServices: [], workers: [1], workersNotAnswering: [], generation: 1 };
+  const emptyStatus: StatusDocument = { virtualServices: [], pools: [], workers: [1], workersNotAnswering: [], generation: 1 };
   const backend: AdminBackend = {
     status: async () => emptyStatus,
     setState: async (vs, address, state) => {
-      calls.push(`${vs}|${address}|${state}`);
+      calls.push(`${vs.name}|${address}|${state}`);
       return { ok: false, failure: { status: 404, code: 'FULCRUM_ERR_ADMIN_NOT_FOUND', message: 'fake' } };
     },
     setSiteState: async (fqdn, site, state) => {

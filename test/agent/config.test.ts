@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
+import { withPool } from '../helpers/service.ts';
 
 /** A virtual service with `lines` from line 5 (after name, listen, protocol). */
 function load(lines: string[]) {
@@ -21,7 +22,7 @@ describe('adaptive config', () => {
   it("loads the issue's example as written", () => {
     const result = load(['    scheduler: adaptive', '    adaptive: { type: http, path: /load, port: 8082, interval: 5s, minLoad: 5 }']);
     assert.ok(result.ok, JSON.stringify(result));
-    const vs = result.config.virtualServices[0]!;
+    const vs = withPool(result.config, result.config.virtualServices[0])!;
     assert.ok(vs.protocol === 'http');
     assert.equal(vs.scheduler, 'adaptive');
     assert.deepEqual(vs.adaptive, { type: 'http', path: '/load', host: null, port: 8082, interval: 5000, timeout: 2000, minLoad: 5 });
@@ -30,13 +31,13 @@ describe('adaptive config', () => {
   it("defaults to the LoadMaster's agent: GET /load on the server's port every 5s, minLoad 5", () => {
     const result = load(['    scheduler: adaptive', '    adaptive: {}']);
     assert.ok(result.ok);
-    assert.deepEqual((result.config.virtualServices[0] as HttpServiceConfig).adaptive, { type: 'http', path: '/load', host: null, port: null, interval: 5000, timeout: 2000, minLoad: 5 });
+    assert.deepEqual(result.config.pools[0]!.adaptive, { type: 'http', path: '/load', host: null, port: null, interval: 5000, timeout: 2000, minLoad: 5 });
   });
 
   it('an agent-check needs only a port; a short interval shortens the default timeout', () => {
     const result = load(['    scheduler: adaptive', '    adaptive: { type: agent, port: 8082, interval: 1s }']);
     assert.ok(result.ok);
-    assert.deepEqual((result.config.virtualServices[0] as HttpServiceConfig).adaptive, { type: 'agent', path: null, host: null, port: 8082, interval: 1000, timeout: 500, minLoad: null });
+    assert.deepEqual(result.config.pools[0]!.adaptive, { type: 'agent', path: null, host: null, port: 8082, interval: 1000, timeout: 500, minLoad: null });
   });
 
   it('scheduler adaptive without adaptive is a problem at the scheduler line', () => {

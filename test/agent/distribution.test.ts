@@ -37,7 +37,7 @@ async function start(adaptive: Record<string, unknown>, servers: string[]): Prom
   await runtime.apply(config);
   cleanups.push(() => runtime.drain(0));
   const monitor = new AgentMonitor({ logger: silentLogger() });
-  monitor.on('report', (r) => runtime.setAgent(r.virtualService, r.server, r.verdict));
+  monitor.on('report', (r) => runtime.setAgent(r.pool, r.server, r.verdict));
   monitor.apply(config);
   cleanups.push(() => monitor.stop());
   return { port, monitor, runtime, config };
@@ -112,7 +112,7 @@ describe('adaptive scheduling end to end (in process)', () => {
     await runtime.apply(config);
     cleanups.push(() => runtime.drain(0));
     const monitor = new AgentMonitor({ logger: silentLogger() });
-    monitor.on('report', (r) => runtime.setAgent(r.virtualService, r.server, r.verdict));
+    monitor.on('report', (r) => runtime.setAgent(r.pool, r.server, r.verdict));
     monitor.apply(config);
     cleanups.push(() => monitor.stop());
     await waitFor(() => monitor.verdicts().every((r) => r.verdict.load !== null), 3000);
@@ -146,10 +146,8 @@ describe('adaptive scheduling end to end (in process)', () => {
     assert.equal(kept['c'], undefined, `c stays down across the reload: ${JSON.stringify(kept)}`);
     assert.ok(Math.abs(kept['a']! - 90) <= 4, `weights kept, not reset to 1:1: ${JSON.stringify(kept)}`);
     const plain = structuredClone(config);
-    plain.virtualServices[0]!.scheduler = 'round-robin';
-    const vs = plain.virtualServices[0]!;
-    assert.ok(vs.protocol === 'http');
-    delete vs.adaptive;
+    plain.pools[0]!.scheduler = 'round-robin';
+    delete plain.pools[0]!.adaptive;
     await runtime.apply(plain);
     assert.deepEqual(await send(port, 30), { a: 10, b: 10, c: 10 });
   });

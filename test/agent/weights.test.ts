@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { NEUTRAL_VERDICT, type AgentVerdict } from '../../src/agent/types.ts';
 import { AdaptiveWeights, adaptiveWeight, LOAD_FLOOR } from '../../src/scheduling/adaptive.ts';
 import { createScheduler } from '../../src/scheduling/index.ts';
-import type { RealServer } from '../../src/upstream/real-server.ts';
+import type { RealServer } from '../../src/pool/real-server.ts';
 import { makeServers, sequence, tally } from '../scheduling/helpers.ts';
 
 const load = (value: number): AgentVerdict => ({ ...NEUTRAL_VERDICT, load: value });

@@ -21,7 +21,7 @@ function configOf(result: LoadResult): Config {
 }
 
 function checks(text: string): HealthCheckConfig[] {
-  const vs = configOf(loadConfigText(text, 'x.yaml')).virtualServices[0];
+  const vs = configOf(loadConfigText(text, 'x.yaml')).pools[0];
   assert.ok(vs !== undefined);
   return [vs.healthCheck, ...vs.realServers.map((rs) => rs.healthCheck)];
 }

@@ -4,6 +4,7 @@ import { loadConfigText, type LoadResult } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
 import type { Config, HealthCheckConfig } from '../../src/config/schema.ts';
 import { ErrorCode } from '../../src/errors.ts';
+import { withPool } from '../helpers/service.ts';
 
 function configOf(result: LoadResult): Config {
   assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems, null, 2));
@@ -73,7 +74,8 @@ const ISSUE_SAMPLE = [
 
 describe('healthCheck config', () => {
   it("loads the issue's example and resolves each real server's check", () => {
-    const vs = configOf(loadConfigText(ISSUE_SAMPLE, 'fulcrum.yaml')).virtualServices[0];
+    const config = configOf(loadConfigText(ISSUE_SAMPLE, 'fulcrum.yaml'));
+    const vs = withPool(config, config.virtualServices[0]);
     const resolved: HealthCheckConfig = {
       type: 'http',
       method: 'HEAD',
@@ -98,13 +100,15 @@ describe('healthCheck config', () => {
   });
 
   it('without healthCheck: type none with every default, on the service and each server', () => {
-    const vs = configOf(loadConfigText(file([]), 'x.yaml')).virtualServices[0];
+    const config = configOf(loadConfigText(file([]), 'x.yaml'));
+    const vs = withPool(config, config.virtualServices[0]);
     assert.deepEqual(vs?.healthCheck, { ...DEFAULTS, type: 'none' });
     assert.deepEqual(vs?.realServers[0]?.healthCheck, { ...DEFAULTS, type: 'none' });
   });
 
   it('healthCheck: {} is an http check with every default', () => {
-    const vs = configOf(loadConfigText(file(['    healthCheck: {}']), 'x.yaml')).virtualServices[0];
+    const config = configOf(loadConfigText(file(['    healthCheck: {}']), 'x.yaml'));
+    const vs = withPool(config, config.virtualServices[0]);
     assert.deepEqual(vs?.realServers[0]?.healthCheck, DEFAULTS);
   });
 
@@ -121,7 +125,7 @@ describe('healthCheck config', () => {
         ),
         'x.yaml',
       ),
-    ).virtualServices[0];
+    ).pools[0];
     const base = { ...DEFAULTS, type: 'https' as const, path: '/health', headers: { 'User-Agent': 'fulcrum', 'X-A': '1' }, expectBody: 'ok', tls: { verify: true } };
     assert.deepEqual(vs?.realServers[0]?.healthCheck, base);
     assert.deepEqual(vs?.realServers[1]?.healthCheck, {
@@ -136,21 +140,23 @@ describe('healthCheck config', () => {
 
   it('an override on a service without healthCheck asks for a check (type defaults to http); type none on the service stays none', () => {
     const servers = ['      - address: 127.0.0.1:9001', '        healthCheck: { path: /ping }', '      - address: 127.0.0.1:9002'];
-    const implicit = configOf(loadConfigText(file([], servers), 'x.yaml')).virtualServices[0];
+    const implicitConfig = configOf(loadConfigText(file([], servers), 'x.yaml'));
+    const implicit = withPool(implicitConfig, implicitConfig.virtualServices[0]);
     assert.deepEqual(implicit?.realServers[0]?.healthCheck, { ...DEFAULTS, path: '/ping' });
     assert.equal(implicit?.realServers[1]?.healthCheck.type, 'none');
-    const off = configOf(loadConfigText(file(['    healthCheck: { type: none }'], servers), 'x.yaml')).virtualServices[0];
+    const offConfig = configOf(loadConfigText(file(['    healthCheck: { type: none }'], servers), 'x.yaml'));
+    const off = withPool(offConfig, offConfig.virtualServices[0]);
     assert.equal(off?.realServers[0]?.healthCheck.type, 'none');
   });
 
   it('reads expectStatus codes and ranges, httpVersion unquoted, and YAML numbers in headers', () => {
     const check = configOf(
       loadConfigText(file(['    healthCheck: { expectStatus: ["404", 500, "200-204", " 301 - 302 "], httpVersion: 1.0, headers: { X-N: 5, X-B: true } }']), 'x.yaml'),
-    ).virtualServices[0]?.realServers[0]?.healthCheck;
+    ).pools[0]?.realServers[0]?.healthCheck;
     assert.deepEqual(check?.expectStatus, [[404, 404], [500, 500], [200, 204], [301, 302]]);
     assert.equal(check?.httpVersion, '1.0');
     assert.deepEqual(check?.headers, { 'X-N': '5', 'X-B': 'true' });
-    const v11 = configOf(loadConfigText(file(['    healthCheck: { httpVersion: 1.1 }']), 'x.yaml')).virtualServices[0]?.healthCheck;
+    const v11 = configOf(loadConfigText(file(['    healthCheck: { httpVersion: 1.1 }']), 'x.yaml')).pools[0]?.healthCheck;
     assert.equal(v11?.httpVersion, '1.1');
   });
 });
@@ -181,10 +187,10 @@ describe('healthCheck config problems, each at its line', () => {
   it('an unwritten timeout is 2s, or half a shorter interval (the issue\'s `interval: 2s` works as written)', () => {
     const result = loadConfigText(file(['    healthCheck: { type: tcp, interval: 2s }']), 'x.yaml');
     assert.ok(result.ok, JSON.stringify(result));
-    assert.equal(result.config.virtualServices[0]!.healthCheck.timeout, 1000);
+    assert.equal(result.config.pools[0]!.healthCheck.timeout, 1000);
     const long = loadConfigText(file(['    healthCheck: { type: tcp, interval: 10s }']), 'x.yaml');
     assert.ok(long.ok);
-    assert.equal(long.config.virtualServices[0]!.healthCheck.timeout, 2000);
+    assert.equal(long.config.pools[0]!.healthCheck.timeout, 2000);
   });
 
   it("timeout not below interval once a server's override is merged, at the override", () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigFile, loadConfigText } from '../../src/config/load.ts';
+import { withPool } from '../helpers/service.ts';
 
 const example = new URL('../../examples/layer4.yaml', import.meta.url).pathname;
 
@@ -8,7 +9,7 @@ describe("issue 4's sample config (examples/layer4.yaml)", () => {
   it('loads as written, with the values it states', async () => {
     const result = await loadConfigFile(example);
     assert.ok(result.ok, JSON.stringify(!result.ok && result.problems, null, 2));
-    const byName = new Map(result.config.virtualServices.map((vs) => [vs.name, vs]));
+    const byName = new Map(result.config.virtualServices.map((vs) => [vs.name, withPool(result.config, vs)!]));
     const ntrip = byName.get('ntrip')!;
     assert.ok(ntrip.protocol === 'tcp');
     assert.equal(ntrip.scheduler, 'least-connections');

@@ -6,24 +6,33 @@ import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/errors.ts';
 import { loadConfigFile, loadConfigText, type LoadResult } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
-import type { Config, VirtualServiceConfig } from '../../src/config/schema.ts';
+import type { Config, PoolConfig, VirtualServiceConfig } from '../../src/config/schema.ts';
+import { withPool } from '../helpers/service.ts';
 
 const examples = new URL('../../examples/', import.meta.url);
 
-/** The defaults every virtual service gets for the keys it leaves out. */
+/** The defaults every (http) virtual service's front end gets for the keys it leaves out. */
 const VS_DEFAULTS = {
   acceptProxyProtocol: false,
-  scheduler: 'round-robin',
   forwardedHeaders: { xForwardedFor: 'append', xForwardedProto: true, xForwardedHost: true, forwarded: false },
-  timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
+  timeouts: { clientHeader: 10_000, clientIdle: 75_000, clientBody: 30_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
   limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxUriBytes: 8_192, maxConnections: 10_000, maxIdlePerServer: 64 },
   retries: 1,
-  slowStart: 0,
   notAvailable: { status: 503 },
+} satisfies Partial<VirtualServiceConfig>;
+
+/** The defaults every pool gets for the keys it leaves out (an inline pool: from its virtual service). */
+const POOL_DEFAULTS = {
+  scheduler: 'round-robin',
+  slowStart: 0,
+  sorryServer: undefined,
   outlierDetection: false,
+  adaptive: undefined,
   persistence: false,
   drainTimeout: 0,
-} satisfies Partial<VirtualServiceConfig>;
+  queue: { size: 1000, timeout: 5000 },
+  keepAlive: { idle: 4_000, maxIdlePerServer: 64 },
+} satisfies Partial<PoolConfig>;
 
 /** What a real server or virtual service says about health checks when the file says nothing: none. */
 const NO_HEALTH_CHECK = {
@@ -43,7 +52,7 @@ const NO_HEALTH_CHECK = {
   rise: 2,
   startAs: 'up',
   tls: { verify: false },
-} satisfies VirtualServiceConfig['healthCheck'];
+} satisfies PoolConfig['healthCheck'];
 
 function problemsOf(result: LoadResult): ConfigProblem[] {
   assert.equal(result.ok, false, 'expected the config to be rejected');
@@ -74,28 +83,28 @@ describe('loading valid files', () => {
     assert.deepEqual(config, {
       workers: 1,
       accessLog: { path: 'stdout', format: 'json' },
-      virtualServices: [
+      pools: [
         {
           name: 'web',
-          listen: { host: '127.0.0.1', port: 8080 },
-          protocol: 'http',
-          acceptProxyProtocol: false,
+          inline: true,
+          at: ['virtualServices', 0],
+          ...POOL_DEFAULTS,
           scheduler: 'weighted-round-robin',
-          forwardedHeaders: { xForwardedFor: 'append', xForwardedProto: true, xForwardedHost: true, forwarded: false },
-          timeouts: { clientHeader: 10_000, clientIdle: 75_000, connect: 3_000, response: 60_000, upstreamIdle: 4_000 },
-          limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxUriBytes: 8_192, maxConnections: 10_000, maxIdlePerServer: 64 },
-          retries: 1,
-          slowStart: 0,
-          notAvailable: { status: 503 },
-          outlierDetection: false,
-          persistence: false,
-          drainTimeout: 0,
           healthCheck: NO_HEALTH_CHECK,
           realServers: [
             { address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true, healthCheck: NO_HEALTH_CHECK },
             { address: { host: '127.0.0.1', port: 9002 }, weight: 300, enabled: true, healthCheck: NO_HEALTH_CHECK },
             { address: { host: '127.0.0.1', port: 9003 }, weight: 100, enabled: false, healthCheck: NO_HEALTH_CHECK },
           ],
+        },
+      ],
+      virtualServices: [
+        {
+          name: 'web',
+          listen: { host: '127.0.0.1', port: 8080 },
+          protocol: 'http',
+          ...VS_DEFAULTS,
+          pool: 'web',
         },
       ],
     });
@@ -106,22 +115,23 @@ describe('loading valid files', () => {
     assert.deepEqual(config, {
       workers: 1,
       accessLog: { path: 'stdout', format: 'json' },
-      virtualServices: [
+      pools: [
         {
           name: 'web',
-          listen: { host: '127.0.0.1', port: 8080 },
-          protocol: 'http',
-          ...VS_DEFAULTS,
+          inline: true,
+          at: ['virtualServices', 0],
+          ...POOL_DEFAULTS,
           healthCheck: NO_HEALTH_CHECK,
           realServers: [{ address: { host: '127.0.0.1', port: 9001 }, weight: 100, enabled: true, healthCheck: NO_HEALTH_CHECK }],
         },
       ],
+      virtualServices: [{ name: 'web', listen: { host: '127.0.0.1', port: 8080 }, protocol: 'http', ...VS_DEFAULTS, pool: 'web' }],
     });
   });
 
   it("loads issue 3's example (examples/health-and-persistence.yaml) as written", async () => {
     const config = configOf(await loadConfigFile(new URL('health-and-persistence.yaml', examples).pathname));
-    const vs = config.virtualServices[0]!;
+    const vs = withPool(config, config.virtualServices[0])!;
     assert.ok(vs.protocol === 'http');
     assert.equal(vs.scheduler, 'adaptive');
     assert.equal(vs.slowStart, 30_000);
@@ -161,7 +171,7 @@ describe('loading valid files', () => {
     const config = configOf(loadConfigText(text, 'x.yaml'));
     assert.equal(config.workers, 'auto');
     assert.deepEqual(config.virtualServices[0]?.listen, { host: '0.0.0.0', port: 80 });
-    assert.deepEqual(config.virtualServices[0]?.realServers[0]?.address, { host: '2001:db8::1', port: 8080 });
+    assert.deepEqual(config.pools[0]?.realServers[0]?.address, { host: '2001:db8::1', port: 8080 });
   });
 
   it('reads JSON, which is YAML too', async () => {

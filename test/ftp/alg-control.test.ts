@@ -165,7 +165,7 @@ describe('ftp alg mode: the control connection', () => {
       await once(client.socket, 'close');
     }
     await until(() => proxy.listener.connectionCount === 0, 3000, 'every session to end');
-    assert.equal(proxy.listener.service.servers[0]!.inflight, 0);
+    assert.equal(proxy.listener.service.pool.servers[0]!.inflight, 0);
     const client = await FtpClient.connect(proxy.port);
     await client.login();
     await client.quit();

@@ -116,7 +116,7 @@ describe('ftp alg mode: passive transfers', () => {
   });
 
   it('counts the session on its real server while it lasts', async () => {
-    const rs = proxy.listener.service.servers[0]!;
+    const rs = proxy.listener.service.pool.servers[0]!;
     const before = rs.requests;
     const client = await FtpClient.connect(proxy.port);
     await client.login();

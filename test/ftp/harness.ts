@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net, { type Socket } from 'node:net';
 import { loadConfigText } from '../../src/config/load.ts';
-import type { VirtualServiceConfig } from '../../src/config/schema.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { FtpListener } from '../../src/ftp/ftp-listener.ts';
-import { EngineContext } from '../../src/l7/engine-context.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import { EngineContext } from '../../src/worker/engine-context.ts';
+import { serviceOf } from '../helpers/service.ts';
 import type { WorkerIdentity } from '../../src/worker/service-listener.ts';
 import { freePort } from '../helpers/processes.ts';
 
@@ -30,11 +30,11 @@ export interface FtpProxy {
 }
 
 /** The virtual service's config: `body` is its YAML after the name, listen and protocol lines, indented by 4. */
-function serviceConfig(port: number, body: string): VirtualServiceConfig {
+function serviceConfig(port: number, body: string): Config {
   const text = `accessLog: off\nvirtualServices:\n  - name: ftp\n    listen: 127.0.0.1:${port}\n    protocol: ftp\n${body}`;
   const result = loadConfigText(text, 'ftp.yaml');
   if (!result.ok) throw new Error(`config rejected: ${JSON.stringify(result.problems, null, 1)}\n${text}`);
-  return result.config.virtualServices[0]!;
+  return result.config;
 }
 
 export async function startFtpProxy(body: string, worker: WorkerIdentity = { index: 0, count: 1 }): Promise<FtpProxy> {
@@ -43,15 +43,19 @@ export async function startFtpProxy(body: string, worker: WorkerIdentity = { ind
   const sink = (level: string, message: string, fields: Record<string, unknown>): void => {
     events.push({ level, message, fields });
   };
-  const listener = new FtpListener(new VirtualService(serviceConfig(port, body), null, sink), { ctx: new EngineContext(), events: sink, worker });
+  const listener = new FtpListener(serviceOf(serviceConfig(port, body), null, sink), { ctx: new EngineContext(), events: sink, worker });
   await listener.listen();
-  const timer = setInterval(() => listener.tick(Date.now()), 50);
+  const timer = setInterval(() => {
+    const now = Date.now();
+    listener.service.pool.tick(now);
+    listener.tick(now);
+  }, 50);
   return {
     listener,
     port,
     events,
     reload(next: string) {
-      listener.update(new VirtualService(serviceConfig(port, next), listener.service, sink));
+      listener.update(serviceOf(serviceConfig(port, next), listener.service, sink));
     },
     async close() {
       clearInterval(timer);

@@ -78,7 +78,7 @@ describe('ftp limits and queue', () => {
         names.push(/^220 (\S+)/.exec((await c.reply()).text)![1]!);
       }
       assert.deepEqual(names.sort(), ['one', 'two', 'two']);
-      const [rsOne, rsTwo] = proxy.listener.service.servers;
+      const [rsOne, rsTwo] = proxy.listener.service.pool.servers;
       assert.equal(rsOne!.inflight, 1);
       assert.equal(rsTwo!.inflight, 2);
       const fourth = await FtpClient.connect(proxy.port);
@@ -124,7 +124,7 @@ describe('ftp connect failures and timeouts', () => {
       assert.ok(failures.length >= 1, 'the dead server was tried');
       assert.ok(failures.every((f) => f.fields.realServer === `127.0.0.1:${dead}`));
       assert.match(failures[0]!.message, /ECONNREFUSED/);
-      assert.equal(proxy.listener.service.servers[0]!.inflight, 0);
+      assert.equal(proxy.listener.service.pool.servers[0]!.inflight, 0);
     } finally {
       await teardown(() => proxy.close(), () => server.close());
     }
@@ -141,7 +141,7 @@ describe('ftp connect failures and timeouts', () => {
       const waited = Date.now() - started;
       assert.ok(waited >= 280 && waited < 2000, `waited ${waited} ms`);
       await until(() => proxy.listener.connectionCount === 0, 2000, 'the session to end');
-      assert.equal(proxy.listener.service.servers[0]!.inflight, 0);
+      assert.equal(proxy.listener.service.pool.servers[0]!.inflight, 0);
     } finally {
       await teardown(() => proxy.close(), () => hole.close());
     }
@@ -189,7 +189,7 @@ describe('ftp connect failures and timeouts', () => {
     const proxy = await startFtpProxy(await ftpYaml('    timeouts: { drainCut: 200ms }\n', `[ { address: ${server.address} } ]`));
     const client = await FtpClient.connect(proxy.port);
     await client.login();
-    proxy.listener.service.servers[0]!.state = 'drain';
+    proxy.listener.service.pool.servers[0]!.state = 'drain';
     const started = Date.now();
     await once(client.socket, 'close');
     const waited = Date.now() - started;
@@ -204,7 +204,7 @@ describe('ftp connect failures and timeouts', () => {
     const client = await FtpClient.connect(proxy.port);
     try {
       await client.login();
-      proxy.listener.service.servers[0]!.state = 'drain';
+      proxy.listener.service.pool.servers[0]!.state = 'drain';
       proxy.listener.tick(Date.now() + 3_600_000 - 1);
       assert.equal((await client.send('NOOP')).code, 200);
     } finally {

@@ -118,7 +118,7 @@ describe('ftp port-following mode with several workers', () => {
       assert.equal((await client.send('RETR who')).code, 150);
       assert.equal((await client.reply()).code, 226);
       assert.equal((await data).toString(), 'solo');
-      assert.equal(proxy.listener.service.servers[0]!.inflight, 0, 'no control connection went through this worker');
+      assert.equal(proxy.listener.service.pool.servers[0]!.inflight, 0, 'no control connection went through this worker');
     } finally {
       await client.quit();
       await teardown(() => proxy.close(), () => server.close());

@@ -13,7 +13,7 @@ import {
   plainIp,
   replyCode,
 } from '../../src/ftp/syntax.ts';
-import { WaitQueue } from '../../src/l4/wait-queue.ts';
+import { WaitQueue } from '../../src/pool/wait-queue.ts';
 
 describe('ftp syntax', () => {
   it('finds the port of a 227 reply with or without parentheses, and rejects numbers past 255', () => {

@@ -64,7 +64,7 @@ function dnsCheck(spec: Record<string, unknown> = {}): HealthCheckConfig {
     virtualServices: [{ name: 'dns', listen: '127.0.0.1:1', protocol: 'udp', healthCheck: { interval: '2s', timeout: '400ms', ...spec }, realServers: [{ address: '127.0.0.1:1' }] }],
   });
   if (!result.ok) throw new Error(`bad test spec: ${JSON.stringify(result.issues)}`);
-  const check = result.config.virtualServices[0]?.realServers[0]?.healthCheck;
+  const check = result.config.pools[0]?.realServers[0]?.healthCheck;
   assert.ok(check !== undefined && check.type === 'dns');
   return check;
 }

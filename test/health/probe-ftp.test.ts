@@ -68,7 +68,7 @@ function ftpCheck(spec: Record<string, unknown> = {}): HealthCheckConfig {
     virtualServices: [{ name: 'ftp', listen: '127.0.0.1:1', protocol: 'tcp', healthCheck: { type: 'ftp', ...spec }, realServers: [{ address: '127.0.0.1:1' }] }],
   });
   if (!result.ok) throw new Error(`bad test spec: ${JSON.stringify(result.issues)}`);
-  const check = result.config.virtualServices[0]?.realServers[0]?.healthCheck;
+  const check = result.config.pools[0]?.realServers[0]?.healthCheck;
   assert.ok(check !== undefined);
   return check;
 }

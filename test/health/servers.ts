@@ -143,7 +143,7 @@ export function checkSpec(spec: Record<string, unknown>): HealthCheckConfig {
     virtualServices: [{ name: 'test', listen: '127.0.0.1:1', protocol: 'http', healthCheck: spec, realServers: [{ address: '127.0.0.1:1' }] }],
   });
   if (!result.ok) throw new Error(`bad test spec: ${JSON.stringify(result.issues)}`);
-  const check = result.config.virtualServices[0]?.realServers[0]?.healthCheck;
+  const check = result.config.pools[0]?.realServers[0]?.healthCheck;
   if (check === undefined) throw new Error('no check');
   return check;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RDP_PEEK_LIMIT, decodeRoutingToken, encodeRoutingToken, parseRdpConnectionRequest, redirectTarget, type RdpParse } from '../../src/l4/rdp-cookie.ts';
-import { RealServer } from '../../src/upstream/real-server.ts';
+import { RealServer } from '../../src/pool/real-server.ts';
 import { RUNS, SEED } from '../fuzz/settings.ts';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');

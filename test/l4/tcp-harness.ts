@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { loadConfigText } from '../../src/config/load.ts';
-import { EngineContext } from '../../src/l7/engine-context.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import { EngineContext } from '../../src/worker/engine-context.ts';
+import type { VirtualService } from '../../src/frontend/virtual-service.ts';
+import { serviceOf } from '../helpers/service.ts';
 import { TcpListener } from '../../src/l4/tcp-listener.ts';
-import type { AccessRecord } from '../../src/log/access-log.ts';
+import type { ConnectionRecord } from '../../src/log/access-log.ts';
 import { freePort } from '../helpers/processes.ts';
 
 export interface Event {
@@ -24,16 +25,16 @@ export interface TcpService {
   service: VirtualService;
   port: number;
   events: Event[];
-  access: AccessRecord[];
+  access: ConnectionRecord[];
   /** Reload with new YAML for the same address. */
   reload(yaml: string): void;
   stop(): Promise<void>;
 }
 
-export function loadService(yaml: string): VirtualService {
+export function loadService(yaml: string, previous: VirtualService | null = null): VirtualService {
   const result = loadConfigText(yaml, 'tcp.yaml');
   if (!result.ok) throw new Error(JSON.stringify(result.problems, null, 2));
-  return new VirtualService(result.config.virtualServices[0]!, null);
+  return serviceOf(result.config, previous);
 }
 
 /** `yaml` is a whole config whose first virtual service is the tcp one; `tickMs` 0 leaves ticks to the test. */
@@ -41,24 +42,31 @@ export async function startTcpService(yaml: string, tickMs = 50): Promise<TcpSer
   // The schema refuses port 0: the test picks a free one.
   const service = loadService(yaml.replace('listen: 127.0.0.1:0', `listen: 127.0.0.1:${await freePort()}`));
   const events: Event[] = [];
-  const access: AccessRecord[] = [];
+  const access: ConnectionRecord[] = [];
   const ctx = new EngineContext();
-  ctx.accessLog = { log: (r) => void access.push(r), close: async () => {} };
+  ctx.accessLog = { log: () => {}, logConnection: (r) => void access.push(r), close: async () => {} };
   const listener = new TcpListener(service, { ctx, events: (level, message, fields) => void events.push({ level, message, fields }), worker: { index: 0, count: 1 } });
   await listener.listen();
-  const timer = tickMs > 0 ? setInterval(() => listener.tick(Date.now()), tickMs) : null;
+  const timer =
+    tickMs > 0
+      ? setInterval(() => {
+          const now = Date.now();
+          listener.service.pool.tick(now);
+          listener.tick(now);
+        }, tickMs)
+      : null;
   const address = listener.server.address() as net.AddressInfo;
   return {
     listener,
-    service,
+    get service() {
+      return listener.service;
+    },
     port: address.port,
     events,
     access,
     reload(text) {
       const { host, port } = listener.config.listen;
-      const result = loadConfigText(text.replace('listen: 127.0.0.1:0', `listen: ${host}:${port}`), 'tcp.yaml');
-      if (!result.ok) throw new Error(JSON.stringify(result.problems));
-      listener.update(new VirtualService(result.config.virtualServices[0]!, listener.service));
+      listener.update(loadService(text.replace('listen: 127.0.0.1:0', `listen: ${host}:${port}`), listener.service));
     },
     async stop() {
       if (timer !== null) clearInterval(timer);

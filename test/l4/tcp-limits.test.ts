@@ -141,15 +141,15 @@ describe('tcp virtual service: limits, queue and drain', () => {
     const backend = await startRawBackend('a');
     const svc = await startTcpService(tcpYaml(['limits: { maxConnections: 1, queue: { size: 10, timeout: 5s } }'], [backend.address]));
     cleanup.push(backend.close, svc.stop);
-    const id = svc.service.servers[0]!.id;
+    const id = svc.service.pool.servers[0]!.id;
     const holder = await connectTo(svc.port);
     await readBytes(holder, 'line');
     const doomed = [await connectTo(svc.port), await connectTo(svc.port)];
     await waitFor(() => svc.listener.connectionCount === 3, 'two queued connections');
-    svc.service.setHealth(id, false, 'test');
+    svc.service.pool.setHealth(id, false, 'test');
     holder.destroy();
     await Promise.all(doomed.map((d) => closed(d)));
-    svc.service.setHealth(id, true, 'test');
+    svc.service.pool.setHealth(id, true, 'test');
     const first = await connectTo(svc.port);
     assert.equal((await readBytes(first, 'line')).toString(), 'a\n');
     const second = await connectTo(svc.port);
@@ -172,7 +172,7 @@ describe('tcp virtual service: limits, queue and drain', () => {
     await waitFor(() => [...svc.listener.connections].some((c) => c.phase === 'connecting'), 'a connection in its connect phase');
     svc.listener.destroyAll();
     await closed(client);
-    assert.equal(svc.service.servers[0]!.inflight, 0);
+    assert.equal(svc.service.pool.servers[0]!.inflight, 0);
     assert.equal(svc.listener.connectionCount, 0);
   });
 });

@@ -7,8 +7,9 @@ import { once } from 'node:events';
 import { describe, it, type TestContext } from 'node:test';
 import { loadConfigText } from '../../src/config/load.ts';
 import { UdpListener } from '../../src/l4/udp-listener.ts';
-import { EngineContext } from '../../src/l7/engine-context.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import { EngineContext } from '../../src/worker/engine-context.ts';
+import type { VirtualService } from '../../src/frontend/virtual-service.ts';
+import { serviceOf } from '../helpers/service.ts';
 
 /** The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
 const MAX_IPV4_PAYLOAD = 65_507;
@@ -119,7 +120,7 @@ function serviceConfig(listenPort: number, servers: readonly (number | string)[]
   ].join('\n');
   const result = loadConfigText(yaml, 'udp.yaml');
   if (!result.ok) throw new Error(JSON.stringify(result.problems, null, 2));
-  return result.config.virtualServices[0]!;
+  return result.config;
 }
 
 interface Running {
@@ -130,7 +131,7 @@ interface Running {
 
 async function start(t: TestContext, servers: readonly (number | string)[], extra: readonly string[] = []): Promise<Running> {
   const port = await unusedPort();
-  const vs = new VirtualService(serviceConfig(port, servers, extra), null);
+  const vs = serviceOf(serviceConfig(port, servers, extra), null);
   const listener = new UdpListener(vs, { ctx: new EngineContext(), events: () => {}, worker: { index: 0, count: 1 } });
   await listener.listen();
   t.after(() => listener.destroyAll());
@@ -167,7 +168,7 @@ describe('UDP virtual service', () => {
     assert.equal(listener.counters.sessionsCreated, 6);
     assert.equal(listener.counters.datagramsIn, 15);
     assert.equal(listener.counters.datagramsOut, 15);
-    const [sa, sb] = vs.servers;
+    const [sa, sb] = vs.pool.servers;
     assert.deepEqual([sa!.inflight, sb!.inflight], [3, 3]);
     assert.deepEqual([sa!.requests, sb!.requests], [3, 3]);
   });
@@ -185,7 +186,7 @@ describe('UDP virtual service', () => {
     listener.tick(t0 + 30_000);
     assert.equal(listener.connectionCount, 0);
     assert.equal(listener.counters.sessionsExpired, 1);
-    assert.equal(vs.servers[0]!.inflight, 0);
+    assert.equal(vs.pool.servers[0]!.inflight, 0);
 
     assert.equal(await client.name(port), 'b', 'a new session, chosen by the scheduler');
     assert.equal(listener.counters.sessionsCreated, 2);
@@ -254,12 +255,12 @@ describe('UDP virtual service', () => {
     assert.equal(await x.name(port), 'a');
     assert.equal(await y.name(port), 'b');
 
-    vs.setHealth(vs.servers[0]!.id, false, 'test');
+    vs.pool.setHealth(vs.pool.servers[0]!.id, false, 'test');
     assert.equal(listener.connectionCount, 2, 'nothing happens before the tick');
     listener.tick(Date.now());
     assert.equal(listener.connectionCount, 1);
     assert.equal(listener.counters.sessionsMoved, 1);
-    assert.equal(vs.servers[0]!.inflight, 0);
+    assert.equal(vs.pool.servers[0]!.inflight, 0);
 
     assert.equal(await x.name(port), 'b');
     assert.equal(await (await Client.open(t)).name(port), 'b');
@@ -272,8 +273,8 @@ describe('UDP virtual service', () => {
     const { listener, port, vs } = await start(t, [a.port, b.port]);
     const x = await Client.open(t);
     assert.equal(await x.name(port), 'a');
-    vs.servers[0]!.state = 'drain';
-    vs.scheduler.rebuild();
+    vs.pool.servers[0]!.state = 'drain';
+    vs.pool.scheduler.rebuild();
     listener.tick(Date.now());
     assert.equal(await x.name(port), 'a', 'the session stays');
     assert.equal(await (await Client.open(t)).name(port), 'b', 'a new client does not go to the draining server');
@@ -285,8 +286,8 @@ describe('UDP virtual service', () => {
     const { listener, port, vs } = await start(t, [a.port, b.port], ['drainTimeout: 10s', 'udp: { sessionTimeout: 1h }']);
     const x = await Client.open(t);
     assert.equal(await x.name(port), 'a');
-    vs.servers[0]!.state = 'drain';
-    vs.scheduler.rebuild();
+    vs.pool.servers[0]!.state = 'drain';
+    vs.pool.scheduler.rebuild();
     const t0 = Date.now();
     listener.tick(t0);
     assert.equal(await x.name(port), 'a');
@@ -318,8 +319,8 @@ describe('UDP virtual service', () => {
     client.send(port, 'who'); // round robin: the dead server first
     await nudgeUntil(client, port, () => listener.counters.sessionsFailed === 1, 'the session to close');
     assert.equal(listener.connectionCount, 0);
-    assert.equal(vs.servers[0]!.inflight, 0);
-    assert.equal(vs.servers[0]!.consecutiveFailures, 1, 'the failure was noted against the server');
+    assert.equal(vs.pool.servers[0]!.inflight, 0);
+    assert.equal(vs.pool.servers[0]!.consecutiveFailures, 1, 'the failure was noted against the server');
 
     assert.equal(await client.name(port), 'b');
     assert.equal(listener.counters.sessionsCreated, 2);
@@ -340,14 +341,14 @@ describe('UDP virtual service', () => {
     // leave the session sending into the void until the stream stops.
     assert.ok(listener.counters.sessionsFailed >= 10, `only ${listener.counters.sessionsFailed} sessions failed`);
     assert.equal(listener.counters.sessionsCreated, listener.counters.sessionsFailed);
-    assert.equal(vs.servers[0]!.inflight, 0);
-    assert.equal(vs.servers[0]!.consecutiveFailures, listener.counters.sessionsFailed);
+    assert.equal(vs.pool.servers[0]!.inflight, 0);
+    assert.equal(vs.pool.servers[0]!.consecutiveFailures, listener.counters.sessionsFailed);
   });
 
   it('drops datagrams when no real server is available, and counts them', async (t) => {
     const a = await echoServer(t, 'a');
     const { listener, port, vs } = await start(t, [a.port]);
-    vs.setHealth(vs.servers[0]!.id, false, 'test');
+    vs.pool.setHealth(vs.pool.servers[0]!.id, false, 'test');
     const client = await Client.open(t);
     client.send(port, 'who');
     client.send(port, 'who');
@@ -355,7 +356,7 @@ describe('UDP virtual service', () => {
     assert.equal(listener.counters.dropped, 2);
     assert.equal(listener.connectionCount, 0);
 
-    vs.setHealth(vs.servers[0]!.id, true, 'test');
+    vs.pool.setHealth(vs.pool.servers[0]!.id, true, 'test');
     assert.equal(await client.name(port), 'a');
   });
 
@@ -377,14 +378,14 @@ describe('UDP virtual service', () => {
     assert.equal(await y.name(port), 'b');
 
     // b moves to index 0, so VirtualService builds a fresh RealServer for it.
-    const next = new VirtualService(serviceConfig(port, [b.port]), vs);
-    const [newB] = next.servers;
-    assert.notEqual(newB, vs.servers[1]);
+    const next = serviceOf(serviceConfig(port, [b.port]), vs);
+    const [newB] = next.pool.servers;
+    assert.notEqual(newB, vs.pool.servers[1]);
     listener.update(next);
     assert.equal(listener.service, next);
     assert.equal(listener.connectionCount, 1, "a's session ended");
     assert.equal(newB!.inflight, 1, "y's session moved to the new service's b");
-    assert.equal(vs.servers[1]!.inflight, 0);
+    assert.equal(vs.pool.servers[1]!.inflight, 0);
 
     assert.equal(await y.name(port), 'b');
     assert.equal(await x.name(port), 'b');
@@ -413,7 +414,7 @@ describe('UDP virtual service', () => {
     listener.destroyAll();
     await closed;
     assert.equal(listener.connectionCount, 0);
-    assert.equal(vs.servers[0]!.inflight, 0);
+    assert.equal(vs.pool.servers[0]!.inflight, 0);
     await until(() => udpHandles() === handles - 2, 'the listening and the session socket to close');
   });
 
@@ -461,7 +462,7 @@ describe('UDP virtual service', () => {
     const yaml = `virtualServices:\n  - name: v6\n    listen: '[::1]:${port}'\n    protocol: udp\n    realServers: [{ address: '[::1]:${server.address().port}' }]\n`;
     const loaded = loadConfigText(yaml, 'udp.yaml');
     assert.ok(loaded.ok, JSON.stringify(loaded));
-    const listener = new UdpListener(new VirtualService(loaded.config.virtualServices[0]!, null), { ctx: new EngineContext(), events: () => {}, worker: { index: 0, count: 1 } });
+    const listener = new UdpListener(serviceOf(loaded.config), { ctx: new EngineContext(), events: () => {}, worker: { index: 0, count: 1 } });
     await listener.listen();
     t.after(() => listener.destroyAll());
 
@@ -476,7 +477,7 @@ describe('UDP virtual service', () => {
     const holder = await bound();
     t.after(() => holder.close());
     const port = holder.address().port;
-    const vs = new VirtualService(serviceConfig(port, [9]), null);
+    const vs = serviceOf(serviceConfig(port, [9]), null);
     const listener = new UdpListener(vs, { ctx: new EngineContext(), events: () => {}, worker: { index: 0, count: 1 } });
     await assert.rejects(listener.listen(), /EADDRINUSE/);
     await listener.close();
@@ -485,7 +486,7 @@ describe('UDP virtual service', () => {
   it('shares its address with another worker through SO_REUSEPORT', async (t) => {
     const a = await echoServer(t, 'a');
     const first = await start(t, [a.port]);
-    const vs = new VirtualService(serviceConfig(first.port, [a.port]), null);
+    const vs = serviceOf(serviceConfig(first.port, [a.port]), null);
     const second = new UdpListener(vs, { ctx: new EngineContext(), events: () => {}, worker: { index: 1, count: 2 } });
     await second.listen();
     t.after(() => second.destroyAll());

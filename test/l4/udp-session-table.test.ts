@@ -4,7 +4,7 @@ import type { Socket } from 'node:dgram';
 import { describe, it } from 'node:test';
 import { UdpSessionTable } from '../../src/l4/udp-session-table.ts';
 import { UdpSession } from '../../src/l4/udp-session.ts';
-import { RealServer } from '../../src/upstream/real-server.ts';
+import { RealServer } from '../../src/pool/real-server.ts';
 
 const server = new RealServer(0, '127.0.0.1', 9000, 1, true);
 const session = (address: string, port: number): UdpSession => new UdpSession(address, port, server, null as unknown as Socket, 0);

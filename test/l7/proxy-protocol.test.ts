@@ -7,10 +7,10 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/load.ts';
-import type { VirtualServiceConfig } from '../../src/config/schema.ts';
-import { EngineContext } from '../../src/l7/engine-context.ts';
-import { Listener } from '../../src/l7/listener.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { EngineContext } from '../../src/worker/engine-context.ts';
+import { Listener } from '../../src/http1/listener.ts';
+import { serviceOf } from '../helpers/service.ts';
 import type { AccessRecord } from '../../src/log/access-log.ts';
 import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy-protocol/encode.ts';
 import { startBackends, type Backends, type EchoReply } from '../helpers/backends.ts';
@@ -22,7 +22,7 @@ interface LoggedEvent {
   fields: Record<string, unknown>;
 }
 
-function serviceConfig(port: number, backends: Backends, extra: Record<string, unknown>): VirtualServiceConfig {
+function serviceConfig(port: number, backends: Backends, extra: Record<string, unknown>): Config {
   const text = stringify({
     accessLog: 'off',
     virtualServices: [
@@ -38,7 +38,7 @@ function serviceConfig(port: number, backends: Backends, extra: Record<string, u
   });
   const loaded = loadConfigText(text, 'test.yaml');
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  return loaded.config.virtualServices[0]!;
+  return loaded.config;
 }
 
 const VIP = { address: '198.51.100.1', port: 80 };
@@ -101,6 +101,7 @@ describe('HTTP virtual service with acceptProxyProtocol', () => {
   let backends: Backends;
   let listener: Listener;
   let port: number;
+  let ctx: EngineContext;
   const access: AccessRecord[] = [];
   const events: LoggedEvent[] = [];
   const sink = (level: string, message: string, fields: Record<string, unknown>): void => {
@@ -110,9 +111,9 @@ describe('HTTP virtual service with acceptProxyProtocol', () => {
   before(async () => {
     backends = await startBackends(2);
     port = await freePort();
-    const ctx = new EngineContext();
-    ctx.accessLog = { log: (r) => access.push(r), close: async () => {} };
-    listener = new Listener(new VirtualService(serviceConfig(port, backends, { acceptProxyProtocol: true }), null, sink), {
+    ctx = new EngineContext();
+    ctx.accessLog = { log: (r) => access.push(r), logConnection: () => {}, close: async () => {} };
+    listener = new Listener(serviceOf(serviceConfig(port, backends, { acceptProxyProtocol: true }), null, sink, undefined, ctx), {
       ctx,
       events: sink,
       worker: { index: 0, count: 1 },
@@ -124,7 +125,7 @@ describe('HTTP virtual service with acceptProxyProtocol', () => {
     const closed = listener.close();
     listener.destroyAll();
     await closed;
-    listener.service.retire();
+    listener.service.pool.retire();
     await backends.close();
   });
 
@@ -205,9 +206,9 @@ describe('HTTP virtual service with acceptProxyProtocol', () => {
   });
 
   it('schedules source-ip-hash on the header\'s address', async () => {
-    listener.update(new VirtualService(serviceConfig(port, backends, { acceptProxyProtocol: true, scheduler: 'source-ip-hash' }), listener.service, sink));
+    listener.update(serviceOf(serviceConfig(port, backends, { acceptProxyProtocol: true, scheduler: 'source-ip-hash' }), listener.service, sink, undefined, ctx));
     // Two addresses the scheduler sends to different real servers: whichever the proxy used, one would fail.
-    const target = (address: string): string => listener.service.pick({ clientAddress: address, exclude: null })!.id;
+    const target = (address: string): string => listener.service.pool.pickUnpersisted({ clientAddress: address, exclude: null })!.id;
     const candidates = Array.from({ length: 50 }, (_, i) => `203.0.113.${i + 1}`);
     const first = candidates[0]!;
     const other = candidates.find((a) => target(a) !== target(first));
@@ -220,12 +221,12 @@ describe('HTTP virtual service with acceptProxyProtocol', () => {
   });
 
   it('reads the setting at each connection: a reload turns it off', async () => {
-    listener.update(new VirtualService(serviceConfig(port, backends, { acceptProxyProtocol: false }), listener.service, sink));
+    listener.update(serviceOf(serviceConfig(port, backends, { acceptProxyProtocol: false }), listener.service, sink, undefined, ctx));
     try {
       const echo = echoOf(await exchange(port, [request()]));
       assert.equal(echo.headers['x-forwarded-for'], '127.0.0.1');
     } finally {
-      listener.update(new VirtualService(serviceConfig(port, backends, { acceptProxyProtocol: true }), listener.service, sink));
+      listener.update(serviceOf(serviceConfig(port, backends, { acceptProxyProtocol: true }), listener.service, sink, undefined, ctx));
     }
     const echo = echoOf(await exchange(port, [Buffer.concat([encodeProxyV1({ address: '203.0.113.7', port: 1 }, VIP), request()])]));
     assert.equal(echo.headers['x-forwarded-for'], '203.0.113.7');

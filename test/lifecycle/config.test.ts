@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { realServerState } from '../../src/config/conflicts.ts';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
-import type { HttpServiceConfig } from '../../src/config/schema.ts';
+import type { HttpServiceConfig, PoolConfig } from '../../src/config/schema.ts';
+import { withPool } from '../helpers/service.ts';
 
 /** A minimal valid file with `extra` lines inserted into its one virtual service, from line 5. */
 function withVsLines(...extra: string[]): string {
@@ -20,12 +21,13 @@ function withVsLines(...extra: string[]): string {
   ].join('\n');
 }
 
-function serviceOf(text: string): HttpServiceConfig {
+/** The virtual service with its (inline) pool's keys beside its own. */
+function serviceOf(text: string): HttpServiceConfig & PoolConfig {
   const result = loadConfigText(text, 'lifecycle.yaml');
   assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.problems, null, 2));
   const vs = result.config.virtualServices[0];
   assert.ok(vs !== undefined && vs.protocol === 'http');
-  return vs;
+  return withPool(result.config, vs)!;
 }
 
 /** The one problem of `text`; it must sit at `line` on `path`. */

@@ -22,7 +22,7 @@ export { sleep };
 export type ServiceData = Record<string, unknown> & { realServers: Array<string | Record<string, unknown>> };
 
 export interface RecordedEvent {
-  level: 'info' | 'warn';
+  level: 'info' | 'warn' | 'error';
   message: string;
   fields: Record<string, unknown>;
   at: number;

@@ -20,7 +20,7 @@ function file(persistence: string, extra = ''): string {
 function resolved(persistence: string, extra = '') {
   const result = loadConfigText(file(persistence, extra), 'fulcrum.yaml');
   if (!result.ok) throw new Error(JSON.stringify(result.problems, null, 2));
-  return result.config.virtualServices[0]!;
+  return result.config.pools[0]!;
 }
 
 /** The problems as "line:column path: message". */
@@ -51,7 +51,7 @@ describe('persistence config', () => {
   it('is off by default, and "off" turns it off', () => {
     const config = loadConfigText(file('off').replace('    persistence: off\n', ''), 'f.yaml');
     assert.ok(config.ok);
-    assert.equal(config.config.virtualServices[0]!.persistence, false);
+    assert.equal(config.config.pools[0]!.persistence, false);
     assert.equal(resolved('off').persistence, false);
   });
 

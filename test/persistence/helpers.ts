@@ -8,9 +8,10 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
-import { EngineContext } from '../../src/l7/engine-context.ts';
-import { Listener } from '../../src/l7/listener.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import { EngineContext } from '../../src/worker/engine-context.ts';
+import { Listener } from '../../src/http1/listener.ts';
+import type { VirtualService } from '../../src/frontend/virtual-service.ts';
+import { serviceOf } from '../helpers/service.ts';
 import { WorkerRuntime } from '../../src/worker/runtime.ts';
 import { freePort } from '../helpers/processes.ts';
 import { parseConfig } from '../l7/harness.ts';
@@ -132,7 +133,7 @@ export interface Engine {
 export async function startEngine(vs: ServiceYaml): Promise<Engine> {
   const port = await freePort();
   const ctx = new EngineContext();
-  const listener = new Listener(new VirtualService(configFor(vs, port).virtualServices[0]!, null), { ctx, events: () => {}, worker: { index: 0, count: 1 } });
+  const listener = new Listener(serviceOf(configFor(vs, port), null, () => {}, undefined, ctx), { ctx, events: () => {}, worker: { index: 0, count: 1 } });
   await listener.listen();
   return {
     port,
@@ -140,13 +141,13 @@ export async function startEngine(vs: ServiceYaml): Promise<Engine> {
     get service() {
       return listener.service;
     },
-    reload: (next) => listener.update(new VirtualService(configFor(next, port).virtualServices[0]!, listener.service)),
-    tick: (now = Date.now()) => listener.service.tick(now),
+    reload: (next) => listener.update(serviceOf(configFor(next, port), listener.service, () => {}, undefined, ctx)),
+    tick: (now = Date.now()) => listener.service.pool.tick(now),
     close: async () => {
       const closed = listener.close();
       for (const c of listener.connections) c.socket.destroy();
       await closed;
-      listener.service.retire();
+      listener.service.pool.retire();
     },
   };
 }

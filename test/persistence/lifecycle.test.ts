@@ -102,9 +102,9 @@ describe('persistence timeout', () => {
     const engine = await startEngine({ persistence: { type: 'source-ip', timeout: '1s' }, realServers: addresses(2) });
     try {
       for (let i = 1; i <= 20; i++) await get(engine.port, '/', { localAddress: `127.0.3.${i}` });
-      assert.equal(engine.service.persistence!.entries, 20);
+      assert.equal(engine.service.pool.persistence!.entries, 20);
       engine.tick(Date.now() + 1001);
-      assert.equal(engine.service.persistence!.entries, 0);
+      assert.equal(engine.service.pool.persistence!.entries, 0);
     } finally {
       await engine.close();
     }
@@ -118,9 +118,9 @@ describe('persistence table bounds', () => {
       for (let i = 0; i < 500; i++) {
         const answer = await get(engine.port, '/', { localAddress: `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}` });
         assert.equal(answer.status, 200);
-        assert.ok(engine.service.persistence!.entries <= 50);
+        assert.ok(engine.service.pool.persistence!.entries <= 50);
       }
-      assert.equal(engine.service.persistence!.entries, 50);
+      assert.equal(engine.service.pool.persistence!.entries, 50);
     } finally {
       await engine.close();
     }
@@ -144,7 +144,7 @@ describe('persistence table bounds', () => {
         await client.close();
       }
       // Two tables (server-cookie values and the header fallback), each at its cap.
-      assert.equal(engine.service.persistence!.entries, 200);
+      assert.equal(engine.service.pool.persistence!.entries, 200);
     } finally {
       await engine.close();
     }

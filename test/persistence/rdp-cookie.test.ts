@@ -3,15 +3,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.ts';
-import type { VirtualServiceConfig } from '../../src/config/schema.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { parseRdpConnectionRequest } from '../../src/l4/rdp-cookie.ts';
-import { VirtualService } from '../../src/l7/virtual-service.ts';
+import type { VirtualService } from '../../src/frontend/virtual-service.ts';
+import { serviceOf } from '../helpers/service.ts';
 import { PersistSlot } from '../../src/persistence/persistence.ts';
-import type { RealServer } from '../../src/upstream/real-server.ts';
+import type { RealServer } from '../../src/pool/real-server.ts';
 
 const SERVERS = ['10.0.0.1:3389', '10.0.0.2:3389', '10.0.0.3:3389', '10.0.0.4:3389'];
 
-function rdpServiceConfig(persistence: string): VirtualServiceConfig {
+function rdpServiceConfig(persistence: string): Config {
   const text = [
     'virtualServices:',
     '  - name: rdp',
@@ -24,29 +25,29 @@ function rdpServiceConfig(persistence: string): VirtualServiceConfig {
   ].join('\n');
   const result = loadConfigText(text, 'rdp.yaml');
   if (!result.ok) throw new Error(result.problems.map((p) => p.message).join('\n'));
-  return result.config.virtualServices[0]!;
+  return result.config;
 }
 
 const PERSISTENCE = '{ type: rdp-cookie, timeout: 8h, fallback: source-ip }';
 
 /** A worker's view of the service. */
 function worker(): VirtualService {
-  return new VirtualService(rdpServiceConfig(PERSISTENCE), null);
+  return serviceOf(rdpServiceConfig(PERSISTENCE));
 }
 
 /** One client connection: its address and the user its Connection Request named (null: none). */
 function connect(vs: VirtualService, clientIp: string, user: string | null): RealServer {
   const slot = new PersistSlot(clientIp);
   slot.connectionKey = user;
-  vs.persistence!.readConnection(slot);
-  const server = vs.persistence!.pick(slot, { clientAddress: clientIp, exclude: null });
+  vs.pool.persistence!.readConnection(slot);
+  const server = vs.pool.persistence!.pick(slot, { clientAddress: clientIp, exclude: null }, Date.now());
   assert.ok(server !== null, 'a server');
   return server;
 }
 
 describe('rdp-cookie persistence', () => {
   it('the config loads on a tcp service with a source-ip fallback', () => {
-    const config = rdpServiceConfig(PERSISTENCE);
+    const config = rdpServiceConfig(PERSISTENCE).pools[0]!;
     assert.ok(config.persistence !== false);
     assert.equal(config.persistence.type, 'rdp-cookie');
     assert.equal(config.persistence.fallback, 'source-ip');
@@ -64,10 +65,10 @@ describe('rdp-cookie persistence', () => {
     const server = connect(vs, '192.0.2.1', 'Alice');
     assert.equal(connect(vs, '192.0.2.2', 'ALICE'), server);
     assert.equal(connect(vs, '192.0.2.3', 'alice'), server);
-    assert.equal(vs.persistence!.entries, 1);
+    assert.equal(vs.pool.persistence!.entries, 1);
     const slot = new PersistSlot('192.0.2.4');
     slot.connectionKey = 'CONTOSO\\Alice';
-    vs.persistence!.readConnection(slot);
+    vs.pool.persistence!.readConnection(slot);
     assert.equal(slot.key, 'contoso\\alice');
     assert.equal(slot.fallbackKey, null, 'a user name needs no fallback key');
   });
@@ -94,7 +95,7 @@ describe('rdp-cookie persistence', () => {
     const server = connect(vs, '192.0.2.77', null);
     for (let i = 0; i < 10; i++) assert.equal(connect(vs, '192.0.2.77', null), server);
     const slot = new PersistSlot('192.0.2.77');
-    vs.persistence!.readConnection(slot);
+    vs.pool.persistence!.readConnection(slot);
     assert.equal(slot.key, null);
     assert.equal(slot.fallbackKey, '192.0.2.77');
     const seen = new Set<RealServer>();
@@ -106,7 +107,7 @@ describe('rdp-cookie persistence', () => {
     const vs = worker();
     const slot = new PersistSlot('192.0.2.9');
     slot.connectionKey = '';
-    vs.persistence!.readConnection(slot);
+    vs.pool.persistence!.readConnection(slot);
     assert.equal(slot.key, null);
     assert.equal(slot.fallbackKey, '192.0.2.9');
   });
@@ -114,11 +115,11 @@ describe('rdp-cookie persistence', () => {
   it('a down server moves its users, and the table keeps the new server after it comes back', () => {
     const vs = worker();
     const before = connect(vs, '192.0.2.1', 'bob');
-    assert.ok(vs.setHealth(before.id, false, 'RDP port closed'));
+    assert.ok(vs.pool.setHealth(before.id, false, 'RDP port closed'));
     const after = connect(vs, '192.0.2.1', 'bob');
     assert.notEqual(after, before);
     assert.equal(connect(vs, '198.51.100.5', 'BOB'), after, 'the user stays on the new server');
-    assert.ok(vs.setHealth(before.id, true, 'ok'));
+    assert.ok(vs.pool.setHealth(before.id, true, 'ok'));
     // The hash alone would send bob back to `before` now; the table says where his session is.
     assert.equal(connect(vs, '192.0.2.1', 'bob'), after);
     const fresh = worker();
@@ -129,9 +130,9 @@ describe('rdp-cookie persistence', () => {
     const vs = worker();
     const slot = new PersistSlot('192.0.2.1');
     slot.connectionKey = 'carol';
-    vs.persistence!.readConnection(slot);
-    const first = vs.persistence!.pick(slot, { clientAddress: '192.0.2.1', exclude: null })!;
-    const retry = vs.persistence!.pick(slot, { clientAddress: '192.0.2.1', exclude: [first] })!;
+    vs.pool.persistence!.readConnection(slot);
+    const first = vs.pool.persistence!.pick(slot, { clientAddress: '192.0.2.1', exclude: null }, Date.now())!;
+    const retry = vs.pool.persistence!.pick(slot, { clientAddress: '192.0.2.1', exclude: [first] }, Date.now())!;
     assert.notEqual(retry, first);
     assert.equal(connect(vs, '192.0.2.1', 'carol'), retry, 'the connection that succeeded is the one remembered');
   });

@@ -1,4 +1,4 @@
-import { RealServer } from '../../src/upstream/real-server.ts';
+import { RealServer } from '../../src/pool/real-server.ts';
 import type { PickContext, Scheduler } from '../../src/scheduling/scheduler.ts';
 
 export interface ServerSpec {

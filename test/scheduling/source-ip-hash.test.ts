@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createScheduler } from '../../src/scheduling/index.ts';
 import type { Scheduler } from '../../src/scheduling/scheduler.ts';
-import { RealServer } from '../../src/upstream/real-server.ts';
+import { RealServer } from '../../src/pool/real-server.ts';
 import { ctx, makeServers, randomIPv4s } from './helpers.ts';
 
 const CLIENTS = randomIPv4s(10_000, 20240501);

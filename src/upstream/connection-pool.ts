@@ -1,4 +1,4 @@
-import type { RealServer } from './real-server.ts';
+import type { RealServer } from '../pool/real-server.ts';
 import { UpstreamConnection, type UpstreamOwner } from './upstream-connection.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { HttpServiceConfig } from '../config/schema.ts';
 import { acceptProxyHeader, type AcceptResult } from '../proxy-protocol/accept.ts';
-import { ClientConnection, type ServiceSource } from './client-connection.ts';
-import type { EngineContext } from './engine-context.ts';
-import type { VirtualService } from './virtual-service.ts';
+import { Http1Connection, type ServiceSource } from './connection.ts';
+import type { EngineContext } from '../worker/engine-context.ts';
+import type { VirtualService } from '../frontend/virtual-service.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { listenShared } from '../worker/listen-shared.ts';
 
@@ -14,6 +14,11 @@ import { listenShared } from '../worker/listen-shared.ts';
  */
 const PROXY_HEADER_TIMEOUT_MS = 3000;
 
+function httpOf(service: VirtualService): NonNullable<VirtualService['http']> {
+  if (service.http === null) throw new Error(`virtual service "${service.name}" is not an http service`);
+  return service.http;
+}
+
 /**
  * A listening socket for one virtual service. The service it serves can be swapped on reload;
  * connections read `service` at each new request, so keep-alive clients move to the new config
@@ -22,8 +27,8 @@ const PROXY_HEADER_TIMEOUT_MS = 3000;
 export class Listener implements ServiceSource, ServiceListener {
   service: VirtualService;
   readonly server: Server;
-  readonly connections = new Set<ClientConnection>();
-  /** Connections still sending their PROXY header (acceptProxyProtocol): no ClientConnection yet. */
+  readonly connections = new Set<Http1Connection>();
+  /** Connections still sending their PROXY header (acceptProxyProtocol): no Http1Connection yet. */
   readonly #awaitingHeader = new Set<Socket>();
   readonly #ctx: EngineContext;
   readonly #env: ListenerEnv;
@@ -33,7 +38,7 @@ export class Listener implements ServiceSource, ServiceListener {
     this.#env = env;
     this.#ctx = env.ctx;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
-    this.server.maxConnections = service.limits.maxConnections;
+    this.server.maxConnections = httpOf(service).limits.maxConnections;
   }
 
   /** Listen with SO_REUSEPORT so every worker process binds the same address; the kernel spreads connections. */
@@ -44,20 +49,20 @@ export class Listener implements ServiceSource, ServiceListener {
 
   update(service: VirtualService): void {
     this.service = service;
-    this.server.maxConnections = service.limits.maxConnections;
+    this.server.maxConnections = httpOf(service).limits.maxConnections;
   }
 
   readonly #onConnection = (socket: Socket): void => {
     // Read per connection: a reload may turn it on or off.
     if ((this.service.config as HttpServiceConfig).acceptProxyProtocol) return this.#acceptProxy(socket);
-    const conn = new ClientConnection(socket, this, this.#ctx, this.#onClosed);
+    const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed);
     this.connections.add(conn);
   };
 
   #acceptProxy(socket: Socket): void {
     this.#awaitingHeader.add(socket);
     // Now: once the peer has gone the socket no longer knows its address. (Node caches it, so
-    // the ClientConnection reads it again for free.)
+    // the Http1Connection reads it again for free.)
     const remote = socket.remoteAddress ?? '';
     const port = socket.remotePort ?? 0;
     acceptProxyHeader(socket, PROXY_HEADER_TIMEOUT_MS, (result: AcceptResult) => {
@@ -75,12 +80,12 @@ export class Listener implements ServiceSource, ServiceListener {
       }
       // LOCAL and UNKNOWN headers (the balancer's own health checks) carry no client: keep the socket's.
       const clientIp = result.header.source?.address ?? null;
-      const conn = new ClientConnection(socket, this, this.#ctx, this.#onClosed, clientIp, result.rest);
+      const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, result.rest);
       this.connections.add(conn);
     });
   }
 
-  readonly #onClosed = (conn: ClientConnection): void => {
+  readonly #onClosed = (conn: Http1Connection): void => {
     this.connections.delete(conn);
   };
 
@@ -98,13 +103,11 @@ export class Listener implements ServiceSource, ServiceListener {
     this.#dropAwaitingHeader();
   }
 
-  /** The worker's tick: request deadlines, the pools' idle sweep, the service's lifecycle. */
+  /** The worker's tick: the connections' deadlines (the pools tick on their own, once each). */
   tick(now: number): void {
     for (const conn of this.connections) {
-      if (conn.deadline !== 0 && conn.deadline <= now) conn.onDeadline();
+      if ((conn.deadline !== 0 && conn.deadline <= now) || (conn.upstreamDeadline !== 0 && conn.upstreamDeadline <= now)) conn.onTick(now);
     }
-    this.service.sweep(now);
-    this.service.tick(now);
   }
 
   get connectionCount(): number {

@@ -1,6 +1,4 @@
-import { FieldTable } from '../http/fields.ts';
-import { RequestHead } from '../http/request-head.ts';
-import { ResponseHead } from '../http/response-head.ts';
+import { FieldTablePool } from '../exchange/tables.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
 
 /**
@@ -13,22 +11,28 @@ import type { AccessLogSink } from '../log/access-log.ts';
  */
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 
-/** The most header fields any limit may allow (the schema caps limits.maxHeaders below this). */
-export const FIELD_TABLE_CAPACITY = 1024;
+/** What the data path tells the operator (the worker's logger implements it). */
+export type EventSink = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
 
-/** What every connection of one worker shares: scratch parse state and the access log. */
+/** What every connection of one worker shares: the spare header tables, the access log, the GC hook, the operational log. */
 export class EngineContext {
-  /**
-   * Scratch for the head being parsed. Safe to share: a head is parsed and rewritten within one
-   * synchronous call, and the connection copies out the few values it keeps.
-   */
-  readonly fields = new FieldTable(FIELD_TABLE_CAPACITY);
-  readonly request = new RequestHead();
-  readonly response = new ResponseHead();
+  /** The operational log; the worker runtime sets it. */
+  events: EventSink = (level, message) => process.emitWarning(`fulcrum ${level}: ${message}`);
+  /** Header tables for heads in flight (exchanges own theirs; see FieldTablePool). */
+  readonly tables = new FieldTablePool();
   accessLog: AccessLogSink | null = null;
   /** Runs a young-generation GC; set by a worker started with --expose-gc (see COLLECT_EVERY_BYTES). */
   collect: (() => void) | null = null;
   #readSinceCollect = 0;
+
+  /**
+   * A throw inside the data path (a bug): logged with its stack, contained by the caller to one
+   * exchange or connection; the worker serves on.
+   */
+  fault(error: unknown, fields: Record<string, unknown>): void {
+    const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.events('error', `internal error in the data path: ${error instanceof Error ? error.message : String(error)}`, { ...fields, stack, event: 'internal-error' });
+  }
 
   /** Count bytes read from a socket; collect the dead read buffers every COLLECT_EVERY_BYTES. */
   noteRead(bytes: number): void {

@@ -29,6 +29,11 @@ export class WaitQueue<T> {
     return item;
   }
 
+  /** The items, oldest first, as a copy (to walk while the queue changes). */
+  snapshot(): T[] {
+    return this.#items.slice(this.#head) as T[];
+  }
+
   /** Remove every item (and return them, oldest first). */
   clear(): T[] {
     const items = this.#items.slice(this.#head) as T[];

@@ -1,19 +1,19 @@
 import type { RealServerState } from '../config/schema.ts';
-import type { ConnectionPool } from './pool.ts';
+import type { ConnectionPool } from '../upstream/connection-pool.ts';
 
 /**
  * A real server (RS) as the data path sees it: its address, its weight and state, and the live
- * counters the schedulers read. One instance per real server per virtual service per worker.
+ * counters the schedulers read. One instance per real server per pool per worker.
  */
 export class RealServer {
   readonly id: string;
   readonly host: string;
   readonly port: number;
-  /** Position in the virtual service's realServers list (stable across scheduler rebuilds). */
+  /** Position in the pool's realServers list (stable across scheduler rebuilds); -1 for the sorry server. */
   readonly index: number;
   /**
    * The weight schedulers use: the configured weight, scaled down while the server is in its
-   * slow-start ramp (see VirtualService.tick).
+   * slow-start ramp (see Pool.tick).
    */
   weight: number;
   /** The weight from the config. */
@@ -42,11 +42,14 @@ export class RealServer {
   consecutiveFailures = 0;
   /** When the server last became available (slow start ramps from here); 0 at first start. */
   availableSince = 0;
-  /** Requests dispatched to this server and not yet finished (least-connections reads this). */
+  /** Requests (http), connections (tcp, ftp) or sessions (udp) on this server now: least-connections reads it, maxConnections bounds it. */
   inflight = 0;
+  /** The most in flight at once (maxConnections, per worker); 0: no limit. */
+  maxConnections = 0;
   /** Requests sent in total (for distribution tests and metrics). */
   requests = 0;
-  pool: ConnectionPool | null = null;
+  /** Idle HTTP keep-alive connections to it (made by the first HTTP exchange that needs one). */
+  connections: ConnectionPool | null = null;
 
   // ---- adaptive scheduling: what the server's agent reports (src/scheduling/adaptive.ts) --------
   /** The agent reports the server down (LoadMaster 101; HAProxy down, fail, stopped or maint): no traffic, persisted clients move. */

@@ -1,0 +1,53 @@
+/**
+ * What a pool's methods need against what its users' protocols offer, checked at load from the
+ * registries (src/scheduling/registry.ts, src/persistence/registry.ts): `persistence: { type:
+ * header }` in a pool that a tcp virtual service uses is refused here, with the values that would
+ * work, instead of persisting nothing at run time.
+ */
+import type { z } from 'zod';
+import { NEED_WORDS, PROTOCOL_OFFERS, offers, type FrontEndProtocol, type MethodNeed } from '../pool/needs.ts';
+import { PERSISTENCE_REGISTRY, persistenceInfo } from '../persistence/registry.ts';
+import { SCHEDULER_REGISTRY, schedulerInfo } from '../scheduling/registry.ts';
+import type { PathSegment } from './problem.ts';
+
+/** One use of a pool: a virtual service's default pool, or a rule's. */
+export interface PoolUser {
+  protocol: FrontEndProtocol;
+  virtualService: string;
+  /** The rule that routes to the pool; null for the virtual service's default pool. */
+  rule: string | null;
+}
+
+interface MethodsOf {
+  scheduler: string;
+  persistence: false | { type: string; fallback: string | null };
+}
+
+/**
+ * Report every method of `pool` that some user cannot feed. `at` is where the pool's keys are
+ * written (['pools', 2] or, for an inline pool, ['virtualServices', 0]); `inline` words the
+ * message for a virtual service's own pool.
+ */
+export function checkPoolCapabilities(pool: MethodsOf, poolName: string, inline: boolean, users: readonly PoolUser[], at: readonly PathSegment[], ctx: z.RefinementCtx): void {
+  const check = (needs: readonly MethodNeed[] | undefined, what: string, path: PathSegment[], allowedFor: (p: FrontEndProtocol) => string[]): void => {
+    if (needs === undefined) return;
+    const misfit = users.find((user) => !offers(user.protocol, needs));
+    if (misfit === undefined) return;
+    const allowed = allowedFor(misfit.protocol);
+    const missing = needs.filter((need) => !PROTOCOL_OFFERS[misfit.protocol].includes(need)).map((need) => NEED_WORDS[need]);
+    const offered = PROTOCOL_OFFERS[misfit.protocol].map((need) => NEED_WORDS[need]);
+    const user = inline
+      ? `a${misfit.protocol === 'http' || misfit.protocol === 'ftp' ? 'n' : ''} ${misfit.protocol} virtual service`
+      : `pool "${poolName}" is used by ${misfit.protocol} virtual service "${misfit.virtualService}"${misfit.rule === null ? '' : ` (rule "${misfit.rule}")`}, which`;
+    const message = inline
+      ? `${what} does not apply to ${user}: it reads ${missing.join(' and ')}, and ${user} offers only ${offered.join(' and ')}; it can use ${allowed.join(' or ') || 'none'}`
+      : `${what} reads ${missing.join(' and ')}, but ${user} offers only ${offered.join(' and ')}; for it use ${allowed.join(' or ') || 'none'}`;
+    ctx.addIssue({ code: 'custom', path: [...at, ...path], input: undefined, message, params: { allowed: allowed.join(', ') } });
+  };
+  check(schedulerInfo(pool.scheduler)?.needs, `scheduler ${pool.scheduler}`, ['scheduler'], (p) => SCHEDULER_REGISTRY.filter((m) => offers(p, m.needs)).map((m) => m.name));
+  if (pool.persistence === false) return;
+  const { type, fallback } = pool.persistence;
+  const persistenceFor = (p: FrontEndProtocol): string[] => PERSISTENCE_REGISTRY.filter((m) => offers(p, m.needs)).map((m) => m.type);
+  check(persistenceInfo(type)?.needs, `persistence type ${type}`, ['persistence', 'type'], persistenceFor);
+  if (fallback !== null) check(persistenceInfo(fallback)?.needs, `fallback ${fallback}`, ['persistence', 'fallback'], (p) => persistenceFor(p).filter((t) => t !== type));
+}

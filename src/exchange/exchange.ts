@@ -1,0 +1,291 @@
+/**
+ * One request and its response, from the moment its head is parsed to its access log line: what
+ * was asked (method, target, headers as the front end parsed them), who asked (the client's
+ * address after trusted proxies), where it goes (pool, rule, real server), what was answered
+ * (status, bytes), how long it took and how it ended (a termination code). Its state lives here,
+ * not in the connection or in worker-wide scratch, so a filter can stop it and resume it later,
+ * and an HTTP/2 stream can make exchanges as an HTTP/1.1 connection does.
+ *
+ * The lifecycle (docs/architecture.md, "A request's path"):
+ *   start → request-header filters → route (pool) → route filters → upstream dispatch
+ *   → response head → response-header filters → body → end → log filters and access log.
+ * A filter that answers (deny, redirect, respond, 429) ends it through `answer`; a failure
+ * anywhere ends it through `fail` with a termination code and a client-safe reason.
+ */
+import { performance } from 'node:perf_hooks';
+import { STATUS_CODES } from 'node:http';
+import type { FieldTable } from '../http/fields.ts';
+import type { RequestHead } from '../http/request-head.ts';
+import type { ClientKeys, RequestKeys } from '../persistence/types.ts';
+import type { Pool } from '../pool/pool.ts';
+import type { RealServer } from '../pool/real-server.ts';
+import type { PickRequest } from '../pool/types.ts';
+import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
+import { FilterStatus, type HttpFilter } from './filter.ts';
+import { ANSWERS, Termination } from './termination.ts';
+import type { Downstream, LocalAnswer, Upstream, UpstreamResponseHead } from './types.ts';
+import type { HeaderEdits } from './headers.ts';
+
+/** Where the exchange is in its lifecycle (the filter phase that may be stopped). */
+export const ExchangeStage = { HEADERS: 0, ROUTE: 1, DISPATCHED: 2, RESPONSE_HEADERS: 3, DONE: 4 } as const;
+export type ExchangeStage = (typeof ExchangeStage)[keyof typeof ExchangeStage];
+
+export class Exchange implements PickRequest, RequestKeys {
+  readonly downstream: Downstream;
+  readonly frontEnd: HttpFrontEnd;
+  /** The parsed head; `fields` is handed back to the worker's table pool once the head is encoded for the real server. */
+  readonly head: RequestHead;
+  fields: FieldTable | null;
+  readonly method: string;
+  readonly http10: boolean;
+  /** The client asked to keep the connection (and nothing since said otherwise). */
+  keepAlive: boolean;
+  readonly upgrade: boolean;
+  /** For the access log: the request target as sent ('' when the log is off). */
+  readonly target: string;
+
+  // ---- PickRequest: the pool's pick path reads these ----
+  /** The client's address: the peer's, the PROXY header's, or X-Forwarded-For's from a trusted proxy. */
+  readonly clientAddress: string;
+  /** The immediate peer (what X-Forwarded-For gets appended). */
+  readonly peerAddress: string;
+  exclude: RealServer[] | null = null;
+  readonly clientKeys: ClientKeys;
+  keys: RequestKeys | null = null;
+
+  // ---- RequestKeys: persistence's per-request keys ----
+  key: string | null = null;
+  fallbackKey: string | null = null;
+  setCookie = '';
+
+  // ---- routing ----
+  pool: Pool;
+  /** Index of the rule that decided (its name in `ruleName`); -1 when none matched. */
+  rule = -1;
+  ruleName = '';
+  server: RealServer | null = null;
+  upstream: Upstream | null = null;
+  /** Header and path changes rules asked for, applied when the head is encoded (null: none). */
+  requestEdits: HeaderEdits | null = null;
+  responseEdits: HeaderEdits | null = null;
+  /** A rewritten path (and query) for the request line; null: as sent. */
+  rewrittenTarget: string | null = null;
+  /** Body bytes that arrived with the head (a view of the read buffer); sent with the head. */
+  earlyBody: Buffer | null = null;
+  /** Those bytes are the whole body (or there is none). */
+  earlyBodyComplete = true;
+  /** A rule's requestBody.maxBytes; 0: no limit. */
+  maxBodyBytes = 0;
+  bodyBytes = 0;
+
+  // ---- the outcome ----
+  status = 0;
+  /** Response bytes reached the client: from now on a failure can only cut it. */
+  responseStarted = false;
+  termination: Termination = Termination.OK;
+  /** The internal detail of a failure (addresses, errno): access log and operational log only. */
+  error = '';
+  readonly startedAt: number;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  #stage: ExchangeStage = ExchangeStage.HEADERS;
+  /** The next filter of the current phase (after a STOP, `resume` continues there). */
+  #next = 0;
+  #ended = false;
+
+  constructor(downstream: Downstream, frontEnd: HttpFrontEnd, head: RequestHead, fields: FieldTable, client: ClientKeys, clientAddress: string, peerAddress: string, target: string, startedAt: number) {
+    this.downstream = downstream;
+    this.frontEnd = frontEnd;
+    this.head = head;
+    this.fields = fields;
+    this.method = head.method;
+    this.http10 = head.http10;
+    this.keepAlive = head.keepAlive;
+    this.upgrade = head.isUpgrade;
+    this.target = target;
+    this.clientKeys = client;
+    this.clientAddress = clientAddress;
+    this.peerAddress = peerAddress;
+    this.pool = frontEnd.pool;
+    this.startedAt = startedAt;
+  }
+
+  get stage(): ExchangeStage {
+    return this.#stage;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  // ---- the request phases ---------------------------------------------------------------------
+
+  /** Run the exchange: filters, then routing and dispatch. */
+  start(): void {
+    const filters = this.frontEnd.chain.requestHeaders;
+    if (filters.length === 0) return this.#route();
+    this.#runRequestHeaders(filters, 0);
+  }
+
+  /** A filter that returned STOP without answering has finished its asynchronous work. */
+  resume(): void {
+    if (this.#ended) return;
+    if (this.#stage === ExchangeStage.HEADERS) this.#runRequestHeaders(this.frontEnd.chain.requestHeaders, this.#next);
+    else if (this.#stage === ExchangeStage.ROUTE) this.#runRoute(this.frontEnd.chain.route, this.#next);
+  }
+
+  #runRequestHeaders(filters: readonly HttpFilter[], from: number): void {
+    for (let i = from; i < filters.length; i++) {
+      const status = filters[i]!.onRequestHeaders!(this);
+      if (this.#ended) return;
+      if (status !== FilterStatus.CONTINUE) {
+        this.#next = i + 1;
+        return;
+      }
+    }
+    this.#route();
+  }
+
+  #route(): void {
+    this.#stage = ExchangeStage.ROUTE;
+    const filters = this.frontEnd.chain.route;
+    if (filters.length === 0) return this.#dispatch();
+    this.#runRoute(filters, 0);
+  }
+
+  #runRoute(filters: readonly HttpFilter[], from: number): void {
+    for (let i = from; i < filters.length; i++) {
+      const status = filters[i]!.onRoute!(this);
+      if (this.#ended) return;
+      if (status !== FilterStatus.CONTINUE) {
+        this.#next = i + 1;
+        return;
+      }
+    }
+    this.#dispatch();
+  }
+
+  #dispatch(): void {
+    this.#stage = ExchangeStage.DISPATCHED;
+    const pool = this.pool;
+    if (pool.persistence !== null) {
+      pool.readKeys(this.clientKeys, this, this.head, this.fields!);
+      this.keys = this;
+    }
+    this.frontEnd.dispatch(this);
+  }
+
+  /**
+   * Request body bytes a filter must see (a virtual service with body filters only). CONTINUE:
+   * pass them on; anything else holds them back (the filter answered, or will resume).
+   */
+  filterRequestBody(chunk: Buffer, last: boolean): FilterStatus {
+    const filters = this.frontEnd.chain.requestBody;
+    for (let i = 0; i < filters.length; i++) {
+      const status = filters[i]!.onRequestBody!(this, chunk, last);
+      if (this.#ended || status !== FilterStatus.CONTINUE) return this.#ended ? FilterStatus.STOP : status;
+    }
+    return FilterStatus.CONTINUE;
+  }
+
+  // ---- the response phases --------------------------------------------------------------------
+
+  /**
+   * The real server's response head, before it goes to the client: response-header filters and
+   * rules' edits. Filters here must decide synchronously (none stops yet).
+   */
+  onResponseHead(res: UpstreamResponseHead): void {
+    this.#stage = ExchangeStage.RESPONSE_HEADERS;
+    this.status = res.head.status;
+    const filters = this.frontEnd.chain.responseHeaders;
+    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders!(this);
+    const edits = this.responseEdits;
+    if (edits !== null) res.edit(edits);
+  }
+
+  // ---- endings ------------------------------------------------------------------------------------
+
+  /** An answer of our own (a rule's deny, redirect or respond; a 429), instead of a real server's. */
+  answer(status: number, headers: ReadonlyArray<readonly [string, string]>, body: Buffer | string, termination: Termination, detail = ''): void {
+    if (this.#ended) return;
+    if (this.responseStarted) return this.abort(termination, detail);
+    this.status = status;
+    this.termination = termination;
+    this.error = detail;
+    this.upstream?.cancel();
+    this.upstream = null;
+    const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const close = this.downstream.sendLocal(this, { status, headers, body: payload, close: false });
+    this.#finish();
+    this.downstream.done(this, close);
+  }
+
+  /**
+   * End with an error of our own (no response byte reached the client yet): the status and the
+   * client-safe reason of `termination` (termination.ts), the detail only in the logs.
+   */
+  fail(termination: Termination, detail: string, forceClose = false, status = 0): void {
+    if (this.#ended) return;
+    if (this.responseStarted) return this.abort(termination, detail);
+    const known = ANSWERS[termination];
+    const code = status !== 0 ? status : (known?.status ?? 502);
+    this.status = code;
+    this.termination = termination;
+    this.error = detail;
+    this.upstream?.cancel();
+    this.upstream = null;
+    const answer = termination === Termination.NO_SERVER ? this.frontEnd.notAvailable : this.errorAnswer(code, known?.reason ?? STATUS_CODES[code] ?? 'error');
+    const close = this.downstream.sendLocal(this, forceClose ? { ...answer, close: true } : answer);
+    this.#finish();
+    this.downstream.done(this, close);
+  }
+
+  /** A short text answer naming the virtual service and the reason, never an address. */
+  errorAnswer(status: number, reason: string): LocalAnswer {
+    return this.frontEnd.errorAnswer(status, reason);
+  }
+
+  /** Something broke after the response started: the client is cut off. */
+  abort(termination: Termination, detail: string): void {
+    if (this.#ended) return;
+    this.termination = termination;
+    this.error = detail;
+    this.upstream?.cancel();
+    this.upstream = null;
+    this.downstream.abort(this);
+    this.#finish();
+  }
+
+  /** The response went out whole. */
+  complete(): void {
+    if (this.#ended) return;
+    this.#finish();
+    this.downstream.done(this, false);
+  }
+
+  /** The client went away (closed, reset) before the exchange ended. */
+  clientGone(): void {
+    if (this.#ended) return;
+    this.termination = Termination.CLIENT_ABORTED;
+    if (this.error === '') this.error = this.status === 0 ? 'client closed the connection' : 'client closed mid-response';
+    this.upstream?.cancel();
+    this.upstream = null;
+    this.#finish();
+  }
+
+  /** A 101 turned the exchange into a tunnel: it is logged now; the bytes that follow are not an exchange. */
+  tunnelled(): void {
+    if (this.#ended) return;
+    this.#finish();
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    this.#stage = ExchangeStage.DONE;
+    this.frontEnd.releaseTables(this);
+    const filters = this.frontEnd.chain.log;
+    for (let i = 0; i < filters.length; i++) filters[i]!.onLog!(this);
+    this.frontEnd.log(this, performance.now() - this.startedAt);
+  }
+}

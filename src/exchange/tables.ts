@@ -1,0 +1,30 @@
+import { FieldTable } from '../http/fields.ts';
+
+/** The most header fields any limit may allow (the schema caps limits.maxHeaders below this). */
+export const FIELD_TABLE_CAPACITY = 1024;
+
+/**
+ * A worker's spare FieldTables (header offsets, 1024 fields: about 22 KiB each). An exchange takes
+ * one when its head is parsed and gives it back once the head is encoded for the real server (or
+ * the exchange ends), so tables are held only by heads in flight, never by idle keep-alive
+ * connections, and a filter that stops an exchange keeps its head intact. Steady state allocates
+ * nothing.
+ */
+export class FieldTablePool {
+  readonly #free: FieldTable[] = [];
+  /** Spares kept beyond this are left to the GC: a burst of slow filters must not pin memory forever. */
+  readonly #keep: number;
+
+  constructor(keep = 64) {
+    this.#keep = keep;
+  }
+
+  acquire(): FieldTable {
+    return this.#free.pop() ?? new FieldTable(FIELD_TABLE_CAPACITY);
+  }
+
+  release(table: FieldTable): void {
+    table.count = 0;
+    if (this.#free.length < this.#keep) this.#free.push(table);
+  }
+}

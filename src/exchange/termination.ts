@@ -1,0 +1,104 @@
+/**
+ * How an exchange (HTTP) or a connection (TCP, UDP session, FTP) ended: one stable code, in the
+ * access log and later in metrics, so an operator alerts on `upstream-connect-refused` instead of
+ * grepping prose (HAProxy's termination state, Envoy's response flags). docs/termination-codes.md
+ * is generated from this table.
+ *
+ * `reason` is what a client may read in the body of an answer Fulcrum writes itself: short, and
+ * never an internal address or errno (those go to the access log's `error` and the operational log).
+ */
+export const Termination = {
+  /** The response (or the relayed connection) completed. */
+  OK: 'ok',
+  /** The client closed or reset the connection before the response was complete. */
+  CLIENT_ABORTED: 'client-aborted',
+  /** The client took longer than timeouts.clientHeader for its request head, or stalled its request body. */
+  CLIENT_TIMEOUT: 'client-timeout',
+  /** The request was malformed or over a limit (400, 413, 414, 431, 501, 505). */
+  CLIENT_BAD_REQUEST: 'client-bad-request',
+  /** The client stopped reading the response (its window stayed full past timeouts.response). */
+  CLIENT_STOPPED_READING: 'client-stopped-reading',
+  /** A request body larger than a rule's requestBody.maxBytes (413). */
+  REQUEST_TOO_LARGE: 'request-too-large',
+  /** The real server refused the connection (ECONNREFUSED) on every attempt. */
+  UPSTREAM_CONNECT_REFUSED: 'upstream-connect-refused',
+  /** No connection to the real server within timeouts.connect. */
+  UPSTREAM_CONNECT_TIMEOUT: 'upstream-connect-timeout',
+  /** The connection to the real server failed otherwise (unreachable, reset during connect). */
+  UPSTREAM_CONNECT_ERROR: 'upstream-connect-error',
+  /** No response head within timeouts.response. */
+  UPSTREAM_RESPONSE_TIMEOUT: 'upstream-response-timeout',
+  /** The real server closed or reset the connection before or during its response. */
+  UPSTREAM_RESET: 'upstream-reset',
+  /** The real server's response was not valid HTTP/1.1 (head or chunked framing), or too large a head. */
+  UPSTREAM_MALFORMED: 'upstream-malformed-response',
+  /** The real server stopped reading the request body. */
+  UPSTREAM_STOPPED_READING: 'upstream-stopped-reading',
+  /** No real server (and no sorry server) was available. */
+  NO_SERVER: 'no-server-available',
+  /** Every real server was at its maxConnections and the queue was full. */
+  QUEUE_FULL: 'queue-full',
+  /** Waited queue.timeout for a real server below its maxConnections. */
+  QUEUE_TIMEOUT: 'queue-timeout',
+  /** The virtual service's connection limit and its queue were full, or the wait timed out (tcp, ftp). */
+  CONNECTION_LIMIT: 'connection-limit',
+  /** An access list (or a rule's deny) refused the client. */
+  DENIED: 'denied',
+  /** A rate limit or a per-client connection limit refused it (429, or a closed connection). */
+  RATE_LIMITED: 'rate-limited',
+  /** A rule answered with a redirect. */
+  REDIRECTED: 'redirected',
+  /** A rule answered itself (respond). */
+  ANSWERED: 'answered-by-rule',
+  /** Fulcrum shut down or retired the listener while it was open (drain grace period over). */
+  CUT: 'cut',
+  /** A fault inside Fulcrum; the operational log has the stack. The worker went on serving everyone else. */
+  INTERNAL_ERROR: 'internal-error',
+} as const;
+export type Termination = (typeof Termination)[keyof typeof Termination];
+
+/** The status and the client-safe reason of an answer Fulcrum writes itself for a termination. */
+export const ANSWERS: Readonly<Partial<Record<Termination, { status: number; reason: string }>>> = {
+  [Termination.UPSTREAM_CONNECT_REFUSED]: { status: 502, reason: 'the real server could not be reached' },
+  [Termination.UPSTREAM_CONNECT_ERROR]: { status: 502, reason: 'the real server could not be reached' },
+  [Termination.UPSTREAM_CONNECT_TIMEOUT]: { status: 504, reason: 'the real server did not answer the connection in time' },
+  [Termination.UPSTREAM_RESPONSE_TIMEOUT]: { status: 504, reason: 'the real server did not respond in time' },
+  [Termination.UPSTREAM_RESET]: { status: 502, reason: 'the real server closed the connection without a response' },
+  [Termination.UPSTREAM_MALFORMED]: { status: 502, reason: 'the real server sent an invalid response' },
+  [Termination.UPSTREAM_STOPPED_READING]: { status: 504, reason: 'the real server stopped reading the request' },
+  [Termination.NO_SERVER]: { status: 503, reason: 'no real server available' },
+  [Termination.QUEUE_FULL]: { status: 503, reason: 'every real server is busy' },
+  [Termination.QUEUE_TIMEOUT]: { status: 503, reason: 'every real server stayed busy' },
+  [Termination.CLIENT_TIMEOUT]: { status: 408, reason: 'the request took too long to arrive' },
+  [Termination.REQUEST_TOO_LARGE]: { status: 413, reason: 'request body too large' },
+  [Termination.DENIED]: { status: 403, reason: 'access denied' },
+  [Termination.RATE_LIMITED]: { status: 429, reason: 'too many requests' },
+  [Termination.INTERNAL_ERROR]: { status: 502, reason: 'internal error' },
+};
+
+/** The one-line meaning of each code, for docs/termination-codes.md and the console. */
+export const TERMINATION_DESCRIPTIONS: Readonly<Record<Termination, string>> = {
+  ok: 'The response (or the relayed connection) completed.',
+  'client-aborted': 'The client closed or reset the connection before the response was complete.',
+  'client-timeout': 'The client took longer than timeouts.clientHeader for its request head (408), or stalled its request body.',
+  'client-bad-request': 'The request was malformed or over a limit (400, 413, 414, 431, 501, 505).',
+  'client-stopped-reading': 'The client stopped reading the response for longer than timeouts.response.',
+  'request-too-large': "The request body was larger than a rule's requestBody.maxBytes (413).",
+  'upstream-connect-refused': 'The real server refused the connection (ECONNREFUSED), on every attempt the retries allowed.',
+  'upstream-connect-timeout': 'No connection to the real server within timeouts.connect (504).',
+  'upstream-connect-error': 'The connection to the real server failed otherwise: unreachable, reset while connecting (502).',
+  'upstream-response-timeout': 'No response head from the real server within timeouts.response (504).',
+  'upstream-reset': 'The real server closed or reset the connection before or during its response (502, or a cut response).',
+  'upstream-malformed-response': "The real server's response was not valid HTTP/1.1, or its head was too large (502).",
+  'upstream-stopped-reading': 'The real server stopped reading the request body (504).',
+  'no-server-available': 'No real server, and no sorry server, was available (503, or the notAvailable answer).',
+  'queue-full': "Every real server was at its maxConnections and the pool's queue was full (503, or a closed connection).",
+  'queue-timeout': "Waited the pool's queue.timeout for a real server below its maxConnections (503, or a closed connection).",
+  'connection-limit': "The virtual service's maxConnections and its queue were full, or the wait timed out (tcp, ftp).",
+  denied: "An access list or a rule's deny refused the client (403, or a closed connection).",
+  'rate-limited': 'A rate limit or a per-client connection limit refused it (429 with Retry-After, or a closed connection).',
+  redirected: 'A rule answered with a redirect.',
+  'answered-by-rule': 'A rule answered itself (respond).',
+  cut: 'Fulcrum shut down or retired the listener while the connection was open, past the drain grace period.',
+  'internal-error': 'A fault inside Fulcrum (the operational log has the stack); the worker went on serving everyone else.',
+};

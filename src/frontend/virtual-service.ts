@@ -1,0 +1,27 @@
+/**
+ * A virtual service as one worker runs it: the front end (listen address, protocol, limits,
+ * timeouts, what the engine reads per request or connection) and the pool it routes to by
+ * default. The pool is shared (pool-set.ts); the front end is rebuilt at every config apply and
+ * handed to its listener, whose connections read it at each new request or connection.
+ */
+import type { VirtualServiceConfig } from '../config/schema.ts';
+import type { Pool } from '../pool/pool.ts';
+import type { PoolSet } from '../pool/pool-set.ts';
+import type { EngineContext } from '../worker/engine-context.ts';
+import { HttpFrontEnd } from './http-front-end.ts';
+
+export class VirtualService {
+  readonly name: string;
+  readonly config: VirtualServiceConfig;
+  /** The pool traffic goes to unless a rule routes it elsewhere. */
+  readonly pool: Pool;
+  /** The HTTP front end (filters, timeouts, answers); null for tcp, udp and ftp. */
+  readonly http: HttpFrontEnd | null;
+
+  constructor(config: VirtualServiceConfig, pools: PoolSet, ctx: EngineContext) {
+    this.name = config.name;
+    this.config = config;
+    this.pool = pools.require(config.pool);
+    this.http = config.protocol === 'http' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
+  }
+}

@@ -1,0 +1,569 @@
+/**
+ * Carries one routed exchange to a real server over HTTP/1.1: asks the pool for a server (the one
+ * pick path), takes a pooled keep-alive connection or opens one, writes the request head with the
+ * body bytes that came with it, streams the rest of the body with backpressure, parses the
+ * response head, and relays the response to the exchange's downstream, framed as the real server
+ * framed it (or as payload, when the downstream asks).
+ *
+ * Failures and retries (docs/architecture.md, "Failures and retries"):
+ * - connect refused, failed or timed out: nothing reached a server, so the request goes to another
+ *   real server (`retries`, excluding servers already tried);
+ * - a pooled connection that closes before any response byte (the keep-alive race, or a server
+ *   that just died) replays the request once on a fresh connection, without spending a retry: a
+ *   refused fresh connect then moves on to another server. Only an idempotent request whose whole
+ *   head and body are still held may be replayed at all;
+ * - a reset after the request was sent: another server, under the same rule.
+ * Every ending carries a termination code; the client sees a short reason, the log the detail.
+ *
+ * Kept in one class on purpose, like the connection it serves: every hop through a stream,
+ * promise or per-request object costs throughput (bench: one object per request here, and the
+ * socket events call straight in).
+ */
+import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder, type ChunkSink } from '../http/chunked.ts';
+import type { FieldTable } from '../http/fields.ts';
+import { isIdempotent } from '../http/methods.ts';
+import { ParseError } from '../http/parse-error.ts';
+import { BodyKind } from '../http/request-head.ts';
+import { ResponseHead, parseResponseHead } from '../http/response-head.ts';
+import { writeUpstreamRequestHead } from '../http/rewrite.ts';
+import { DeadlineKind } from '../exchange/deadline.ts';
+import type { Exchange } from '../exchange/exchange.ts';
+import { H1Headers, type HeaderEdits } from '../exchange/headers.ts';
+import { Termination } from '../exchange/termination.ts';
+import type { Upstream, UpstreamResponseHead } from '../exchange/types.ts';
+import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
+import type { Pool } from '../pool/pool.ts';
+import type { RealServer } from '../pool/real-server.ts';
+import { FULL, type PoolWaiter } from '../pool/types.ts';
+import type { UpstreamConnection, UpstreamOwner } from './upstream-connection.ts';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** A response head larger than this is refused as a bad gateway (HAProxy's default bufsize is 16 KiB). */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const MAX_RESPONSE_FIELDS = 256;
+
+/** A parsed response head, editable by rules before it is written to the client. */
+class ResponseHeadView implements UpstreamResponseHead {
+  readonly head: ResponseHead;
+  readonly buf: Buffer;
+  readonly from: number;
+  readonly fields: FieldTable;
+  additions = '';
+
+  constructor(head: ResponseHead, buf: Buffer, from: number, fields: FieldTable) {
+    this.head = head;
+    this.buf = buf;
+    this.from = from;
+    this.fields = fields;
+  }
+
+  edit(edits: HeaderEdits): void {
+    const headers = new H1Headers(this.buf, this.fields);
+    edits.apply(headers);
+    this.additions += headers.additions();
+  }
+}
+
+export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolWaiter {
+  readonly #ex: Exchange;
+  readonly #fe: HttpFrontEnd;
+  /** Head and first body bytes as sent; kept while the request could still be replayed elsewhere. */
+  #firstWrite: Buffer | null = null;
+  #writable = false;
+  #attempts = 0;
+  /** The one free replay after a pooled connection failed before a response was spent. */
+  #replayedStale = false;
+  #freshOnly = false;
+  #up: UpstreamConnection | null = null;
+  /** The server whose in-flight count this attempt holds (released exactly once). */
+  #counted: RealServer | null = null;
+  #lastError = '';
+  #lastTermination: Termination = Termination.NO_SERVER;
+  /** The client sent its whole request (the downstream says so through sendBody(_, true)). */
+  #bodyDone: boolean;
+  #cancelled = false;
+
+  // The response being relayed.
+  #resStarted = false;
+  #resBuf: Buffer | null = null;
+  #res: ResponseHead | null = null;
+  #resBodyKind: BodyKind = BodyKind.NONE;
+  #resRemaining = 0;
+  #resChunked: ChunkedDecoder | null = null;
+  #payload = false;
+  #resReusable = false;
+  #sent1xx = false;
+  #upstreamPaused = false;
+  #tunnel = false;
+
+  // PoolWaiter
+  inQueue = false;
+  queueDeadline = 0;
+
+  constructor(ex: Exchange, fe: HttpFrontEnd) {
+    this.#ex = ex;
+    this.#fe = fe;
+    this.#bodyDone = ex.head.bodyKind === BodyKind.NONE || ex.earlyBodyComplete;
+  }
+
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  /** Encode the head (the parsed head's table goes back to the pool), then find a server. */
+  start(): void {
+    const ex = this.#ex;
+    const early = ex.earlyBody;
+    const extra = early === null ? 0 : early.length;
+    const fields = ex.fields!;
+    if (ex.requestEdits !== null) {
+      const headers = new H1Headers(ex.head.buf, fields);
+      ex.requestEdits.apply(headers);
+    }
+    const { buf, headLength } = writeUpstreamRequestHead(ex.head, fields, ex.peerAddress, this.#fe.policy, extra);
+    if (early !== null) early.copy(buf, headLength);
+    this.#firstWrite = buf;
+    ex.earlyBody = null;
+    ex.bytesIn += extra;
+    this.#fe.releaseTables(ex);
+    this.#dispatch();
+  }
+
+  // ---- choosing and reaching a real server --------------------------------------------------
+
+  #dispatch(): void {
+    const ex = this.#ex;
+    const picked = ex.pool.pick(ex, Date.now());
+    if (picked === FULL) {
+      if (!ex.pool.enqueue(this, Date.now())) ex.fail(Termination.QUEUE_FULL, `every real server of pool "${ex.pool.name}" is at its maxConnections and the queue is full`);
+      return;
+    }
+    if (picked === null) {
+      if (ex.exclude === null) return ex.fail(Termination.NO_SERVER, 'no real server available');
+      const tried = ex.exclude.map((s) => s.id).join(', ');
+      return ex.fail(this.#lastTermination, this.#lastError || `no other real server to retry on (tried ${tried})`);
+    }
+    this.#connectTo(picked);
+  }
+
+  /** PoolWaiter: a slot may be free (in `pool`, the running pool of that name). */
+  onPoolSlot(pool: Pool): boolean {
+    const ex = this.#ex;
+    if (this.#cancelled || ex.ended) return true;
+    ex.pool = pool;
+    const picked = pool.pick(ex, Date.now());
+    if (picked === FULL) return false;
+    if (picked === null) {
+      ex.fail(Termination.NO_SERVER, 'no real server available');
+      return true;
+    }
+    this.#connectTo(picked);
+    return true;
+  }
+
+  onQueueTimeout(): void {
+    const ex = this.#ex;
+    if (this.#cancelled || ex.ended) return;
+    ex.fail(Termination.QUEUE_TIMEOUT, `waited ${ex.pool.config.queue.timeout} ms for a real server of pool "${ex.pool.name}" below its maxConnections`);
+  }
+
+  #connectTo(server: RealServer): void {
+    const ex = this.#ex;
+    this.#attempts++;
+    ex.server = server;
+    this.#counted = server;
+    ex.pool.take(server);
+    const connections = ex.pool.connectionsOf(server);
+    const up = this.#freshOnly ? connections.connectFresh(this) : connections.acquire(this);
+    this.#freshOnly = false;
+    this.#up = up;
+    if (up.connected) this.onUpstreamConnect(up);
+    else ex.downstream.armUpstream(DeadlineKind.CONNECT, this.#fe.timeouts.connect);
+  }
+
+  onUpstreamConnect(up: UpstreamConnection): void {
+    if (up !== this.#up) return;
+    const ex = this.#ex;
+    this.#writable = true;
+    ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
+    const first = this.#firstWrite!;
+    up.socket.write(first);
+    if (this.#bodyDone) {
+      // Replayable only when nothing more than this first write is needed: the whole request.
+      if (!isIdempotent(ex.method)) this.#firstWrite = null;
+      return;
+    }
+    this.#firstWrite = null;
+    // The downstream sends what it held back, then reads on.
+    ex.downstream.resumeRequest(ex);
+  }
+
+  /** Request body bytes, as the downstream framed them. */
+  sendBody(chunk: Buffer, end: boolean): boolean {
+    if (end) this.#bodyDone = true;
+    const up = this.#up;
+    if (up === null) return true;
+    const ex = this.#ex;
+    ex.bytesIn += chunk.length;
+    if (chunk.length > 0 && !up.socket.write(chunk)) {
+      // The server must read on within timeouts.response, or it is the one stalling.
+      ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
+      return false;
+    }
+    if (end || ex.downstream.upstreamDeadlineKind === DeadlineKind.RESPONSE) ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
+    return true;
+  }
+
+  onUpstreamDrain(up: UpstreamConnection): void {
+    if (up !== this.#up) return;
+    if (this.#tunnel || !this.#bodyDone) this.#ex.downstream.resumeRequest(this.#ex);
+  }
+
+  tunnel(chunk: Buffer): boolean {
+    this.#ex.bytesIn += chunk.length;
+    const up = this.#up;
+    return up === null || up.socket.write(chunk);
+  }
+
+  endTunnel(): void {
+    this.#up?.socket.end();
+  }
+
+  // ---- the response --------------------------------------------------------------------------
+
+  onUpstreamData(up: UpstreamConnection, chunk: Buffer): void {
+    this.#fe.ctx.noteRead(chunk.length);
+    if (up !== this.#up) return;
+    const ex = this.#ex;
+    if (this.#tunnel) {
+      if (!ex.downstream.sendResponseBody(ex, chunk)) this.#pauseUpstream();
+      return;
+    }
+    if (ex.downstream.upstreamDeadlineKind === DeadlineKind.RESPONSE) ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
+    if (!this.#resStarted) {
+      const data = this.#resBuf === null ? chunk : Buffer.concat([this.#resBuf, chunk]);
+      this.#resBuf = null;
+      this.readResponseHead(data, 0);
+    } else {
+      this.#relayBody(chunk, 0);
+    }
+  }
+
+  /** Public so that a test can make it throw (the fault containment test); nothing else calls it. */
+  readResponseHead(data: Buffer, from: number): void {
+    const ex = this.#ex;
+    const res = (this.#res ??= new ResponseHead());
+    const fields = this.#fe.ctx.tables.acquire();
+    try {
+      for (;;) {
+        const headEnd = data.indexOf(CRLFCRLF, from);
+        if (headEnd < 0) {
+          if (data.length - from > MAX_RESPONSE_HEAD) return this.#badGateway('response head from real server too large');
+          this.#resBuf = Buffer.from(data.subarray(from));
+          return;
+        }
+        // Checked here too: a head that arrives in one read never takes the partial-head branch above.
+        if (headEnd + 4 - from > MAX_RESPONSE_HEAD) return this.#badGateway('response head from real server too large');
+        const error = parseResponseHead(data, from, headEnd + 2, res, fields, MAX_RESPONSE_FIELDS, ex.method === 'HEAD');
+        if (error !== ParseError.NONE) return this.#badGateway('invalid response head from real server');
+        const status = res.status;
+        if (status >= 200) break;
+        if (status === 101) {
+          if (!ex.upgrade) return this.#badGateway('real server switched protocols without an upgrade request');
+          return this.#startTunnel(data, from, res, fields);
+        }
+        // 1xx informational (100 Continue, 103 Early Hints): relayed as they come.
+        ex.downstream.sendInformational(ex, data, from, res.end);
+        this.#sent1xx = true;
+        from = res.end;
+        if (from === data.length) return;
+      }
+      this.#respond(data, from, res, fields);
+    } finally {
+      this.#fe.ctx.tables.release(fields);
+    }
+  }
+
+  #respond(data: Buffer, from: number, res: ResponseHead, fields: FieldTable): void {
+    const ex = this.#ex;
+    const server = ex.server!;
+    this.#resStarted = true;
+    this.#firstWrite = null;
+    if (res.status >= 500) ex.pool.noteFailure(server, `HTTP ${res.status}`);
+    else ex.pool.noteSuccess(server);
+    this.#resBodyKind = res.bodyKind;
+    this.#resRemaining = res.contentLength;
+    this.#resReusable = res.reusable;
+    const view = new ResponseHeadView(res, data, from, fields);
+    if (ex.keys !== null) view.additions = ex.pool.respond(ex, data, fields, server, Date.now());
+    ex.onResponseHead(view);
+    this.#payload = res.bodyKind === BodyKind.CHUNKED && ex.downstream.wantsPayload(ex, res);
+
+    const bodyStart = res.end;
+    let passEnd = bodyStart; // body bytes that travel in the same write as the head
+    let complete = false;
+    switch (res.bodyKind) {
+      case BodyKind.NONE:
+        complete = true;
+        break;
+      case BodyKind.LENGTH:
+        passEnd = Math.min(data.length, bodyStart + res.contentLength);
+        this.#resRemaining -= passEnd - bodyStart;
+        complete = this.#resRemaining === 0;
+        break;
+      case BodyKind.CHUNKED:
+        if (!this.#payload) {
+          const decoder = (this.#resChunked ??= new ChunkedDecoder());
+          decoder.reset(null);
+          const r = decoder.feed(data, bodyStart, data.length);
+          if (r === CHUNKED_ERROR) return this.#badGateway('invalid chunked body from real server');
+          passEnd = r === CHUNKED_NEED_MORE ? data.length : r;
+          complete = r !== CHUNKED_NEED_MORE;
+        }
+        break;
+      case BodyKind.UNTIL_CLOSE:
+        passEnd = data.length;
+        break;
+    }
+    ex.responseStarted = true;
+    if (!ex.downstream.sendResponseHead(ex, view, bodyStart, passEnd, false)) this.#pauseUpstream();
+    if (this.#payload) {
+      const decoder = (this.#resChunked ??= new ChunkedDecoder());
+      decoder.reset(this);
+      return this.#relayBody(data, bodyStart);
+    }
+    if (passEnd < data.length && res.bodyKind !== BodyKind.UNTIL_CLOSE) this.#resReusable = false; // stray bytes
+    if (complete) this.#finish();
+  }
+
+  #relayBody(chunk: Buffer, start: number): void {
+    let end: number;
+    let complete = false;
+    switch (this.#resBodyKind) {
+      case BodyKind.LENGTH:
+        end = Math.min(chunk.length, start + this.#resRemaining);
+        this.#resRemaining -= end - start;
+        complete = this.#resRemaining === 0;
+        break;
+      case BodyKind.CHUNKED: {
+        const r = this.#resChunked!.feed(chunk, start, chunk.length);
+        if (r === CHUNKED_ERROR) return this.#abort(Termination.UPSTREAM_MALFORMED, 'invalid chunked body from real server');
+        end = r === CHUNKED_NEED_MORE ? chunk.length : r;
+        complete = r !== CHUNKED_NEED_MORE;
+        if (this.#payload) {
+          if (complete) this.#finish();
+          return;
+        }
+        break;
+      }
+      default:
+        end = chunk.length;
+    }
+    const ex = this.#ex;
+    if (end > start && !ex.downstream.sendResponseBody(ex, start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end))) this.#pauseUpstream();
+    if (end < chunk.length) this.#resReusable = false;
+    if (complete) this.#finish();
+  }
+
+  /** ChunkSink: payload bytes of a chunked response, for a downstream that wants the payload. */
+  onChunkData(buf: Buffer, start: number, end: number): void {
+    const ex = this.#ex;
+    if (end > start && !ex.downstream.sendResponseBody(ex, buf.subarray(start, end))) this.#pauseUpstream();
+  }
+
+  #pauseUpstream(): void {
+    const up = this.#up;
+    if (up !== null && !this.#upstreamPaused) {
+      this.#upstreamPaused = true;
+      up.socket.pause();
+    }
+  }
+
+  onDownstreamDrain(): void {
+    if (this.#upstreamPaused && this.#up !== null) {
+      this.#upstreamPaused = false;
+      this.#up.socket.resume();
+    }
+  }
+
+  #startTunnel(data: Buffer, from: number, res: ResponseHead, fields: FieldTable): void {
+    const ex = this.#ex;
+    this.#tunnel = true;
+    this.#resStarted = true;
+    this.#firstWrite = null;
+    ex.status = 101;
+    ex.responseStarted = true;
+    ex.downstream.disarmUpstream();
+    const view = new ResponseHeadView(res, data, from, fields);
+    if (ex.keys !== null) view.additions = ex.pool.respond(ex, data, fields, ex.server!, Date.now());
+    if (!ex.downstream.sendResponseHead(ex, view, res.end, data.length, true)) this.#pauseUpstream();
+    ex.tunnelled();
+  }
+
+  // ---- failures ---------------------------------------------------------------------------------
+
+  onUpstreamClose(up: UpstreamConnection): void {
+    if (up !== this.#up) return;
+    this.#up = null;
+    this.#writable = false;
+    this.#upstreamPaused = false;
+    const ex = this.#ex;
+    if (this.#tunnel) {
+      this.#release();
+      ex.downstream.tunnelClosed(ex);
+      return;
+    }
+    if (ex.ended || this.#cancelled) return;
+    const server = ex.server!;
+    if (!this.#resStarted) {
+      if (!up.connected) {
+        const code = up.error;
+        if (code === 'connect timeout') return this.#retryOrFail(Termination.UPSTREAM_CONNECT_TIMEOUT, `timed out connecting to real server ${server.id}`, true);
+        const termination = code === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : Termination.UPSTREAM_CONNECT_ERROR;
+        return this.#retryOrFail(termination, `could not connect to real server ${server.id} (${code ?? 'closed'})`, true);
+      }
+      const whole = this.#firstWrite !== null && !this.#sent1xx;
+      if (up.uses > 0 && whole && !this.#replayedStale) {
+        // A pooled connection the server had closed (the keep-alive race), or a server that just
+        // went away: the request is idempotent and whole in #firstWrite, so replay it once on a
+        // fresh connection, which costs no retry. A dead server then refuses, and that failure
+        // moves the request on to another server.
+        this.#replayedStale = true;
+        this.#lastError = `reused connection to real server ${server.id} closed before a response`;
+        this.#release();
+        this.#freshOnly = true;
+        this.#attempts--;
+        this.#ex.downstream.disarmUpstream();
+        return this.#connectTo(server);
+      }
+      return this.#retryOrFail(Termination.UPSTREAM_RESET, `real server ${server.id} closed the connection without a response${up.error ? ` (${up.error})` : ''}`, whole);
+    }
+    if (this.#resBodyKind === BodyKind.UNTIL_CLOSE) {
+      this.#resReusable = false;
+      return this.#finish();
+    }
+    this.#abort(Termination.UPSTREAM_RESET, `real server ${server.id} closed the connection mid-response`);
+  }
+
+  /** The attempt failed before any response; try another real server when allowed. */
+  #retryOrFail(termination: Termination, detail: string, replayable: boolean): void {
+    const ex = this.#ex;
+    const server = ex.server!;
+    this.#release();
+    this.#lastError = detail;
+    this.#lastTermination = termination;
+    ex.pool.noteFailure(server, detail);
+    ex.downstream.disarmUpstream();
+    if (replayable && this.#attempts <= this.#fe.retries) {
+      (ex.exclude ??= []).push(server);
+      this.#writable = false;
+      return this.#dispatch();
+    }
+    ex.fail(termination, detail);
+  }
+
+  onDeadline(kind: DeadlineKind): void {
+    const ex = this.#ex;
+    if (ex.ended || this.#cancelled) return;
+    if (kind === DeadlineKind.CONNECT) {
+      const up = this.#up;
+      if (up !== null && !up.connected) {
+        up.error = 'connect timeout';
+        up.destroy();
+      }
+      return;
+    }
+    const server = ex.server;
+    const id = server?.id ?? '?';
+    // A paused side means we were waiting for the other one to read: blame the right party.
+    if (this.#resStarted) {
+      if (this.#upstreamPaused) return this.#abort(Termination.CLIENT_STOPPED_READING, 'client stopped reading the response');
+      return this.#abort(Termination.UPSTREAM_RESPONSE_TIMEOUT, `real server ${id} stalled mid-response`);
+    }
+    if (!this.#bodyDone && this.#writable && this.#up !== null && this.#up.socket.writableNeedDrain) {
+      this.#drop();
+      this.#release();
+      return ex.fail(Termination.UPSTREAM_STOPPED_READING, `real server ${id} stopped reading the request body`, true);
+    }
+    if (!this.#bodyDone) return; // the client's body deadline covers a client that stopped sending
+    const detail = `real server ${id} did not respond within ${this.#fe.timeouts.response} ms`;
+    if (server !== null) ex.pool.noteFailure(server, detail);
+    this.#drop();
+    this.#release();
+    ex.fail(Termination.UPSTREAM_RESPONSE_TIMEOUT, detail);
+  }
+
+  #badGateway(detail: string): void {
+    const ex = this.#ex;
+    if (ex.server !== null) ex.pool.noteFailure(ex.server, detail);
+    this.#drop();
+    this.#release();
+    ex.fail(Termination.UPSTREAM_MALFORMED, detail);
+  }
+
+  onUpstreamFault(_up: UpstreamConnection, error: unknown): void {
+    const ex = this.#ex;
+    const detail = `internal error in the upstream path: ${error instanceof Error ? error.message : String(error)}`;
+    this.#fe.ctx.fault(error, { virtualService: this.#fe.name, realServer: ex.server?.id ?? '' });
+    this.#drop();
+    this.#release();
+    if (ex.ended) return;
+    if (ex.responseStarted) ex.abort(Termination.INTERNAL_ERROR, detail);
+    else ex.fail(Termination.INTERNAL_ERROR, detail, true);
+  }
+
+  #abort(termination: Termination, detail: string): void {
+    this.#release();
+    this.#drop();
+    this.#ex.abort(termination, detail);
+  }
+
+  #finish(): void {
+    const ex = this.#ex;
+    const server = ex.server!;
+    this.#release();
+    ex.downstream.disarmUpstream();
+    const up = this.#up;
+    this.#up = null;
+    this.#writable = false;
+    if (up !== null) {
+      if (this.#upstreamPaused) {
+        this.#upstreamPaused = false;
+        up.socket.resume();
+      }
+      if (this.#resReusable && this.#bodyDone && !up.closed) server.connections!.release(up, Date.now());
+      else {
+        up.owner = null;
+        up.destroy();
+      }
+    }
+    ex.complete();
+  }
+
+  /** The exchange ended otherwise (the client left, a rule answered): let go of everything. */
+  cancel(): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    if (this.inQueue) this.#ex.pool.leaveQueue(this);
+    this.#release();
+    this.#drop();
+  }
+
+  /** The server no longer counts this attempt (exactly once per attempt). */
+  #release(): void {
+    const server = this.#counted;
+    if (server === null) return;
+    this.#counted = null;
+    this.#ex.pool.release(server);
+  }
+
+  #drop(): void {
+    const up = this.#up;
+    this.#up = null;
+    this.#writable = false;
+    if (up !== null) {
+      up.owner = null;
+      up.destroy();
+    }
+  }
+}
