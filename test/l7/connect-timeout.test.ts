@@ -35,17 +35,18 @@ describe('connect timeout', () => {
     }
   });
 
-  it('without another server the client gets 504 naming the real server, and the access log says why', async () => {
+  it('without another server the client gets 504, and the access log names the real server and why', async () => {
     const hole = await startBlackhole();
     const proxy = await startProxy({ realServers: [hole.address], retries: 0, timeouts: { connect: '300ms' } });
     try {
       const res = await request(`${proxy.url}/`);
       assert.equal(res.statusCode, 504);
       const body = await res.body.text();
-      assert.match(body, new RegExp(`timed out connecting to real server ${hole.address.replace(/\./g, '\\.')}`));
+      assert.equal(body, '504 Gateway Timeout: the real server did not answer the connection in time (virtual service "web")\n');
       const [line] = await proxy.accessLog(1);
       assert.equal(line?.status, 504);
-      assert.match(line?.error ?? '', /timed out connecting/);
+      assert.equal(line?.error, `timed out connecting to real server ${hole.address}`);
+      assert.equal(line?.termination, 'upstream-connect-timeout');
     } finally {
       await proxy.close();
       await hole.close();

@@ -37,6 +37,9 @@ export interface AccessLine {
   bytesIn: number;
   bytesOut: number;
   durationMs: number;
+  pool: string;
+  rule?: string;
+  termination: string;
   error?: string;
 }
 

@@ -68,7 +68,10 @@ describe('retries', () => {
     try {
       const res = await request(`${proxy.url}/`);
       assert.equal(res.statusCode, 502);
-      assert.match(await res.body.text(), /could not connect to real server .*ECONNREFUSED.*"all-dead"/);
+      assert.match(await res.body.text(), /the real server could not be reached \(virtual service "all-dead"\)/);
+      const [line] = await proxy.accessLog(1);
+      assert.match(line?.error ?? '', /could not connect to real server .*ECONNREFUSED/);
+      assert.equal(line?.termination, 'upstream-connect-refused');
     } finally {
       await proxy.close();
     }

@@ -173,6 +173,9 @@ describe('a 101 the client did not ask for', () => {
     const r = await rawExchange(proxy.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { timeoutMs: 1000 });
     const res = parseResponse(r.bytes, 0, false, r.closed);
     assert.equal(res?.status, 502);
-    assert.match(res?.body.toString() ?? '', /switched protocols/);
+    assert.match(res?.body.toString() ?? '', /the real server sent an invalid response/);
+    const [line] = await proxy.accessLog(1);
+    assert.equal(line?.error, 'real server switched protocols without an upgrade request');
+    assert.equal(line?.termination, 'upstream-malformed-response');
   });
 });
