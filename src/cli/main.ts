@@ -20,10 +20,12 @@ const USAGE = `Usage: fulcrum <command> -c FILE [options]
 Commands:
   check -c FILE        Validate a config file and report every problem with its line (exit 0 valid, 1 invalid)
   start -c FILE        Start the load balancer (SIGHUP reloads the config, SIGTERM drains and stops)
-  status               Show every virtual service and real server: state, health and why, active
-                       requests; with GSLB, every FQDN's answers now and each site's health and why
-  rs drain|enable|disable VS ADDRESS
-                       Set a real server's state: drain takes no new clients while the current ones
+  status               Show every virtual service (its pool, its rules and their hits), every pool
+                       (who uses it) and real server: state, health and why, active requests; with
+                       GSLB, every FQDN's answers now and each site's health and why
+  rs drain|enable|disable POOL ADDRESS
+                       Set a real server's state in a pool (a pool's name, or a virtual service's
+                       for its pool): drain takes no new clients while the current ones
                        finish (wait for ACTIVE 0 in status before maintenance), disable takes no
                        traffic, enable takes traffic again. The change is written to the config
                        file, so it survives a reload and a restart.

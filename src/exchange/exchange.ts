@@ -229,7 +229,7 @@ export class Exchange implements PickRequest, RequestKeys {
     if (this.#ended) return;
     if (this.responseStarted) return this.abort(termination, detail);
     const known = ANSWERS[termination];
-    const code = status !== 0 ? status : (known?.status ?? 502);
+    const code = status !== 0 ? status : termination === Termination.NO_SERVER ? this.frontEnd.notAvailable.status : (known?.status ?? 502);
     this.status = code;
     this.termination = termination;
     this.error = detail;

@@ -46,7 +46,7 @@ describe('admin API', () => {
     });
     try {
       const first = await status(adminPort);
-      assert.deepEqual(Object.keys(first).sort(), ['generation', 'virtualServices', 'workers', 'workersNotAnswering']);
+      assert.deepEqual(Object.keys(first).sort(), ['generation', 'pools', 'virtualServices', 'workers', 'workersNotAnswering']);
       assert.deepEqual(first.workers.sort(), [...fulcrum.workers].sort());
       assert.deepEqual(first.workersNotAnswering, []);
       assert.equal(first.generation, 1);

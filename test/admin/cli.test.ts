@@ -52,11 +52,15 @@ describe('fulcrum status and fulcrum rs', () => {
     await backends.close();
   });
 
-  it('status -c FILE prints a table: server, state, UP/DOWN with the reason, active requests', async () => {
+  it('status -c FILE prints tables: the virtual services with their pools, the pools with their users, each server with state, UP/DOWN and the reason, active requests', async () => {
     const run = await cli(['status', '-c', fulcrum.configPath]);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.split('\n');
-    assert.match(lines[0]!, /^VIRTUAL SERVICE\s+REAL SERVER\s+STATE\s+HEALTH\s+ACTIVE\s+REQUESTS\s+REASON$/);
+    assert.match(lines[0]!, /^VIRTUAL SERVICE\s+LISTEN\s+PROTOCOL\s+POOL\s+CONNECTIONS$/);
+    assert.match(run.stdout, /^web\s+127\.0\.0\.1:\d+\s+http\s+web\s+\d+$/m);
+    assert.match(run.stdout, /^POOL\s+SCHEDULER\s+PERSISTENCE\s+QUEUED\s+USED BY$/m);
+    assert.match(run.stdout, /^web\s+round-robin\s+off\s+0\s+web$/m);
+    assert.match(run.stdout, /^POOL\s+REAL SERVER\s+STATE\s+HEALTH\s+ACTIVE\s+REQUESTS\s+REASON$/m);
     assert.match(run.stdout, new RegExp(`^web\\s+${up}\\s+enabled\\s+UP\\s+0\\s+\\d+(\\s|$)`, 'm'));
     assert.match(run.stdout, new RegExp(`^web\\s+${down}\\s+enabled\\s+DOWN\\s+0\\s+0\\s+.*refused`, 'm'));
     assert.match(run.stdout, /config generation 1, 1 worker/);
@@ -106,7 +110,7 @@ describe('fulcrum status and fulcrum rs', () => {
     assert.match(action.stderr, /unknown rs action "drian"; use drain, enable or disable/);
     const missing = await cli(['rs', 'drain', 'web', '-c', fulcrum.configPath]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /rs drain needs a virtual service and a real server/);
+    assert.match(missing.stderr, /rs drain needs a pool \(or a virtual service\) and a real server/);
     const misplaced = await cli(['check', '-c', fulcrum.configPath, '--json']);
     assert.equal(misplaced.code, 2);
   });
@@ -121,7 +125,7 @@ describe('fulcrum status and fulcrum rs', () => {
     const run = await cli(['--help']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /status\s+Show every virtual service/);
-    assert.match(run.stdout, /rs drain\|enable\|disable VS ADDRESS/);
+    assert.match(run.stdout, /rs drain\|enable\|disable POOL ADDRESS/);
     assert.match(run.stdout, /--admin URL/);
   });
 });

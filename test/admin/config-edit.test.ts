@@ -101,7 +101,7 @@ describe('config edit: set a real server state in the file text', () => {
 
   it('the same state again changes nothing', () => {
     const result = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, '10.0.0.13:80', 'disabled');
-    assert.deepEqual(result, { ok: true, text: BLOCK, changed: false, previous: 'disabled' });
+    assert.deepEqual(result, { ok: true, text: BLOCK, changed: false, previous: 'disabled', pool: 'web' });
     const implied = editRealServerState(BLOCK, { kind: 'virtual-service', name: 'web' }, '10.0.0.11:80', 'enabled');
     assert.ok(implied.ok && implied.changed, 'enabled by default, but the file now says so');
   });

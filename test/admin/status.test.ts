@@ -171,11 +171,12 @@ virtualServices:
     try {
       runtime.setHealth('web', '10.0.0.11:80', true, 'HTTP 200');
       assert.deepEqual(runtime.stats(), {
-        virtualServices: [
+        virtualServices: [{ name: 'web', clientConnections: 0, ruleHits: {} }],
+        pools: [
           {
             name: 'web',
-            clientConnections: 0,
             persistenceEntries: 0,
+            queued: 0,
             realServers: [
               { id: '10.0.0.11:80', effectiveWeight: 30, ejected: false, inflight: 0, requests: 0, idle: 0 },
               { id: '10.0.0.12:80', effectiveWeight: 0, ejected: false, inflight: 0, requests: 0, idle: 0 },

@@ -208,7 +208,7 @@ describe('agent monitor and reloads', () => {
     monitor.apply(config('{ type: http, interval: 50ms }', servers));
     assert.deepEqual(monitor.verdicts().map((r) => r.verdict.load), [30, 70], 'unchanged: kept');
     monitor.apply(config('{ type: http, interval: 60ms }', ['127.0.0.1:9002']));
-    assert.deepEqual(monitor.verdicts(), [{ virtualService: 'web', server: '127.0.0.1:9002', verdict: { load: null, weightPercent: null, operational: 'up', admin: 'ready' } }], 'changed: afresh; removed: gone');
+    assert.deepEqual(monitor.verdicts(), [{ pool: 'web', server: '127.0.0.1:9002', verdict: { load: null, weightPercent: null, operational: 'up', admin: 'ready' } }], 'changed: afresh; removed: gone');
     assert.match(monitor.status()['web']!['127.0.0.1:9002']!.reason, /not polled yet/);
     monitor.stop();
   });

@@ -58,7 +58,7 @@ describe('health monitor', () => {
       script.answers.set(9001, false);
       await waitFor(() => changes.length === 1, 1000, 'down');
       assert.deepEqual({ ...changes[0], lastCheck: undefined }, {
-        virtualService: 'ntrip-web',
+        pool: 'ntrip-web',
         server: '127.0.0.1:9001',
         up: false,
         reason: 'connection refused on 127.0.0.1:9001',
@@ -69,7 +69,7 @@ describe('health monitor', () => {
       const down = logger.entries.find((e) => e.level === 'warn');
       assert.equal(down?.message, 'real server 127.0.0.1:9001 in "ntrip-web" is DOWN: connection refused on 127.0.0.1:9001');
       assert.deepEqual(down?.fields, {
-        virtualService: 'ntrip-web',
+        pool: 'ntrip-web',
         server: '127.0.0.1:9001',
         up: false,
         reason: 'connection refused on 127.0.0.1:9001',

@@ -34,7 +34,7 @@ describe('outlier detection', () => {
       assert.deepEqual(more, []);
       assert.equal(ejected?.level, 'warn');
       assert.equal(ejected?.fields['realServer'], b.address);
-      assert.equal(ejected?.fields['virtualService'], 'web');
+      assert.equal(ejected?.fields['pool'], 'web');
       assert.match(ejected?.message ?? '', /EJECTED.*3 consecutive failures.*HTTP 500/);
       const bBefore = b.requests;
       await expectAllFrom(service.url, 20, 'a');
