@@ -22,15 +22,6 @@ export const FIELD_VALUE = table((b) => b === 0x09 || (b >= 0x20 && b !== 0x7f))
 /** The bytes we accept in a request-target: visible ASCII only (no spaces, no controls, no obs-text). */
 export const TARGET = table((b) => b > 0x20 && b < 0x7f);
 
-/**
- * The bytes we accept in the authority of an absolute-form target (RFC 3986 §3.2: unreserved,
- * pct-encoded, sub-delims, ":" and the IP-literal brackets). Node's llhttp refuses anything else
- * there ('"', "<", "\\", "^", "`", "{", "|", "}", "#"...). "@" is left out on purpose: RFC 9110
- * §4.2.4 says to treat userinfo in an http(s) URI as an error, and "http://trusted@evil/" is a
- * classic way to fool whatever routes on the target.
- */
-export const AUTHORITY = table((b) => isAlnum(b) || "-._~%!$&'()*+,;=:[]".includes(String.fromCharCode(b)));
-
 /** qdtext (RFC 9110 §5.6.4): inside a quoted-string, everything a field value allows but DQUOTE and "\\". */
 export const QDTEXT = table((b) => FIELD_VALUE[b] === 1 && b !== 0x22 && b !== 0x5c);
 

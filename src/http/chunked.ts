@@ -32,8 +32,13 @@ type S = (typeof S)[keyof typeof S];
 const FORBIDDEN_TRAILERS = ['content-length', 'transfer-encoding', 'connection', 'proxy-connection'];
 const ALL_FORBIDDEN = (1 << FORBIDDEN_TRAILERS.length) - 1;
 
-/** 13 hex digits: chunks up to 2^52 - 1 bytes, far above any we could stream and exact in a double. */
-const MAX_SIZE_DIGITS = 13;
+/**
+ * Chunks up to 2^52 - 1 bytes (4 PiB), far above any we could stream and exact in a double: a
+ * size below 2^48 before a digit stays at most (2^48 - 1) * 16 + 15 after it. The bound is on
+ * the value, not the digits: chunk-size = 1*HEXDIG (RFC 9112 §7.1) allows leading zeros, and
+ * llhttp, HAProxy and nginx take any number of them ("00000000000000005" is 5).
+ */
+const MAX_SIZE_BEFORE_DIGIT = 2 ** 48;
 
 /**
  * Node refuses a chunk whose extensions pass 16 KiB (HPE_CHUNK_EXTENSIONS_OVERFLOW, the fix for
@@ -60,7 +65,6 @@ export interface ChunkSink {
 export class ChunkedDecoder {
   #state: S = S.SIZE_START;
   #remaining = 0;
-  #digits = 0;
   /** Length of the trailer name read so far, and which FORBIDDEN_TRAILERS it still matches (bits). */
   #nameLength = 0;
   #nameMatches = 0;
@@ -71,7 +75,6 @@ export class ChunkedDecoder {
   reset(sink: ChunkSink | null = null): void {
     this.#state = S.SIZE_START;
     this.#remaining = 0;
-    this.#digits = 0;
     this.#nameLength = 0;
     this.#nameMatches = 0;
     this.#sectionBytes = 0;
@@ -97,7 +100,7 @@ export class ChunkedDecoder {
         case S.SIZE: {
           const v = HEX_VALUE[b]!;
           if (v >= 0) {
-            if (++this.#digits > MAX_SIZE_DIGITS) return this.#fail();
+            if (this.#remaining >= MAX_SIZE_BEFORE_DIGIT) return this.#fail();
             this.#remaining = this.#remaining * 16 + v;
             state = S.SIZE;
             i++;
@@ -190,7 +193,6 @@ export class ChunkedDecoder {
         case S.DATA_LF:
           if (b !== LF) return this.#fail();
           i++;
-          this.#digits = 0;
           state = S.SIZE_START;
           break;
         case S.TRAILER_START:

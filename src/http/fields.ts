@@ -84,19 +84,28 @@ export function kindAt(table: FieldTable, i: number): HeaderKind {
 }
 
 /**
- * Parse a decimal Content-Length value in buf[start, end). Returns -1 when it is not 1*DIGIT or
- * exceeds 2^53 - 1 (15 digits keep us exactly representable).
+ * Parse a decimal Content-Length value in buf[start, end). Returns -1 when it is not 1*DIGIT
+ * (RFC 9110 §8.6) or its value exceeds 2^53 - 1, the largest length a double holds exactly.
+ * The bound is on the value, not the digits: the grammar allows leading zeros, and llhttp,
+ * HAProxy and nginx take any number of them ("0000000000000005" is 5).
  */
 export function parseDecimal(buf: Uint8Array, start: number, end: number): number {
-  const len = end - start;
-  if (len === 0 || len > 15) return -1;
+  if (start >= end) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
     const d = buf[i]! - 0x30;
     if (d < 0 || d > 9) return -1;
+    // n <= 2^53 - 1 here, so n * 10 + d is rounded at most once; an exact result above
+    // 2^53 - 1 is at least 2^53, which rounds to at least 2^53: the test cannot miss.
     n = n * 10 + d;
+    if (n > Number.MAX_SAFE_INTEGER) return -1;
   }
   return n;
+}
+
+/** Is the Content-Length value buf[start, end), already parsed, in canonical form (no leading zero)? */
+export function isCanonicalDecimal(buf: Uint8Array, start: number, end: number): boolean {
+  return buf[start] !== 0x30 || end - start === 1;
 }
 
 /** The Connection tokens the data path acts on, as bits; OTHER means a field is nominated. */

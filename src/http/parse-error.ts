@@ -5,6 +5,7 @@
 export const ParseError = {
   NONE: 0,
   BAD_REQUEST_LINE: 1,
+  /** No longer returned: every method token is forwarded (RFC 9110 §9.1). Kept so that the codes keep their numbers. */
   UNKNOWN_METHOD: 2,
   BAD_TARGET: 3,
   BAD_VERSION: 4,
@@ -26,6 +27,7 @@ export const ParseError = {
   CONNECT_NOT_SUPPORTED: 20,
   BAD_STATUS_LINE: 21,
   BAD_CHUNK: 22,
+  BAD_HOST: 23,
 } as const;
 export type ParseError = (typeof ParseError)[keyof typeof ParseError];
 
@@ -58,4 +60,5 @@ export const PARSE_ERRORS: readonly ParseErrorInfo[] = [
   { status: 405, reason: 'CONNECT is not supported' },
   { status: 502, reason: 'invalid status line from real server' },
   { status: 400, reason: 'invalid chunked encoding' },
+  { status: 400, reason: 'invalid Host header' },
 ];

@@ -1,6 +1,7 @@
-import { AUTHORITY, CR, HTAB, LF, SP, TARGET, TCHAR, equalsLower } from './chars.ts';
+import { CR, HTAB, LF, SP, TARGET, TCHAR, equalsLower } from './chars.ts';
 import { ConnectionToken, FieldTable, connectionTokens, parseDecimal, parseFields } from './fields.ts';
 import { HeaderKind, isProtectedFromConnection } from './header-kind.ts';
+import { scanHost } from './host.ts';
 import { internMethod } from './methods.ts';
 import { ParseError } from './parse-error.ts';
 
@@ -27,12 +28,44 @@ export class RequestHead {
   method = 'GET';
   targetStart = 0;
   targetEnd = 0;
+  /**
+   * The target is in absolute-form ("http://a.example/x", RFC 9112 §3.2.2). Its authority is the
+   * effective host (hostStart..hostEnd) and the client's Host field is not: the rewriter forwards
+   * the origin-form, with `Host: <authority>` as the first field instead of the client's Host.
+   */
+  absoluteForm = false;
+  /**
+   * Where the origin-form of the target starts: the target's path, or its query when the path
+   * is empty ("http://a?q"), or targetEnd when both are. What goes to the real server is
+   * buf[originStart, targetEnd), preceded by "/" when it does not start with one (RFC 9112
+   * §3.2.1: an empty path is sent as "/"), or "*" for an OPTIONS request with neither path nor
+   * query (§3.2.4). targetStart for origin-form and "*". See originForm.
+   */
+  originStart = 0;
   /** Offset of the CR that ends the request line. */
   requestLineEnd = 0;
+  /** The minor version as received, 0-9. 1 and above are handled (and forwarded) as HTTP/1.1 (RFC 9110 §2.5). */
+  minorVersion = 1;
   http10 = false;
   bodyKind: BodyKind = BodyKind.NONE;
   contentLength = 0;
+  /** Index of the Content-Length field, or -1. */
+  contentLengthField = -1;
+  /** Index of the Host field, or -1. */
   hostField = -1;
+  /**
+   * The effective host, as offsets into `buf`: the authority of an absolute-form target, else
+   * the Host field's value (without the OWS around it). -1 for all three when there is none (an
+   * HTTP/1.0 request without Host). Validated by scanHost (src/http/host.ts).
+   * - buf[hostStart, hostEnd): the whole value, port included ("Shop.Example:8080"); what the
+   *   real server gets as Host and X-Forwarded-Host.
+   * - buf[hostStart, hostNameEnd): the host name alone, for host-based rules: without ":port"
+   *   and without the trailing "." of an FQDN ("a.example." and "a.example" are one host), brackets
+   *   kept on an IPv6 literal ("[::1]"). Not lower-cased: ASCII-fold it to compare (RFC 3986 §3.2.2).
+   */
+  hostStart = -1;
+  hostNameEnd = -1;
+  hostEnd = -1;
   expectContinue = false;
   connectionClose = false;
   connectionKeepAlive = false;
@@ -41,8 +74,21 @@ export class RequestHead {
   /** Fields named by Connection tokens that are not close/keep-alive/upgrade: the rewriter drops them. */
   extraConnectionTokens = false;
 
+  /** The request-target as the client sent it (allocates). */
   get target(): string {
     return this.buf.toString('latin1', this.targetStart, this.targetEnd);
+  }
+
+  /** The target as it goes to the real server: origin-form, or "*" (allocates). */
+  get originForm(): string {
+    const prefix = originPrefix(this);
+    const rest = this.buf.toString('latin1', this.originStart, this.targetEnd);
+    return prefix === 0 ? rest : String.fromCharCode(prefix) + rest;
+  }
+
+  /** The host name alone, as sent (allocates); '' when there is no host. */
+  get hostName(): string {
+    return this.hostStart < 0 ? '' : this.buf.toString('latin1', this.hostStart, this.hostNameEnd);
   }
 
   /** Does the client want the connection kept after this exchange? */
@@ -55,6 +101,15 @@ export class RequestHead {
   }
 }
 
+
+/**
+ * The byte the origin-form of an absolute-form target lacks: "/" for an empty path (RFC 9112
+ * §3.2.1), "*" for OPTIONS with neither path nor query (§3.2.4); 0 when it lacks none.
+ */
+export function originPrefix(head: RequestHead): number {
+  if (!head.absoluteForm || head.buf[head.originStart] === 0x2f /* / */) return 0;
+  return head.originStart === head.targetEnd && head.method === 'OPTIONS' ? 0x2a /* * */ : 0x2f;
+}
 
 /**
  * Parse the request head in buf[from, headEnd + 2), where headEnd is the index of the final CRLF.
@@ -79,11 +134,12 @@ export function parseRequestHead(
   head.start = pos;
   head.end = headEnd + 2;
 
+  // method = token (RFC 9110 §9.1): any token, case-sensitive. CONNECT asks for a tunnel,
+  // which a reverse proxy does not give.
   const methodStart = pos;
   while (TCHAR[buf[pos]!] === 1) pos++;
   if (buf[pos] !== SP || pos === methodStart) return ParseError.BAD_REQUEST_LINE;
   const method = internMethod(buf, methodStart, pos - methodStart);
-  if (method === null) return ParseError.UNKNOWN_METHOD;
   if (method === 'CONNECT') return ParseError.CONNECT_NOT_SUPPORTED;
   head.method = method;
   pos++;
@@ -93,12 +149,17 @@ export function parseRequestHead(
   const targetEnd = pos;
   if (targetEnd - targetStart > limits.maxUriBytes) return ParseError.URI_TOO_LONG;
   if (buf[pos] !== SP || targetEnd === targetStart) return ParseError.BAD_REQUEST_LINE;
-  const first = buf[targetStart]!;
-  if (first !== 0x2f /* / */ && !(first === 0x2a /* * */ && targetEnd - targetStart === 1 && method === 'OPTIONS')) {
-    if (!isAbsoluteForm(buf, targetStart, targetEnd)) return ParseError.BAD_TARGET;
-  }
   head.targetStart = targetStart;
   head.targetEnd = targetEnd;
+  head.originStart = targetStart;
+  head.absoluteForm = false;
+  head.hostStart = -1;
+  head.hostNameEnd = -1;
+  head.hostEnd = -1;
+  const first = buf[targetStart]!;
+  if (first !== 0x2f /* / */ && !(first === 0x2a /* * */ && targetEnd - targetStart === 1 && method === 'OPTIONS')) {
+    if (!parseAbsoluteForm(buf, targetStart, targetEnd, head)) return ParseError.BAD_TARGET;
+  }
   pos++;
 
   // "HTTP/" DIGIT "." DIGIT CRLF
@@ -115,7 +176,10 @@ export function parseRequestHead(
   if (buf[pos + 8] !== CR || buf[pos + 9] !== LF) {
     return buf[pos + 8] === LF ? ParseError.BARE_CR_OR_LF : ParseError.BAD_REQUEST_LINE;
   }
-  if (major !== 1 || minor > 1) return ParseError.UNSUPPORTED_VERSION;
+  // RFC 9110 §2.5: a higher minor version is handled as the highest we support (1.1); another
+  // major version is another protocol.
+  if (major !== 1) return ParseError.UNSUPPORTED_VERSION;
+  head.minorVersion = minor;
   head.http10 = minor === 0;
   head.requestLineEnd = pos + 8;
   pos += 10;
@@ -151,25 +215,34 @@ export function findRequestHeadEnd(buf: Buffer, from: number, scanFrom = from): 
 }
 
 /**
- * absolute-form (RFC 9112 §3.2.2, which obliges servers to accept it; we forward it as is):
- * scheme "://" authority, then the path, query and fragment, whose bytes TARGET already checked.
- * The authority must be non-empty (RFC 9110 §4.2.1) and made of AUTHORITY bytes: Node's llhttp
- * refuses most other bytes there, and we refuse userinfo ("@") besides.
+ * absolute-form (RFC 9112 §3.2.2, which obliges servers to accept it): scheme "://" authority,
+ * then the path, query and fragment, whose bytes TARGET already checked. The authority runs to
+ * the first "/" or "?" and must be a host scanHost accepts: that refuses an empty one (RFC 9110
+ * §4.2.1), userinfo ("@", §4.2.4: "http://trusted@evil/" is a classic way to fool whatever routes
+ * on the target), and every byte Node's llhttp refuses there ('"', "<", "\\", "^", "`", "{", "|",
+ * "}", "#"...). Sets the host offsets and originStart of `head`.
  */
-function isAbsoluteForm(buf: Uint8Array, start: number, end: number): boolean {
+function parseAbsoluteForm(buf: Uint8Array, start: number, end: number, head: RequestHead): boolean {
   let i = start;
   while (i < end && ((buf[i]! | 0x20) >= 0x61 && (buf[i]! | 0x20) <= 0x7a)) i++;
   if (i === start || i + 3 > end || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return false;
   i += 3;
   const authorityStart = i;
-  while (i < end && AUTHORITY[buf[i]!] === 1) i++;
-  if (i === authorityStart) return false;
-  return i === end || buf[i] === 0x2f /* / */ || buf[i] === 0x3f /* ? */;
+  while (i < end && buf[i] !== 0x2f /* / */ && buf[i] !== 0x3f /* ? */) i++;
+  const hostNameEnd = scanHost(buf, authorityStart, i);
+  if (hostNameEnd < 0) return false;
+  head.absoluteForm = true;
+  head.hostStart = authorityStart;
+  head.hostNameEnd = hostNameEnd;
+  head.hostEnd = i;
+  head.originStart = i;
+  return true;
 }
 
 function interpretRequestFields(buf: Buffer, head: RequestHead, fields: FieldTable): ParseError {
   head.bodyKind = BodyKind.NONE;
   head.contentLength = 0;
+  head.contentLengthField = -1;
   head.hostField = -1;
   head.expectContinue = false;
   head.connectionClose = false;
@@ -185,16 +258,27 @@ function interpretRequestFields(buf: Buffer, head: RequestHead, fields: FieldTab
     const vs = fields.valueStart[i]!;
     const ve = fields.valueEnd[i]!;
     switch (fields.kind[i]) {
-      case HeaderKind.HOST:
+      case HeaderKind.HOST: {
         if (head.hostField >= 0) return ParseError.DUPLICATE_HOST;
         head.hostField = i;
+        // RFC 9112 §3.2: 400 for a Host with an invalid value, even when an absolute-form target
+        // makes it the one we drop.
+        const hostNameEnd = scanHost(buf, vs, ve);
+        if (hostNameEnd < 0) return ParseError.BAD_HOST;
+        if (!head.absoluteForm) {
+          head.hostStart = vs;
+          head.hostNameEnd = hostNameEnd;
+          head.hostEnd = ve;
+        }
         break;
+      }
       case HeaderKind.CONTENT_LENGTH: {
         if (contentLengthSeen) return ParseError.DUPLICATE_CONTENT_LENGTH;
         contentLengthSeen = true;
         const n = parseDecimal(buf, vs, ve);
         if (n < 0) return ParseError.BAD_CONTENT_LENGTH;
         head.contentLength = n;
+        head.contentLengthField = i;
         break;
       }
       case HeaderKind.TRANSFER_ENCODING: {

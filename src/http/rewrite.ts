@@ -1,6 +1,6 @@
-import type { FieldTable } from './fields.ts';
+import { isCanonicalDecimal, type FieldTable } from './fields.ts';
 import { HeaderKind } from './header-kind.ts';
-import { dropConnectionNominated, type RequestHead } from './request-head.ts';
+import { dropConnectionNominated, originPrefix, type RequestHead } from './request-head.ts';
 import type { ResponseHead } from './response-head.ts';
 
 /** How a virtual service tells real servers who the client is (config: forwardedHeaders). */
@@ -14,12 +14,22 @@ export interface ForwardingPolicy {
 }
 
 const CRLF = '\r\n';
-const HTTP11_CRLF = 'HTTP/1.1\r\n';
+const SP_HTTP11_CRLF = ' HTTP/1.1\r\n';
 
 /**
  * Write the head we send to the real server: the client's head minus hop-by-hop fields, plus the
  * forwarding fields, into a new buffer with `extra` spare bytes at the end for the first body
  * bytes (so head and body leave in one write). Returns the buffer and the head's length.
+ *
+ * What changes on the way, besides the fields:
+ * - An absolute-form target goes out in origin-form ("http://a/x?q" as "/x?q", "http://a" as
+ *   "/", and as "*" for OPTIONS, RFC 9112 §3.2.4), with `Host: <authority>` as the first field in place of the client's Host field
+ *   (RFC 9112 §3.2.2: a proxy replaces Host with the target's authority), so the real server
+ *   sees the host our rules saw.
+ * - The version goes out as HTTP/1.1: from HTTP/1.2-1.9 (handled as 1.1, RFC 9110 §2.5), and from
+ *   HTTP/1.0 when there is a host (so that the upstream connection can be pooled; without a host
+ *   it would be invalid as 1.1, so it goes out unchanged).
+ * - A Content-Length with leading zeros goes out as the canonical decimal, in place.
  */
 export function writeUpstreamRequestHead(
   req: RequestHead,
@@ -56,27 +66,56 @@ export function writeUpstreamRequestHead(
     additions += existingXff === '' ? `X-Forwarded-For: ${clientIp}\r\n` : `X-Forwarded-For: ${existingXff}, ${clientIp}\r\n`;
   }
   if (policy.xForwardedProto) additions += `X-Forwarded-Proto: ${policy.proto}\r\n`;
-  const hostField = req.hostField;
-  const host = hostField >= 0 ? src.toString('latin1', fields.valueStart[hostField]!, fields.valueEnd[hostField]!) : '';
-  if (policy.xForwardedHost && hostField >= 0) additions += `X-Forwarded-Host: ${host}\r\n`;
+  const hasHost = req.hostStart >= 0;
+  const host = hasHost && (policy.xForwardedHost || policy.forwarded) ? src.toString('latin1', req.hostStart, req.hostEnd) : '';
+  if (policy.xForwardedHost && hasHost) additions += `X-Forwarded-Host: ${host}\r\n`;
   if (policy.forwarded) {
     const element = forwardedElement(clientIp, host, policy.proto);
     additions += `Forwarded: ${existingForwarded === '' ? element : `${existingForwarded}, ${element}`}\r\n`;
   }
   if (req.isUpgrade) additions += 'Connection: upgrade\r\n';
 
-  // An HTTP/1.0 request with a Host goes out as HTTP/1.1 so the upstream connection can be
-  // pooled; without a Host it would be invalid as 1.1, so it goes out unchanged.
-  const upgradeVersion = req.http10 && hostField >= 0;
-  const lineEnd = upgradeVersion ? req.requestLineEnd - 8 : req.requestLineEnd + 2;
-  let size = lineEnd - req.start + (upgradeVersion ? HTTP11_CRLF.length : 0) + additions.length + 2;
+  // The rare rewrites allocate a string; the common request (origin-form, HTTP/1.1, canonical
+  // Content-Length) makes none here.
+  let hostLine = '';
+  if (req.absoluteForm) {
+    if (req.hostField >= 0) fields.drop[req.hostField] = 1;
+    hostLine = `Host: ${src.toString('latin1', req.hostStart, req.hostEnd)}\r\n`;
+  }
+  let lengthField = -1;
+  let lengthLine = '';
+  const cl = req.contentLengthField;
+  if (cl >= 0 && !isCanonicalDecimal(src, fields.valueStart[cl]!, fields.valueEnd[cl]!)) {
+    lengthField = cl;
+    lengthLine = `Content-Length: ${req.contentLength}\r\n`;
+  }
+  const rewriteVersion = req.minorVersion !== 1 && hasHost;
+  const rewriteLine = rewriteVersion || req.absoluteForm;
+  const prefix = originPrefix(req);
+
+  let size = additions.length + hostLine.length + 2;
+  if (rewriteLine) {
+    size += req.targetStart - req.start + (prefix === 0 ? 0 : 1) + req.targetEnd - req.originStart;
+    size += rewriteVersion ? SP_HTTP11_CRLF.length : req.requestLineEnd + 2 - req.targetEnd;
+  } else {
+    size += req.requestLineEnd + 2 - req.start;
+  }
   for (let i = 0; i < fields.count; i++) {
-    if (fields.drop[i] === 0) size += fields.lineEnd[i]! + 2 - fields.lineStart[i]!;
+    if (i === lengthField) size += lengthLine.length;
+    else if (fields.drop[i] === 0) size += fields.lineEnd[i]! + 2 - fields.lineStart[i]!;
   }
   const out = Buffer.allocUnsafe(size + extra);
-  let o = src.copy(out, 0, req.start, lineEnd);
-  if (upgradeVersion) o += out.write(HTTP11_CRLF, o, 'latin1');
-  o = copyKeptFields(src, fields, out, o);
+  let o: number;
+  if (rewriteLine) {
+    o = src.copy(out, 0, req.start, req.targetStart); // method SP
+    if (prefix !== 0) out[o++] = prefix;
+    o += src.copy(out, o, req.originStart, req.targetEnd);
+    o += rewriteVersion ? out.write(SP_HTTP11_CRLF, o, 'latin1') : src.copy(out, o, req.targetEnd, req.requestLineEnd + 2);
+  } else {
+    o = src.copy(out, 0, req.start, req.requestLineEnd + 2);
+  }
+  if (hostLine.length > 0) o += out.write(hostLine, o, 'latin1');
+  o = copyKeptFields(src, fields, out, o, lengthField, lengthLine);
   if (additions.length > 0) o += out.write(additions, o, 'latin1');
   o += out.write(CRLF, o, 'latin1');
   return { buf: out, headLength: o };
@@ -113,17 +152,27 @@ export function writeClientResponseHead(
   const out = Buffer.allocUnsafe(size + extra);
   let o = out.write('HTTP/1.1', 0, 'latin1');
   o += src.copy(out, o, statusRestStart, res.statusLineEnd + 2);
-  o = copyKeptFields(src, fields, out, o);
+  o = copyKeptFields(src, fields, out, o, -1, '');
   if (additions.length > 0) o += out.write(additions, o, 'latin1');
   o += out.write(CRLF, o, 'latin1');
   return { buf: out, headLength: o };
 }
 
-/** Copy the field lines not marked drop, coalescing adjacent kept lines into one copy. */
-function copyKeptFields(src: Buffer, fields: FieldTable, out: Buffer, o: number): number {
+/**
+ * Copy the field lines not marked drop, coalescing adjacent kept lines into one copy. The line
+ * of field `replaced` (-1: none) is written as `replacement` instead.
+ */
+function copyKeptFields(src: Buffer, fields: FieldTable, out: Buffer, o: number, replaced: number, replacement: string): number {
   let runStart = -1;
   let runEnd = -1;
   for (let i = 0; i < fields.count; i++) {
+    if (i === replaced) {
+      if (runStart >= 0) o += src.copy(out, o, runStart, runEnd);
+      runStart = -1;
+      runEnd = -1;
+      o += out.write(replacement, o, 'latin1');
+      continue;
+    }
     if (fields.drop[i] === 1) continue;
     const ls = fields.lineStart[i]!;
     if (ls !== runEnd) {

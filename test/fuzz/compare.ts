@@ -1,11 +1,13 @@
 /**
  * The differential property, one-directional: whatever Fulcrum accepts, llhttp accepts and frames
- * the same way. Fulcrum may refuse more (missing Host, TE in HTTP/1.0, CONNECT, obs-text in the
- * target, odd forms llhttp tolerates) and may close earlier; it may never accept more, and two
- * parsers that agree on a message must agree on where the next one starts.
+ * the same way. Fulcrum may refuse more (missing or invalid Host, TE in HTTP/1.0, CONNECT,
+ * obs-text in the target, odd forms llhttp tolerates) and may close earlier; it may never accept
+ * more, and two parsers that agree on a message must agree on where the next one starts. The
+ * exceptions, method tokens and HTTP/1.x >= 2, are aligned first (intended-differences.ts).
  */
 import { BodyKind } from '../../src/http/request-head.ts';
-import type { FulcrumVerdict } from './fulcrum-framing.ts';
+import { type FulcrumVerdict, type HeadSearch, fulcrumFrame } from './fulcrum-framing.ts';
+import { alignForOracle } from './intended-differences.ts';
 import type { NodeVerdict } from './llhttp-oracle.ts';
 
 /** A well-formed request appended to every case: where the stream ends, both must agree on it. */
@@ -69,4 +71,18 @@ export function divergence(fulcrum: FulcrumVerdict, node: NodeVerdict): string |
 
 export function describeInput(bytes: Uint8Array): string {
   return JSON.stringify(Buffer.from(bytes).toString('latin1'));
+}
+
+/**
+ * The whole check of one stream against one oracle: Fulcrum frames it with `search`, the intended
+ * differences are aligned, llhttp parses the aligned bytes. Null when they agree, else what differs.
+ */
+export async function checkStream(
+  stream: Buffer,
+  search: HeadSearch,
+  parse: (bytes: Buffer) => Promise<NodeVerdict>,
+): Promise<string | null> {
+  const aligned = alignForOracle(stream, fulcrumFrame(stream, search));
+  const d = divergence(aligned.verdict, await parse(aligned.input));
+  return d === null ? null : aligned.note === '' ? d : `${d} (${aligned.note})`;
 }

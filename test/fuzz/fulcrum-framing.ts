@@ -24,7 +24,17 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 export interface FulcrumMessage {
   method: string;
   target: string;
+  /** As handled: HTTP/1.2-1.9 are 1.1 (RFC 9110 §2.5). */
   version: '1.0' | '1.1';
+  /** The minor version digit as received, and its offset in the input. */
+  minorVersion: number;
+  minorVersionAt: number;
+  /** Offsets in the input of the method token. */
+  methodStart: number;
+  methodEnd: number;
+  /** What the rewriter forwards: the origin-form of the target, and the effective host ('' when none). */
+  originForm: string;
+  host: string;
   /** [name, value] as the field table holds them (value without surrounding OWS). */
   headers: Array<[string, string]>;
   bodyKind: BodyKind;
@@ -84,6 +94,12 @@ export function fulcrumFrame(input: Buffer, search: HeadSearch = 'engine', limit
       method: head.method,
       target: head.target,
       version: head.http10 ? '1.0' : '1.1',
+      minorVersion: head.minorVersion,
+      minorVersionAt: offset + head.requestLineEnd - 1,
+      methodStart: offset + head.start,
+      methodEnd: offset + head.start + head.method.length,
+      originForm: head.originForm,
+      host: head.hostStart < 0 ? '' : data.toString('latin1', head.hostStart, head.hostEnd),
       headers,
       bodyKind: head.bodyKind,
       body: Buffer.alloc(0),

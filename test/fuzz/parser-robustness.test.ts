@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder } from '../../src/http/chunked.ts';
 import { FieldTable } from '../../src/http/fields.ts';
+import { HeaderKind } from '../../src/http/header-kind.ts';
 import { PARSE_ERRORS, ParseError } from '../../src/http/parse-error.ts';
 import { BodyKind, RequestHead, type RequestLimits, findRequestHeadEnd, parseRequestHead } from '../../src/http/request-head.ts';
 import { ResponseHead, parseResponseHead } from '../../src/http/response-head.ts';
@@ -44,6 +45,18 @@ function checkRequestInvariants(head: RequestHead, fields: FieldTable, from: num
   }
   assert.equal(previous, headEnd, 'fields end at the final CRLF');
   if (head.bodyKind === BodyKind.LENGTH) assert.ok(head.contentLength > 0 && Number.isSafeInteger(head.contentLength));
+  // The new offsets the engine and the rewriter read: origin-form inside the target, the host
+  // inside the target (absolute-form) or inside the Host value, its name inside it.
+  assert.ok(head.originStart >= head.targetStart && head.originStart <= head.targetEnd, 'originStart');
+  assert.ok(head.minorVersion >= 0 && head.minorVersion <= 9 && head.http10 === (head.minorVersion === 0), 'version');
+  if (head.hostStart < 0) {
+    assert.ok(head.http10 && head.hostField < 0 && !head.absoluteForm && head.hostEnd < 0 && head.hostNameEnd < 0, 'no host');
+  } else {
+    assert.ok(head.hostStart < head.hostNameEnd && head.hostNameEnd <= head.hostEnd, 'host name inside the host');
+    if (head.absoluteForm) assert.ok(head.hostStart > head.targetStart && head.hostEnd === head.originStart, 'authority');
+    else assert.ok(head.hostStart === fields.valueStart[head.hostField] && head.hostEnd === fields.valueEnd[head.hostField], 'Host value');
+  }
+  if (head.contentLengthField >= 0) assert.equal(fields.kind[head.contentLengthField], HeaderKind.CONTENT_LENGTH);
   assert.ok(head.bodyKind === BodyKind.NONE || head.bodyKind === BodyKind.LENGTH || head.bodyKind === BodyKind.CHUNKED);
 }
 

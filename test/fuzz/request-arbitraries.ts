@@ -6,7 +6,14 @@ import fc from 'fast-check';
 import { METHODS } from 'node:http';
 
 const COMMON_METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'HEAD', 'DELETE', 'OPTIONS', 'PATCH'];
-const ODD_METHODS = ['CONNECT', 'get', 'Get', 'PRI', 'DESCRIBE', 'SETUP', 'FOO', 'GETT', 'G', 'M-SEARCH'];
+/** Tokens outside Node's list: Fulcrum forwards them (RFC 9110 §9.1), llhttp refuses them. */
+const EXTENSION_METHODS = ['RPC_IN_DATA', 'RPC_OUT_DATA', 'get', 'Get', 'PRI', 'DESCRIBE', 'SETUP', 'FOO', 'GETT', 'G', 'BAN', "!#$%&'*+-.^_`|~"];
+const extensionMethod = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...EXTENSION_METHODS) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'AZaz09-_.!~'.split('')), minLength: 1, maxLength: 14 }) },
+);
+/** Not a method Fulcrum forwards: CONNECT (405), and what is not a token. */
+const ODD_METHODS = ['CONNECT', 'G\u00e9T', '', 'GE(T', 'GE,T', 'GET\u0000', '[GET]'];
 
 const PATH_CHARS = 'abcxyz019-._~!$&\'()*+,;=:@%/';
 const ODD_TARGET_CHARS = '"<>\\^`{|}#[]?';
@@ -17,7 +24,15 @@ const oddTargetString = fc.string({
   maxLength: 10,
 });
 
-const host = fc.constantFrom('a', 'example.com', 'EXAMPLE.com:8080', '127.0.0.1', '[::1]:80', 'h_o-st', 'a.b.c:0');
+const host = fc.constantFrom(
+  'a', 'example.com', 'EXAMPLE.com:8080', '127.0.0.1', '[::1]:80', 'h_o-st', 'a.b.c:0',
+  'a.example.', '[2001:db8::1]', '[::ffff:1.2.3.4]:443', 'a:', "x~!$&'()*+;=y", '1.2.3.4:65535',
+);
+/** Host values Fulcrum refuses (400) and llhttp takes: see src/http/host.ts. */
+const invalidHost = fc.constantFrom(
+  '', ' ', 'a,b', 'a, b', 'user@a', 'a/b', 'a:99999', 'a:123456', 'a:8x', 'a..b', '.a', '.', '%61', '[::1', '[::1]x',
+  'a:b:c', '[v1.x]', '[fe80::1%25eth0]', '[1:2:3:4:5:6:7:8:9]', '[::1.2.3.04]', 'a?b', 'a\\b', ':80', 'a\u00e9', 'a"b', 'a{b}',
+);
 
 /** origin-form and plain absolute-form targets. */
 const validTarget: fc.Arbitrary<string> = fc.oneof(
@@ -26,8 +41,8 @@ const validTarget: fc.Arbitrary<string> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.constantFrom('http', 'http', 'https', 'HTTP', 'ws'), host, pathSegment)
-      .map(([scheme, h, p]) => `${scheme}://${h}/${p}`),
+      .tuple(fc.constantFrom('http', 'http', 'https', 'HTTP', 'ws'), host, pathSegment, fc.constantFrom('/', '/', '', '?'))
+      .map(([scheme, h, p, sep]) => `${scheme}://${h}${sep === '' ? '' : `${sep}${p}`}`),
   },
 );
 
@@ -38,6 +53,7 @@ const oddTarget: fc.Arbitrary<string> = fc.oneof(
       .tuple(fc.constantFrom('http', 'h2c', 'a+b'), fc.constantFrom('', 'u:p@', 'u@', '@', 'a@b@'), host, pathSegment)
       .map(([scheme, user, h, p]) => `${scheme}://${user}${h}/${p}`),
   },
+  { weight: 1, arbitrary: fc.tuple(invalidHost, pathSegment).map(([h, p]) => `http://${h}/${p}`) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom('http', 'https'), oddTargetString).map(([s, rest]) => `${s}://${rest}`) },
   { weight: 1, arbitrary: fc.constantFrom('*', '//', 'http://', 'http:///x', 'a:b', '?x', '%', 'a/b', 'http://a?b', 'http://a#b', 'http://[::1]', '*x', 'http:/a') },
 );
@@ -67,11 +83,17 @@ const oddTransferEncoding = fc.constantFrom(
 );
 
 const oddContentLength = (len: number): fc.Arbitrary<string> =>
-  fc.constantFrom(`0${len}`, `+${len}`, `${len} `, ` ${len}`, `${len}, ${len}`, `${len},${len}`, `${len}.0`, `-${len}`, `${len}a`, `0x${len}`, '', '99999999999999999999', '1 0', `${len}\t`, `${len + 1}`, `${Math.max(0, len - 1)}`);
+  fc.constantFrom(
+    `0${len}`, `+${len}`, `${len} `, ` ${len}`, `${len}, ${len}`, `${len},${len}`, `${len}.0`, `-${len}`, `${len}a`, `0x${len}`, '',
+    '99999999999999999999', '9007199254740992', '9007199254740991', `${'0'.repeat(40)}9007199254740992`, '1 0', `${len}\t`,
+    `${len + 1}`, `${Math.max(0, len - 1)}`,
+  );
+/** Content-Length with leading zeros: valid (RFC 9110 §8.6 is 1*DIGIT), bounded by value. */
+const contentLengthZeros = fc.constantFrom('', '', '', '', '0', '000', '000000000000000', '0'.repeat(60));
 
 export interface ChunkSpec {
   data: string;
-  sizeForm: 'lower' | 'upper' | 'padded' | 'huge' | 'overflow';
+  sizeForm: 'lower' | 'upper' | 'padded' | 'zeros' | 'huge' | 'overflow';
   ext: string;
 }
 
@@ -84,12 +106,12 @@ const oddChunkExtension = fc.constantFrom(
 const chunkData = fc.string({ unit: fc.constantFrom(...'abc\r\n0;: '.split('')), minLength: 1, maxLength: 12 });
 const validChunk: fc.Arbitrary<ChunkSpec> = fc.record({
   data: chunkData,
-  sizeForm: fc.constantFrom('lower', 'lower', 'upper', 'padded'),
+  sizeForm: fc.constantFrom('lower', 'lower', 'upper', 'padded', 'zeros'),
   ext: validChunkExtension,
 });
 const oddChunk: fc.Arbitrary<ChunkSpec> = fc.record({
   data: chunkData,
-  sizeForm: fc.constantFrom('lower', 'lower', 'upper', 'padded', 'huge', 'overflow'),
+  sizeForm: fc.constantFrom('lower', 'lower', 'upper', 'padded', 'zeros', 'huge', 'overflow'),
   ext: fc.oneof(validChunkExtension, oddChunkExtension),
 });
 
@@ -127,7 +149,9 @@ function hex(n: number, form: ChunkSpec['sizeForm']): string {
   const h = n.toString(16);
   if (form === 'upper') return h.toUpperCase();
   if (form === 'padded') return `000${h}`;
-  // 13 hex digits is the most the decoder takes; past 16 a 64-bit size wraps around to `h`.
+  // Leading zeros do not count: 14 or more digits are fine when the value is small.
+  if (form === 'zeros') return `${'0'.repeat(20)}${h}`;
+  // 2^52 - 1 is the largest size the decoder takes; past 16 digits a 64-bit size wraps around to `h`.
   if (form === 'huge') return `fffffffffffff`;
   if (form === 'overflow') return `1${'0'.repeat(16 - h.length)}${h}`;
   return h;
@@ -170,7 +194,8 @@ const oddHost: fc.Arbitrary<string[]> = fc.oneof(
   host.map((h) => [h]),
   fc.constant<string[]>([]),
   fc.tuple(host, host).map(([a, b]) => [a, b]),
-  fc.constantFrom<string[]>([''], [' a '], ['a b'], ['a\u00e9'], ['a,b']),
+  fc.constantFrom<string[]>([' a '], ['a b']),
+  invalidHost.map((h) => [h]),
 );
 
 type Framing = 'none' | 'length' | 'chunked' | 'cl0' | 'both' | 'length2' | 'te2';
@@ -185,9 +210,19 @@ function knobs(odd: boolean) {
     odd ? fc.oneof({ weight: 3, arbitrary: valid }, { weight: 1, arbitrary: other }) : valid;
   return fc.record({
     leading: pick(fc.constantFrom('', '', '', '\r\n'), fc.constantFrom('\r\n\r\n', '\n', '\r\n\r\n\r\n', '\r')),
-    method: pick(fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...COMMON_METHODS) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS.filter((m) => m !== 'CONNECT')) }), fc.constantFrom(...ODD_METHODS)),
+    method: pick(
+      fc.oneof(
+        { weight: 12, arbitrary: fc.constantFrom(...COMMON_METHODS) },
+        { weight: 2, arbitrary: fc.constantFrom(...METHODS.filter((m) => m !== 'CONNECT')) },
+        { weight: 1, arbitrary: extensionMethod },
+      ),
+      fc.constantFrom(...ODD_METHODS),
+    ),
     target: pick(validTarget, oddTarget),
-    version: pick(fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0'), fc.constantFrom('HTTP/2.0', 'HTTP/0.9', 'HTTP/1.2', 'http/1.1', 'HTTP/1.10', 'HTTP/11', 'HTTP/1.1 ')),
+    version: pick(
+      fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/1.0', 'HTTP/1.2', 'HTTP/1.9'),
+      fc.constantFrom('HTTP/2.0', 'HTTP/3.0', 'HTTP/0.9', 'http/1.1', 'HTTP/1.10', 'HTTP/11', 'HTTP/1.1 ', 'HTTP/1.a', 'HTTP/1.'),
+    ),
     host: pick(validHost, oddHost),
     framing: pick(fc.constantFrom<Framing>('none', 'length', 'chunked', 'cl0'), fc.constantFrom<Framing>('both', 'length2', 'te2')),
     bodyData: fc.string({ unit: fc.constantFrom(...'abcGET /\r\nHTTP1.:'.split('')), maxLength: 24 }),
@@ -250,7 +285,7 @@ function buildSpec(r: Knobs, odd: boolean, clValue: string): RequestSpec {
 function specOf(odd: boolean): fc.Arbitrary<RequestSpec> {
   return knobs(odd).chain((r) => {
     const length = Buffer.byteLength(r.bodyData, 'latin1');
-    const clValue = r.badLength ? oddContentLength(length) : fc.constant(String(length));
+    const clValue = r.badLength ? oddContentLength(length) : contentLengthZeros.map((zeros) => `${zeros}${length}`);
     return clValue.map((v) => buildSpec(r, odd, v));
   });
 }

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { divergence, SENTINEL } from './compare.ts';
 import { type HeadSearch, fulcrumFrame } from './fulcrum-framing.ts';
+import { alignForOracle } from './intended-differences.ts';
 import { LlhttpOracle } from './llhttp-oracle.ts';
 import { mutatedStream, requestStream } from './request-arbitraries.ts';
 
@@ -21,11 +22,11 @@ const inputs: Buffer[] = [
 const started = performance.now();
 for (const input of inputs) {
   const stream = Buffer.concat([input, Buffer.from(SENTINEL, 'latin1')]);
-  const node = await oracle.parse(stream);
   for (const search of searches) {
     const fulcrum = fulcrumFrame(stream, search);
     if (search === 'engine' && fulcrum.messages.length > 0) accepted++;
-    const d = divergence(fulcrum, node);
+    const aligned = alignForOracle(stream, fulcrum);
+    const d = divergence(aligned.verdict, await oracle.parse(aligned.input));
     if (d === null) continue;
     // The class: the message without the request's own target, quoted values and offsets.
     const key = `${search}: ${d.replace(/#\d+ \(.*?\)/, '#N').replace(/"(?:[^"\\]|\\.)*"/g, 'S').replace(/\d+/g, 'N').slice(0, 160)}`;

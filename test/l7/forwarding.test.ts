@@ -214,3 +214,96 @@ describe('response headers', () => {
     assert.equal(body, '200 ok -');
   });
 });
+
+// Regressions for the four wire-level faults users found: what a real server behind a real worker
+// receives. (The refusals, bad Hosts among them, are in strictness.test.ts.)
+describe('wire-level faults: what the real server receives', () => {
+  let backends: Backends;
+  let raw: RawServer;
+  let proxy: Proxy;
+  let rawProxy: Proxy;
+  before(async () => {
+    backends = await startBackends(1);
+    // Node's own server answers 400 to methods outside its list: a raw TCP server reads the heads.
+    raw = await startRawServer({ response: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' });
+    proxy = await startProxy({ realServers: [backends.servers[0]!.address] });
+    rawProxy = await startProxy({ realServers: [raw.address] });
+  });
+  after(async () => {
+    await proxy.close();
+    await rawProxy.close();
+    await backends.close();
+    await raw.close();
+  });
+
+  it('fault "exchange farms cannot be balanced": RPC_IN_DATA and RPC_OUT_DATA with a body reach the real server, method intact', async () => {
+    const before = raw.requests.length;
+    const client = await RawClient.connect(rawProxy.port);
+    try {
+      client.write('RPC_IN_DATA /rpc/rpcproxy.dll?mail.example:6001 HTTP/1.1\r\nHost: mail.example\r\nContent-Length: 5\r\n\r\nhello');
+      assert.equal((await client.response()).status, 200);
+      client.write('RPC_OUT_DATA /rpc/rpcproxy.dll?mail.example:6001 HTTP/1.1\r\nHost: mail.example\r\nContent-Length: 3\r\n\r\nabc');
+      assert.equal((await client.response()).status, 200);
+      client.write('get /lower HTTP/1.1\r\nHost: mail.example\r\n\r\n');
+      assert.equal((await client.response()).status, 200);
+    } finally {
+      client.destroy();
+    }
+    const got = raw.requests.slice(before);
+    assert.deepEqual(
+      got.map((r) => [r.method, r.url, r.headers['host'], r.body.toString('latin1')]),
+      [
+        ['RPC_IN_DATA', '/rpc/rpcproxy.dll?mail.example:6001', 'mail.example', 'hello'],
+        ['RPC_OUT_DATA', '/rpc/rpcproxy.dll?mail.example:6001', 'mail.example', 'abc'],
+        ['get', '/lower', 'mail.example', ''],
+      ],
+    );
+  });
+
+  it('fault "leading zeros": Content-Length 0000000000000005 arrives whole, as Content-Length: 5', async () => {
+    const e = await rawEcho(proxy, 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000005\r\n\r\nhello');
+    assert.equal(e.body, 'hello');
+    assert.deepEqual(rawValues(e.rawHeaders, 'content-length'), ['5']);
+  });
+
+  it('fault "leading zeros": a chunk size of 00000000000000005 works', async () => {
+    const e = await rawEcho(proxy, 'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000005\r\nhello\r\n0000000000000000000\r\n\r\n');
+    assert.equal(e.body, 'hello');
+  });
+
+  it('fault "Host is not validated as a host": absolute-form with another Host reaches the server as origin-form, Host the authority, once', async () => {
+    const e = await rawEcho(proxy, 'GET http://a.example:8080/echo?x=1 HTTP/1.1\r\nHost: b.example\r\n\r\n');
+    assert.equal(e.url, '/echo?x=1');
+    assert.deepEqual(rawValues(e.rawHeaders, 'host'), ['a.example:8080']);
+    assert.deepEqual(rawValues(e.rawHeaders, 'x-forwarded-host'), ['a.example:8080']);
+    // An empty path goes out as "/" (RFC 9112 §3.2.1).
+    const before = raw.requests.length;
+    const r = await RawClient.connect(rawProxy.port);
+    try {
+      r.write('GET http://c.example?q HTTP/1.1\r\nHost: d.example\r\n\r\n');
+      assert.equal((await r.response()).status, 200);
+    } finally {
+      r.destroy();
+    }
+    const got = raw.requests[before]!;
+    assert.equal(got.url, '/?q');
+    assert.deepEqual(got.head.split('\r\n').filter((l) => /^host:/i.test(l)), ['Host: c.example']);
+  });
+
+  it('fault "HTTP/1.2": answered, and it reaches the server as HTTP/1.1', async () => {
+    const client = await RawClient.connect(proxy.port);
+    try {
+      client.write('GET /echo HTTP/1.2\r\nHost: a\r\n\r\n');
+      const res = await client.response();
+      assert.equal(res.status, 200);
+      assert.match(res.statusLine, /^HTTP\/1\.1 200/);
+      const e = JSON.parse(res.body.toString('utf8')) as EchoReply;
+      assert.equal(e.httpVersion, '1.1');
+      // And the connection stays usable, as HTTP/1.1's would.
+      client.write('GET /echo HTTP/1.1\r\nHost: a\r\n\r\n');
+      assert.equal((await client.response()).status, 200);
+    } finally {
+      client.destroy();
+    }
+  });
+});

@@ -58,15 +58,33 @@ const CASES: Case[] = [
   { name: 'lower-case version', request: `GET / http/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'target without a leading slash', request: `GET index.html HTTP/1.1\r\n${H}\r\n`, status: 400 },
   { name: 'control character in the target', request: `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, status: 400 },
-  { name: 'unknown method', request: `FROB / HTTP/1.1\r\n${H}\r\n`, status: 501, reason: /method not implemented/ },
-  { name: 'lower-case method', request: `get / HTTP/1.1\r\n${H}\r\n`, status: 501 },
+  // Any token is a method (RFC 9110 §9.1, see "accepts what is valid"); what is not a token is not.
+  { name: 'method that is not a token', request: `GE(T / HTTP/1.1\r\n${H}\r\n`, status: 400, reason: /invalid request line/ },
+  { name: 'method with obs-text', request: `G\xe9T / HTTP/1.1\r\n${H}\r\n`, status: 400 },
+  // HTTP/1.2 and up are HTTP/1.1 (RFC 9110 §2.5); other major versions are another protocol.
   { name: 'HTTP/2.0 request line', request: `GET / HTTP/2.0\r\n${H}\r\n`, status: 505, reason: /HTTP version not supported/ },
-  { name: 'HTTP/1.2 request line', request: `GET / HTTP/1.2\r\n${H}\r\n`, status: 505 },
   { name: 'HTTP/3.0 request line', request: `GET / HTTP/3.0\r\n${H}\r\n`, status: 505 },
+  { name: 'HTTP/0.9 request line', request: `GET / HTTP/0.9\r\n${H}\r\n`, status: 505 },
+  { name: 'HTTP/1.x with two digits', request: `GET / HTTP/1.10\r\n${H}\r\n`, status: 400 },
+  { name: 'HTTP/1. without a minor version', request: `GET / HTTP/1.\r\n${H}\r\n`, status: 400 },
   { name: 'CONNECT (we are not a forward proxy)', request: 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', status: 405 },
   // Host.
   { name: 'HTTP/1.1 request without Host', request: 'GET / HTTP/1.1\r\nX-A: 1\r\n\r\n', status: 400, reason: /missing Host/ },
   { name: 'two Host fields', request: `GET / HTTP/1.1\r\n${H}Host: b\r\n\r\n`, status: 400, reason: /several Host/ },
+  // Fault "Host is not validated as a host": rules must match the host the real server uses.
+  { name: 'Host with a list of two hosts', request: 'GET / HTTP/1.1\r\nHost: a, b\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host with a comma', request: 'GET / HTTP/1.1\r\nHost: a,b\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host with userinfo', request: 'GET / HTTP/1.1\r\nHost: user@a\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host with a path', request: 'GET / HTTP/1.1\r\nHost: a/b\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host of whitespace only', request: 'GET / HTTP/1.1\r\nHost:   \t \r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'empty Host', request: 'GET / HTTP/1.1\r\nHost:\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host with a port over 65535', request: 'GET / HTTP/1.1\r\nHost: a:70000\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'Host with percent-encoding', request: 'GET / HTTP/1.1\r\nHost: a%2eexample\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'invalid Host in an HTTP/1.0 request', request: 'GET / HTTP/1.0\r\nHost: a b\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'invalid Host beside an absolute-form target', request: 'GET http://a/ HTTP/1.1\r\nHost: user@a\r\n\r\n', status: 400, reason: /invalid Host header/ },
+  { name: 'absolute-form with a comma in the authority', request: `GET http://a,b/ HTTP/1.1\r\n${H}\r\n`, status: 400, reason: /invalid request target/ },
+  { name: 'absolute-form with userinfo', request: `GET http://user@a/ HTTP/1.1\r\n${H}\r\n`, status: 400, reason: /invalid request target/ },
+  { name: 'absolute-form without Host in HTTP/1.1', request: 'GET http://a/ HTTP/1.1\r\n\r\n', status: 400, reason: /missing Host/ },
   // Limits (maxHeaders 10, maxHeaderBytes 2048, maxUriBytes 256 in this suite).
   { name: 'too many header fields', request: `GET / HTTP/1.1\r\n${H}${'X-N: 1\r\n'.repeat(10)}\r\n`, status: 431, reason: /too many header fields/ },
   { name: 'header section too large (complete)', request: `GET / HTTP/1.1\r\n${H}X-Big: ${'b'.repeat(3000)}\r\n\r\n`, status: 431, reason: /too large/ },
@@ -118,12 +136,23 @@ describe('strict request parsing', () => {
     assert.equal(cl.status, 400);
     assert.equal(cl.virtualService, 'strict-vs');
     assert.ok(refused.some((l) => l.status === 505 && l.error === 'HTTP version not supported'));
+    assert.ok(refused.some((l) => l.status === 400 && l.error === 'invalid Host header'));
   });
 
-  it('accepts what is valid: leading empty lines, absolute-form target, OPTIONS *, tabs and obs-text in values', async () => {
+  it('accepts what is valid: leading empty lines, absolute-form target, OPTIONS *, tabs and obs-text in values, any method token, HTTP/1.2, leading zeros', async () => {
     const valid = [
       `\r\nGET / HTTP/1.1\r\n${H}\r\n`,
       'GET http://a/x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n',
+      'GET http://a.example?y=1 HTTP/1.1\r\nHost: b.example\r\n\r\n',
+      `FROB / HTTP/1.1\r\n${H}\r\n`,
+      `get / HTTP/1.1\r\n${H}\r\n`,
+      `RPC_IN_DATA /rpc HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
+      `GET / HTTP/1.2\r\n${H}\r\n`,
+      `GET / HTTP/1.9\r\n${H}\r\n`,
+      `POST / HTTP/1.1\r\n${H}Content-Length: 0000000000000000\r\n\r\n`,
+      'GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a.example.\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: under_score-host:\r\n\r\n',
       `OPTIONS * HTTP/1.1\r\n${H}\r\n`,
       `GET / HTTP/1.1\r\n${H}X-A: a\tb \xe9\r\n\r\n`,
       'GET / HTTP/1.0\r\n\r\n',
