@@ -86,6 +86,7 @@ export interface Problem {
   path: string;
   message: string;
   suggestion?: string;
+  allowed?: string;
 }
 
 /** The problems a user would see for this rule list: dotted path, message, suggestion. */
@@ -96,6 +97,7 @@ export function problems(data: unknown): Problem[] {
     path: issue.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, ''),
     message: issue.message,
     ...(issue.suggestion === undefined ? {} : { suggestion: issue.suggestion }),
+    ...(issue.allowed === undefined ? {} : { allowed: issue.allowed }),
   }));
 }
 
