@@ -35,13 +35,22 @@ export function parseRedirectTarget(text: string): ParseResult<RedirectTarget> {
     return { ok: false, message: `a redirect goes to an http:// or https:// URL, not ${scheme}://` };
   }
   const afterScheme = schemed[2]!;
-  const authorityEnd = afterScheme.search(/[/?#]/);
-  const authority = authorityEnd === -1 ? afterScheme : afterScheme.slice(0, authorityEnd);
-  const restText = authorityEnd === -1 ? '' : afterScheme.slice(authorityEnd);
-  const hostPort = parseAuthority(authority, text);
-  if (!hostPort.ok) return hostPort;
+  // The host ends at the path, query or fragment, or at a variable: "https://$host$path".
+  const skip = afterScheme.startsWith('$host') ? 5 : 0;
+  const found = afterScheme.slice(skip).search(/[/?#$]/);
+  const authorityEnd = found === -1 ? afterScheme.length : found + skip;
+  const authority = afterScheme.slice(0, authorityEnd);
+  const restText = afterScheme.slice(authorityEnd);
   const rest = parseTemplate(restText, 'url');
   if (!rest.ok) return rest;
+  if (restText.startsWith('$host') || authority.includes('$host', 1)) {
+    return { ok: false, message: `in ${JSON.stringify(text)}, the host is either written out or is $host as a whole; other variables belong in the path` };
+  }
+  if (restText.startsWith('$') && !restText.startsWith('$path')) {
+    return { ok: false, message: `in ${JSON.stringify(text)}, only $path may follow the host directly; start the path with "/", e.g. "${text.slice(0, text.length - restText.length)}/${restText}"` };
+  }
+  const hostPort = parseAuthority(authority, text);
+  if (!hostPort.ok) return hostPort;
   const { host, port } = hostPort.value;
   const url = `${scheme}://${host ?? '$host'}${port === null ? '' : `:${port}`}${restText}`;
   return { ok: true, value: { url, scheme, host, port, rest: rest.value } };

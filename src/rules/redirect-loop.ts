@@ -10,7 +10,7 @@
  * "http://www.example.com/" from an http rule without a host condition is refused: if
  * www.example.com points at this service too, every request comes back.
  */
-import type { MatchConfig } from '../config/rule-match.ts';
+import type { MatchConfig, PathCondition } from '../config/rule-match.ts';
 import { parseRedirectTarget } from '../config/redirect-target.ts';
 import { fieldHolds, hostHolds, pathHolds, queryParameter } from './naive.ts';
 import { TemplateVar, type Template } from './template.ts';
@@ -18,10 +18,14 @@ import { TemplateVar, type Template } from './template.ts';
 const Truth = { FALSE: 0, TRUE: 1, UNKNOWN: 2 } as const;
 type Truth = (typeof Truth)[keyof typeof Truth];
 
-/** What is known of the request the redirect makes the client send; null: the same as before. */
+/**
+ * What is known of the request the redirect makes the client send. A path that uses a variable
+ * is known up to it ("/new$path": it starts with "/new"); null host or query: the request's own.
+ */
 interface Target {
   host: string | null;
-  path: string | null;
+  pathHead: string;
+  pathComplete: boolean;
   query: string | null;
 }
 
@@ -40,32 +44,45 @@ export function redirectLoops(rule: { name: string; match: MatchConfig; redirect
   const target: Target = { host, ...pathAndQuery(rest) };
   if (holds(rule.match, target) === Truth.FALSE) return null;
   const hostText = host === null ? 'the same host ($host)' : `host ${host}`;
-  const pathText = target.path === null ? 'a path it may match' : `path ${target.path}`;
+  const pathText = target.pathComplete ? `path ${target.pathHead}` : 'a path it may match';
   return `redirecting to ${JSON.stringify(rule.redirect.to)} would loop: the client comes back to this ${vsScheme} service with ${hostText} and ${pathText}, and rule "${rule.name}" matches again. Redirect to another scheme, host or path, or narrow match so that the target no longer matches`;
 }
 
-/** The target's path and query when spelled out; null where a variable makes them the request's own. */
-function pathAndQuery(rest: Template): { path: string | null; query: string | null } {
+/** The target's path (up to its first variable) and query (null when it uses a variable). */
+function pathAndQuery(rest: Template): { pathHead: string; pathComplete: boolean; query: string | null } {
   const PATH = 0;
   const QUERY = 1;
   const FRAGMENT = 2;
   let part = PATH;
-  let path: string | null = '';
+  let pathHead = '';
+  let pathComplete = true;
   let query: string | null = '';
   rest.literals.forEach((literal, i) => {
     for (const c of literal) {
       if (part === PATH && c === '?') part = QUERY;
       else if (part !== FRAGMENT && c === '#') part = FRAGMENT;
-      else if (part === PATH && path !== null) path += c;
+      else if (part === PATH && pathComplete) pathHead += c;
       else if (part === QUERY && query !== null) query += c;
     }
     const variable = rest.vars[i];
     if (variable === undefined) return;
-    if (part === PATH) path = null;
+    if (part === PATH) pathComplete = false;
     // An empty $query drops its "?", so the query is unknown either way.
     else if (part === QUERY || variable === TemplateVar.QUERY) query = null;
   });
-  return { path: path === '' ? '/' : path, query };
+  // "https://example.com" asks for "/".
+  if (pathComplete && pathHead === '') pathHead = '/';
+  return { pathHead, pathComplete, query };
+}
+
+/** A path condition on a path known only up to `head` (it continues with a variable). */
+function pathHeadHolds(condition: PathCondition, head: string): Truth {
+  if ('prefix' in condition) {
+    if (condition.prefix.some((prefix) => head.startsWith(prefix))) return Truth.TRUE;
+    return condition.prefix.some((prefix) => prefix.startsWith(head)) ? Truth.UNKNOWN : Truth.FALSE;
+  }
+  if ('exact' in condition) return condition.exact.some((exact) => exact.startsWith(head)) ? Truth.UNKNOWN : Truth.FALSE;
+  return Truth.UNKNOWN;
 }
 
 function holds(match: MatchConfig, target: Target): Truth {
@@ -76,7 +93,9 @@ function holds(match: MatchConfig, target: Target): Truth {
   };
   const known = (value: string | null, test: (value: string) => boolean): Truth => (value === null ? Truth.UNKNOWN : test(value) ? Truth.TRUE : Truth.FALSE);
   if (match.host !== undefined) and(known(target.host, (host) => hostHolds(match.host!, host)));
-  if (match.path !== undefined) and(known(target.path, (path) => pathHolds(match.path!, path)));
+  if (match.path !== undefined) {
+    and(target.pathComplete ? known(target.pathHead, (path) => pathHolds(match.path!, path)) : pathHeadHolds(match.path, target.pathHead));
+  }
   if (match.query !== undefined) and(known(target.query, (query) => fieldHolds(match.query!, queryParameter(query, match.query!.name))));
   for (const key of ['method', 'header', 'cookie', 'clientAddress', 'country'] as const) if (match[key] !== undefined) and(Truth.UNKNOWN);
   for (const inner of match.all ?? []) and(holds(inner, target));

@@ -114,7 +114,8 @@ describe('RulesSchema refuses, saying what to write instead', () => {
     assert.equal(to('//cdn.example/x').suggestion, 'http://cdn.example/x');
     assert.equal(to('https:///x').message, '"https:///x" has no host; write a URL such as "https://www.example.com/new"');
     assert.equal(to('https://www.$host/').message, 'in "https://www.$host/", the host is either written out or is $host as a whole; other variables belong in the path');
-    assert.equal(to('https://$host$uri').message, 'in "https://$host$uri", the host is either written out or is $host as a whole; other variables belong in the path');
+    assert.equal(to('https://$host$1').message, 'in "https://$host$1", only $path may follow the host directly; start the path with "/", e.g. "https://$host/$1"');
+    assert.equal(to('https://$host$uri').message, '"$uri" is not a variable here; write $host, $path, $query or $1..$9 (a literal "$" is written %24)');
     assert.equal(to('https://$host/$uri').message, '"$uri" is not a variable here; write $host, $path, $query or $1..$9 (a literal "$" is written %24)');
     assert.equal(to('https://a.example/x y').message, '"https://a.example/x y" contains a space; percent-encode it (a space is %20)');
     assert.equal(to('https://a.example:99999/').message, 'port "99999" in "https://a.example:99999/" is not a number from 1 to 65535');
