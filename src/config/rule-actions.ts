@@ -109,7 +109,12 @@ export const RewriteSchema = z
   .strictObject({
     stripPrefix: field(z.string().optional(), 'Remove this prefix from the path: /static turns /static/app.js into /app.js, and /static into /. It applies at a "/" boundary only (/staticky is left alone).'),
     replacePrefix: field(
-      z.strictObject({ from: z.string(), to: z.string() }).optional(),
+      z
+        .strictObject({
+          from: field(z.string(), 'The prefix to replace, starting with "/".'),
+          to: field(z.string(), 'What replaces it, starting with "/".'),
+        })
+        .optional(),
       'Replace a path prefix: { from: /old, to: /new } turns /old/x into /new/x (at a "/" boundary, as stripPrefix).',
     ),
     path: field(z.string().optional(), 'A new path, where $1..$9 are the groups of the path regex in the rule\'s match, e.g. "/v1/$1" with match: { path: { regex: "^/api/v1/(.*)$" } }.'),
@@ -194,9 +199,14 @@ export const RespondSchema = z
   });
 
 export const DenySchema = z.union([
-  z.literal(true).transform(() => ({ status: 403 })),
+  field(z.literal(true), 'Refuse with 403 Forbidden.').transform(() => ({ status: 403 })),
   z.strictObject({ status: field(z.int().min(400).max(599).default(403), 'The status of the refusal (4xx or 5xx).') }),
 ]);
+
+export type RedirectConfig = z.output<typeof RedirectSchema>;
+export type RespondConfig = z.output<typeof RespondSchema>;
+export type DenyConfig = z.output<typeof DenySchema>;
+export type RequestBodyConfig = z.output<typeof RequestBodySchema>;
 
 // ---- access, request body --------------------------------------------------------------------
 

@@ -36,7 +36,11 @@ export {
   RespondSchema,
   RewriteSchema,
   type AccessConfig,
+  type DenyConfig,
   type HeaderEditConfig,
+  type RedirectConfig,
+  type RequestBodyConfig,
+  type RespondConfig,
   type RewriteConfig,
 } from './rule-actions.ts';
 export { MatchSchema, type FieldCondition, type HostCondition, type MatchConfig, type PathCondition } from './rule-match.ts';

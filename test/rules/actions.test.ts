@@ -4,6 +4,7 @@ import { compileRules } from '../../src/config/rules.ts';
 import { compileAccess } from '../../src/rules/access.ts';
 import { applyHeaderEdits, compileHeaderEdits, compileRedirect, compileRewrite, redirectLocation, rewritePath } from '../../src/rules/actions.ts';
 import { createCaptures } from '../../src/rules/captures.ts';
+import { parseTemplate } from '../../src/rules/template.ts';
 import type { Captures } from '../../src/rules/types.ts';
 import { HeaderList, request, rules } from './helpers.ts';
 
@@ -35,6 +36,20 @@ describe('redirectLocation', () => {
 
   it('leaves a "$" that starts no variable alone', () => {
     assert.equal(location('https://a.example/price$', {}), 'https://a.example/price$');
+  });
+});
+
+describe('parseTemplate', () => {
+  it('refuses unknown variables and groups outside $1..$9', () => {
+    const message = (text: string, kind: 'url' | 'groups'): string => {
+      const parsed = parseTemplate(text, kind);
+      return parsed.ok ? 'accepted' : parsed.message;
+    };
+    assert.equal(message('/v1/$10', 'groups'), '"$10" is not a capture group; groups are $1..$9 (a literal "$" is written %24)');
+    assert.equal(message('/v1/$0', 'groups'), '"$0" is not a capture group; groups are $1..$9 (a literal "$" is written %24)');
+    assert.equal(message('/v1/$path', 'groups'), '"$path" is not a variable here; write $1..$9 (a literal "$" is written %24)');
+    assert.equal(message('https://x/$uri', 'url'), '"$uri" is not a variable here; write $host, $path, $query or $1..$9 (a literal "$" is written %24)');
+    assert.equal(message('/a/$1x/$-', 'groups'), 'accepted');
   });
 });
 
