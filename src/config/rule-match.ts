@@ -173,7 +173,7 @@ function checkedRegex(source: string, ctx: z.RefinementCtx, path: (string | numb
   return source;
 }
 
-/** A header, query parameter or cookie condition; `headerName` lower-cases the name (header names ignore case). */
+/** A header, query parameter or cookie condition. Header names are lower-cased (they ignore case); the others are kept as written. */
 function fieldCondition(what: 'header' | 'query parameter' | 'cookie') {
   const isHeader = what === 'header';
   return z
@@ -186,7 +186,8 @@ function fieldCondition(what: 'header' | 'query parameter' | 'cookie') {
     })
     .transform((value, ctx): FieldCondition => {
       const name = isHeader ? value.name.toLowerCase() : value.name;
-      if (isHeader && !TOKEN_RE.test(value.name)) report(ctx, ['name'], `${JSON.stringify(value.name)} is not a valid header name (letters, digits and !#$%&'*+.^_\`|~-)`);
+      const nameProblem = fieldNameProblem(what, value.name);
+      if (nameProblem !== null) report(ctx, ['name'], nameProblem);
       const given = (['present', 'equals', 'regex'] as const).filter((key) => value[key] !== undefined);
       if (given.length !== 1) {
         report(ctx, given.length === 0 ? [] : [given[1]!], `write exactly one of present, equals or regex${given.length > 1 ? `, not both ${given[0]} and ${given[1]}` : ''}`);
@@ -198,6 +199,16 @@ function fieldCondition(what: 'header' | 'query parameter' | 'cookie') {
       if (value.regex !== undefined) return { name, regex: checkedRegex(value.regex, ctx, ['regex']) };
       return { name, present: value.present! };
     });
+}
+
+/** A name that no request could carry is refused rather than left to never match. */
+function fieldNameProblem(what: 'header' | 'query parameter' | 'cookie', name: string): string | null {
+  if (what === 'query parameter') {
+    const bad = /[&=#\s]/.exec(name);
+    return bad === null ? null : `a query parameter name cannot contain ${JSON.stringify(bad[0])}: parameters are split on "&" and "=" (write the name as sent, percent-encoded)`;
+  }
+  if (TOKEN_RE.test(name)) return null;
+  return `${JSON.stringify(name)} is not a valid ${what} name (letters, digits and !#$%&'*+.^_\`|~-)`;
 }
 
 const CONDITION_KEYS = ['host', 'path', 'method', 'header', 'query', 'cookie', 'clientAddress', 'country', 'all', 'any', 'not'] as const;

@@ -181,6 +181,8 @@ describe('RulesSchema refuses, saying what to write instead', () => {
     assert.deepEqual(match({ method: ['GET', 'post'] }), { path: '[0].match.method[1]', message: 'methods are case-sensitive and clients send "POST"; write "POST"', suggestion: 'POST' });
     assert.deepEqual(match({ country: 'de' }), { path: '[0].match.country', message: 'country codes are upper case: write "DE"', suggestion: 'DE' });
     assert.deepEqual(match({ clientAddress: ['10.0.0.0/8', '10.0.0.1/8'] }), { path: '[0].match.clientAddress[1]', message: '"10.0.0.1/8" has bits set after the first 8; the network is 10.0.0.0/8', suggestion: '10.0.0.0/8' });
+    assert.equal(match({ query: { name: 'a=b', present: true } }).message, 'a query parameter name cannot contain "=": parameters are split on "&" and "=" (write the name as sent, percent-encoded)');
+    assert.deepEqual(match({ cookie: { name: 'my cookie', present: true } }), { path: '[0].match.cookie.name', message: '"my cookie" is not a valid cookie name (letters, digits and !#$%&\'*+.^_`|~-)' });
     assert.deepEqual(match({ header: { name: 'X-A' } }), { path: '[0].match.header', message: 'write exactly one of present, equals or regex' });
     assert.deepEqual(match({ header: { name: 'X-A', regex: 'a', ignoreCase: true } }), { path: '[0].match.header.ignoreCase', message: 'ignoreCase applies to equals only; a regex can list both cases, e.g. [Yy]es' });
   });
