@@ -18,7 +18,7 @@ import { limitKey } from './limit-key.ts';
 import { IpcLink, type LimitLink, LocalLink } from './links.ts';
 import { Outbox } from './outbox.ts';
 import type { LimitGrant, LimitsToWorker } from './protocol.ts';
-import { type LimitClientCounters, type LimitSpec, type TakeDone, Verdict } from './types.ts';
+import { type LimitClientCounters, type LimitSpec, type RateLimitSpec, type TakeDone, Verdict } from './types.ts';
 
 /** A supervisor that has not answered in 1 s is stuck (a long GC pause is ~100 ms): waiting longer would stall clients. */
 const ANSWER_TIMEOUT_MS = 1000;
@@ -30,6 +30,14 @@ const LEASE_TTL_MS = 1000;
  * connection. A release in this worker ends it at once.
  */
 const CONNECTION_DENY_MEMORY_MS = 20;
+/**
+ * A key refused for lack of tokens is refused without asking for at least 10 ms (its retry time
+ * when longer): a client flooding at 1000 requests a second costs the supervisor at most 100 asks
+ * a second per worker, not one per ms. Nothing is lost: the tokens wait in the authority's
+ * bucket and the next ask takes them all, unless the bucket would fill (burst / rate < 20 ms),
+ * where the floor shrinks to half that time.
+ */
+const DRY_MEMORY_FLOOR_MS = 10;
 /** Entries aged per limit per tick: 4096 at a 100 ms tick bounds a tick's work while clearing 40,000 a second. */
 const AGING_BUDGET = 4096;
 
@@ -275,7 +283,7 @@ export class LimitClient {
         // The authority gave all it had: the rest are refused, and so is the key until a token comes.
         denied = waiting.length - allowed;
         retryAfterMs = table.spec.kind === 'rate' ? grant.retryAfterMs : 0;
-        table.denyUntil(slot, now + (table.spec.kind === 'rate' ? grant.retryAfterMs : CONNECTION_DENY_MEMORY_MS));
+        table.denyUntil(slot, now + (table.spec.kind === 'rate' ? dryMemory(table.spec, grant.retryAfterMs) : CONNECTION_DENY_MEMORY_MS));
       } else {
         // These joined after the ask left; the authority may well have more.
         this.#ask(table, slot, waiting.slice(allowed), now);
@@ -324,6 +332,11 @@ export class LimitClient {
       table.close(slot);
     }
   }
+}
+
+function dryMemory(spec: RateLimitSpec, retryAfterMs: number): number {
+  const floor = Math.min(DRY_MEMORY_FLOOR_MS, (500 * spec.burst) / spec.rate);
+  return retryAfterMs > floor ? retryAfterMs : floor;
 }
 
 /** Answer waiters[from, to). A callback that throws must not strand the others: its error is raised after. */
