@@ -44,6 +44,8 @@ const AGING_BUDGET = 4096;
 export interface LimitClientOptions {
   answerTimeoutMs?: number;
   leaseTtlMs?: number;
+  /** A TakeDone callback threw (the other waiters are still answered). Default: raise it from a microtask, as an uncaught exception. */
+  onCallbackError?: (error: unknown) => void;
 }
 
 export class LimitClient {
@@ -52,6 +54,7 @@ export class LimitClient {
   readonly counters: LimitClientCounters = { failedOpen: 0, asks: 0, messages: 0 };
   readonly #answerTimeoutMs: number;
   readonly #leaseTtlMs: number;
+  readonly #onCallbackError: (error: unknown) => void;
   #local: LocalLink | null = null;
   #outbox: Outbox | null = null;
   #specs: readonly LimitSpec[] = [];
@@ -64,6 +67,7 @@ export class LimitClient {
   constructor(link: LimitLink, options: LimitClientOptions = {}) {
     this.#answerTimeoutMs = options.answerTimeoutMs ?? ANSWER_TIMEOUT_MS;
     this.#leaseTtlMs = options.leaseTtlMs ?? LEASE_TTL_MS;
+    this.#onCallbackError = options.onCallbackError ?? raiseLater;
     this.#useLink(link);
   }
 
@@ -137,7 +141,7 @@ export class LimitClient {
         const waiting = table.endAsk(slot);
         for (let i = 0; i < waiting.length; i++) table.useUnbacked(slot);
         this.counters.failedOpen += waiting.length;
-        notifyAll(waiting, 0, waiting.length, true, 0);
+        this.#notifyAll(waiting, 0, waiting.length, true, 0);
       }
     }
     if (this.#stuck && outbox.unanswered === 0) outbox.probe(now);
@@ -170,7 +174,7 @@ export class LimitClient {
     for (const [id, table] of this.#tables) if (next.get(id) !== table) this.#drop(table, released, true);
     this.#tables.clear();
     for (const [id, table] of next) this.#tables.set(id, table);
-    notifyAll(released, 0, released.length, true, 0);
+    this.#notifyAll(released, 0, released.length, true, 0);
   }
 
   /**
@@ -185,7 +189,7 @@ export class LimitClient {
     this.#outbox?.close();
     this.#useLink(link);
     this.configure(this.#specs);
-    notifyAll(released, 0, released.length, true, 0);
+    this.#notifyAll(released, 0, released.length, true, 0);
   }
 
   /** Keys tracked for a limit in this worker (IPC mode; 0 with a LocalLink, whose authority tracks them). */
@@ -255,7 +259,7 @@ export class LimitClient {
       if (waiting !== null && waiting.length > 0) {
         this.counters.failedOpen += waiting.length;
         // Not from inside this take: the caller's own request is still being decided.
-        queueMicrotask(() => notifyAll(waiting, 0, waiting.length, true, 0));
+        queueMicrotask(() => this.#notifyAll(waiting, 0, waiting.length, true, 0));
       }
     }
     return table.open(key, now);
@@ -290,8 +294,8 @@ export class LimitClient {
       }
     }
     table.touch(slot, now);
-    notifyAll(waiting, 0, allowed, true, 0);
-    notifyAll(waiting, allowed, allowed + denied, false, retryAfterMs);
+    this.#notifyAll(waiting, 0, allowed, true, 0);
+    this.#notifyAll(waiting, allowed, allowed + denied, false, retryAfterMs);
   }
 
   /**
@@ -323,6 +327,17 @@ export class LimitClient {
     }
   }
 
+  /** Answer waiters[from, to). A callback that throws must not strand the others. */
+  #notifyAll(waiters: readonly TakeDone[], from: number, to: number, allowed: boolean, retryAfterMs: number): void {
+    for (let i = from; i < to; i++) {
+      try {
+        waiters[i]!(allowed, retryAfterMs);
+      } catch (error) {
+        this.#onCallbackError(error);
+      }
+    }
+  }
+
   /** Everything of a table that leaves: leases returned (when `giveBack`), waiters collected to be let through. */
   #drop(table: LeaseTable, released: TakeDone[], giveBack: boolean): void {
     for (let slot = table.oldest(); slot !== NONE; slot = table.oldest()) {
@@ -339,15 +354,8 @@ function dryMemory(spec: RateLimitSpec, retryAfterMs: number): number {
   return retryAfterMs > floor ? retryAfterMs : floor;
 }
 
-/** Answer waiters[from, to). A callback that throws must not strand the others: its error is raised after. */
-function notifyAll(waiters: readonly TakeDone[], from: number, to: number, allowed: boolean, retryAfterMs: number): void {
-  for (let i = from; i < to; i++) {
-    try {
-      waiters[i]!(allowed, retryAfterMs);
-    } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
-  }
+function raiseLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
