@@ -41,7 +41,7 @@ const SECONDS_PER = { s: 1, m: 60, h: 3600 } as const;
 type RateUnit = keyof typeof SECONDS_PER;
 
 export const RATE_PATTERN = '^[0-9]+(\\.[0-9]+)?/(s|m|h)$';
-const RATE_RE = new RegExp(RATE_PATTERN);
+const RATE_RE = /^([0-9]+(?:\.[0-9]+)?)\/(s|m|h)$/;
 export const RATE_ALLOWED = 'a count per second, minute or hour: 50/s, 3000/m, 100/h (decimals allowed: 0.5/s)';
 /** A token per hour is the slowest useful rate: Retry-After stays within an hour. */
 const MIN_RATE_PER_SECOND = 1 / 3600;
