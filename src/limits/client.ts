@@ -299,14 +299,15 @@ export class LimitClient {
   }
 
   /**
-   * A grant for an ask that is no longer waited for (it timed out, or its entry was evicted).
-   * Its tokens or slots were taken from the authority all the same: kept as a lease (returned
-   * when unused), or returned now when the entry is gone.
+   * A grant for an ask that is no longer waited for (it timed out and its requests went through,
+   * or its entry was evicted). Slots back the connections let through without one, if the entry
+   * is still here (a release returns them as usual); tokens go back, since the requests they
+   * were for have passed already and must not be paid for twice.
    */
   #keepLate(table: LeaseTable, slot: number, grant: LimitGrant): void {
     if (!(grant.granted > 0)) return;
-    if (slot === NONE) this.#outbox!.giveBack(table.id, grant.key, grant.granted);
-    else table.addHeld(slot, grant.granted);
+    if (slot !== NONE && table.spec.kind === 'concurrency') table.addHeld(slot, grant.granted);
+    else this.#outbox!.giveBack(table.id, grant.key, grant.granted);
   }
 
   /** Walk from the least recently used entry: those idle for a lease lifetime give back what they do not use. */

@@ -77,12 +77,13 @@ describe('fail open', () => {
       1500,
     );
     assert.equal(client.stuck, false);
-    // Late grants are not wasted: a lease where the key is still tracked, returned where it is not.
-    assert.equal(client.take('r', 'a', 1501, tally.done), Verdict.ALLOW);
-    assert.equal(client.take('r', 'a', 1501, tally.done), Verdict.ALLOW);
+    // Late tokens go back: the requests they were for went through already.
     assert.equal(client.take('r', 'a', 1501, tally.done), Verdict.PENDING, 'back to asking');
     endTurn();
-    assert.deepEqual(sent.at(-1)!.returns, [{ limit: 'r', key: 'gone', count: 3 }]);
+    assert.deepEqual(sent.at(-1)!.returns, [
+      { limit: 'r', key: 'a', count: 2 },
+      { limit: 'r', key: 'gone', count: 3 },
+    ]);
   });
 
   it('a connection let through without a slot is released without returning one', () => {
@@ -97,6 +98,21 @@ describe('fail open', () => {
     const returns = sent.flatMap((m) => m.returns);
     assert.deepEqual(returns, [], 'it never held a slot');
     assert.equal(client.size('c'), 0);
+  });
+
+  it('a late slot backs the connection let through without one, and goes back at its release', () => {
+    const { client, sent, endTurn } = silentAuthority();
+    const tally = new Tally();
+    tally.count(client.acquire('c', 'a', 0, tally.done));
+    endTurn();
+    const ask = sent[0]!.asks[0]!;
+    client.tick(1000);
+    client.receive({ type: 'limits', batch: sent[0]!.batch, grants: [{ limit: 'c', key: 'a', seq: ask.seq, granted: 1, retryAfterMs: 0 }] }, 1001);
+    endTurn();
+    assert.deepEqual(sent.flatMap((m) => m.returns), [], 'the connection is still open: the slot is kept');
+    client.release('c', 'a', 1002);
+    endTurn();
+    assert.deepEqual(sent.at(-1)!.returns, [{ limit: 'c', key: 'a', count: 1 }]);
   });
 
   it('never calls back from inside take, and answers every waiter exactly once', () => {

@@ -72,4 +72,18 @@ describe('bounded memory', () => {
     cluster.advance(1500);
     assert.equal(w.client.size('r'), 0);
   });
+
+  it('lets a request through when its waiting entry is evicted, after take returns', async () => {
+    const cluster = new Cluster({ workers: 2, specs: [{ id: 'r', kind: 'rate', rate: 1, burst: 1, maxKeys: 100 }] });
+    const w = cluster.workers[0]!;
+    const tally = new Tally();
+    for (let i = 0; i < 150; i++) tally.count(w.client.take('r', address(i), 0, tally.done));
+    assert.equal(tally.pending, 150, 'no answer from inside take');
+    await Promise.resolve();
+    assert.equal(tally.allowed, 50, 'the 50 evicted went through');
+    assert.equal(w.client.counters.failedOpen, 50);
+    cluster.settle();
+    assert.equal(w.sent[0]!.asks.length, 100, 'only the tracked keys were asked for');
+    assert.equal(tally.allowed, 150);
+  });
 });
