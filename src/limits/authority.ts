@@ -9,7 +9,7 @@
  */
 import { leaseTokens, spareSlots } from './lease-size.ts';
 import { checkSpecs, keepsState } from './limit-spec.ts';
-import type { LimitGrant, LimitsToAuthority, LimitsToWorker } from './protocol.ts';
+import type { LimitsToAuthority, LimitsToWorker } from './protocol.ts';
 import { RateLedger } from './rate-ledger.ts';
 import { SlotLedger } from './slot-ledger.ts';
 import type { LimitSpec } from './types.ts';
@@ -91,18 +91,21 @@ export class LimitAuthority {
 
   /**
    * One message from worker `worker`: its returns first (so they can serve its asks), then
-   * every ask with a lease. The answer, or null for a returns-only message, goes back to that
+   * every ask, with a lease. The answer, or null for a returns-only message, goes back to that
    * worker as it is.
    */
   receive(worker: number, message: LimitsToAuthority, now: number): LimitsToWorker | null {
-    for (const r of message.returns) this.giveBack(worker, r.limit, r.key, r.count, now);
+    const { returnLimits, returnKeys, returnCounts } = message;
+    for (let i = 0; i < returnLimits.length; i++) this.giveBack(worker, returnLimits[i]!, returnKeys[i]!, returnCounts[i]!, now);
     if (message.batch === 0) return null;
-    const grants: LimitGrant[] = [];
-    for (const ask of message.asks) {
-      const granted = this.#lease(worker, ask.limit, ask.key, ask.want, now);
-      grants.push({ limit: ask.limit, key: ask.key, seq: ask.seq, granted, retryAfterMs: this.retryAfterMs });
+    const { askLimits, askKeys, askWants } = message;
+    const granted: number[] = [];
+    const retryAfterMs: number[] = [];
+    for (let i = 0; i < askLimits.length; i++) {
+      granted.push(this.#lease(worker, askLimits[i]!, askKeys[i]!, askWants[i]!, now));
+      retryAfterMs.push(this.retryAfterMs);
     }
-    return { type: 'limits', batch: message.batch, grants };
+    return { type: 'limits', batch: message.batch, granted, retryAfterMs };
   }
 
   /** A worker process exited: the slots it held are free again (its leased tokens count as spent). */

@@ -17,7 +17,7 @@ import { LeaseTable, NONE } from './lease-table.ts';
 import { limitKey } from './limit-key.ts';
 import { IpcLink, type LimitLink, LocalLink } from './links.ts';
 import { Outbox } from './outbox.ts';
-import type { LimitGrant, LimitsToWorker } from './protocol.ts';
+import type { LimitsToWorker } from './protocol.ts';
 import { type LimitClientCounters, type LimitSpec, type RateLimitSpec, type TakeDone, Verdict } from './types.ts';
 
 /** A supervisor that has not answered in 1 s is stuck (a long GC pause is ~100 ms): waiting longer would stall clients. */
@@ -121,8 +121,10 @@ export class LimitClient {
     const outbox = this.#outbox;
     if (outbox === null || message.type !== 'limits') return;
     this.#stuck = false;
-    outbox.answered(message.batch);
-    for (const grant of message.grants) this.#settle(grant, now);
+    const sent = outbox.answered(message.batch);
+    if (sent === undefined) return;
+    const { granted, retryAfterMs } = message;
+    for (let i = 0; i < sent.limits.length; i++) this.#settle(sent.limits[i]!, sent.keys[i]!, sent.seqs[i]!, granted[i] ?? 0, retryAfterMs[i] ?? 0, now);
   }
 
   /**
@@ -132,19 +134,20 @@ export class LimitClient {
   tick(now: number): void {
     const outbox = this.#outbox;
     if (outbox === null) return;
-    for (let batch = outbox.takeExpired(now - this.#answerTimeoutMs); batch !== undefined; batch = outbox.takeExpired(now - this.#answerTimeoutMs)) {
+    const deadline = now - this.#answerTimeoutMs;
+    for (let sent = outbox.expire(deadline); sent !== undefined; sent = outbox.expire(deadline)) {
       this.#stuck = true;
-      for (const ask of batch.asks) {
-        const table = this.#tables.get(ask.limit);
-        const slot = table?.find(ask.key) ?? NONE;
-        if (table === undefined || slot === NONE || table.askSeq(slot) !== ask.seq) continue;
+      for (let i = 0; i < sent.limits.length; i++) {
+        const table = this.#tables.get(sent.limits[i]!);
+        const slot = table?.find(sent.keys[i]!) ?? NONE;
+        if (table === undefined || slot === NONE || table.askSeq(slot) !== sent.seqs[i]) continue;
         const waiting = table.endAsk(slot);
-        for (let i = 0; i < waiting.length; i++) table.useUnbacked(slot);
+        for (let n = 0; n < waiting.length; n++) table.useUnbacked(slot);
         this.counters.failedOpen += waiting.length;
         this.#notifyAll(waiting, 0, waiting.length, true, 0);
       }
     }
-    if (this.#stuck && outbox.unanswered === 0) outbox.probe(now);
+    if (this.#stuck && outbox.awaiting === 0) outbox.probe(now);
     for (const table of this.#tables.values()) this.#age(table, outbox, now);
   }
 
@@ -265,29 +268,28 @@ export class LimitClient {
     return table.open(key, now);
   }
 
-  #settle(grant: LimitGrant, now: number): void {
-    const table = this.#tables.get(grant.limit);
+  #settle(limit: string, key: string, seq: number, granted: number, retryAfterMs: number, now: number): void {
+    const table = this.#tables.get(limit);
     // A limit gone from the config: the authority drops it too, and what it granted with it.
     if (table === undefined) return;
-    const slot = table.find(grant.key);
-    if (slot === NONE || table.askSeq(slot) !== grant.seq) {
-      this.#keepLate(table, slot, grant);
+    const slot = table.find(key);
+    if (slot === NONE || table.askSeq(slot) !== seq) {
+      this.#keepLate(table, slot, key, granted);
       return;
     }
+    const rate = table.spec.kind === 'rate';
     const asked = table.askedFor(slot);
     const waiting = table.endAsk(slot);
-    table.addHeld(slot, grant.granted);
-    if (table.spec.kind === 'concurrency') table.keepSpare(slot, Math.max(0, grant.granted - asked));
+    table.addHeld(slot, granted);
+    if (!rate) table.keepSpare(slot, Math.max(0, granted - asked));
     let allowed = 0;
     while (allowed < waiting.length && table.useLocal(slot)) allowed++;
     let denied = 0;
-    let retryAfterMs = 0;
     if (allowed < waiting.length) {
-      if (grant.granted < asked) {
-        // The authority gave all it had: the rest are refused, and so is the key until a token comes.
+      if (granted < asked) {
+        // The authority gave all it had: the rest are refused, and so is the key for a while.
         denied = waiting.length - allowed;
-        retryAfterMs = table.spec.kind === 'rate' ? grant.retryAfterMs : 0;
-        table.denyUntil(slot, now + (table.spec.kind === 'rate' ? dryMemory(table.spec, grant.retryAfterMs) : CONNECTION_DENY_MEMORY_MS));
+        table.denyUntil(slot, now + (rate ? dryMemory(table.spec as RateLimitSpec, retryAfterMs) : CONNECTION_DENY_MEMORY_MS));
       } else {
         // These joined after the ask left; the authority may well have more.
         this.#ask(table, slot, waiting.slice(allowed), now);
@@ -295,7 +297,7 @@ export class LimitClient {
     }
     table.touch(slot, now);
     this.#notifyAll(waiting, 0, allowed, true, 0);
-    this.#notifyAll(waiting, allowed, allowed + denied, false, retryAfterMs);
+    this.#notifyAll(waiting, allowed, allowed + denied, false, rate ? retryAfterMs : 0);
   }
 
   /**
@@ -304,10 +306,10 @@ export class LimitClient {
    * is still here (a release returns them as usual); tokens go back, since the requests they
    * were for have passed already and must not be paid for twice.
    */
-  #keepLate(table: LeaseTable, slot: number, grant: LimitGrant): void {
-    if (!(grant.granted > 0)) return;
-    if (slot !== NONE && table.spec.kind === 'concurrency') table.addHeld(slot, grant.granted);
-    else this.#outbox!.giveBack(table.id, grant.key, grant.granted);
+  #keepLate(table: LeaseTable, slot: number, key: string, granted: number): void {
+    if (!(granted > 0)) return;
+    if (slot !== NONE && table.spec.kind === 'concurrency') table.addHeld(slot, granted);
+    else this.#outbox!.giveBack(table.id, key, granted);
   }
 
   /** Walk from the least recently used entry: those idle for a lease lifetime give back what they do not use. */

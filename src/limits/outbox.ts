@@ -1,35 +1,52 @@
 /**
  * A worker's messages to the authority: the asks and returns of one event-loop turn gathered into
  * one LimitsToAuthority (process.send costs tens of µs per message, whatever its size), and the
- * batches sent and not yet answered, oldest first, so that a stuck authority is noticed.
+ * batches sent and not yet answered, oldest first, to match each answer to its asks and to
+ * notice a stuck authority.
  */
 import type { IpcLink } from './links.ts';
 import type { LeaseTable } from './lease-table.ts';
-import type { LimitAsk, LimitReturn, LimitsToAuthority } from './protocol.ts';
+import type { LimitsToAuthority } from './protocol.ts';
 import type { LimitClientCounters } from './types.ts';
 
+/** A batch sent: what its answer's columns refer to. */
 export interface SentBatch {
   batch: number;
   /** When its first ask was made (the worker's clock). */
   sentAt: number;
-  asks: LimitAsk[];
+  limits: string[];
+  keys: string[];
+  /** LeaseTable.askSeq of each ask when it left: a later answer is for the ask still waiting only if they match. */
+  seqs: number[];
 }
+
+/**
+ * Timed-out batches kept to match a late answer. A stuck authority only gets probes (one per
+ * tick at most), so 1000 covers 100 s of silence; past that a late answer is ignored.
+ */
+const MAX_LATE_BATCHES = 1000;
 
 export class Outbox {
   readonly #link: IpcLink;
   readonly #counters: LimitClientCounters;
-  #asks: LimitAsk[] = [];
+  #askLimits: string[] = [];
+  #askKeys: string[] = [];
+  #askSeqs: number[] = [];
   /** Where each ask's waiters are, to count them at flush: requests keep joining until then. */
   #askTables: LeaseTable[] = [];
   #askSlots: number[] = [];
-  #returns: LimitReturn[] = [];
+  #returnLimits: string[] = [];
+  #returnKeys: string[] = [];
+  #returnCounts: number[] = [];
   #openedAt = 0;
   #probe = false;
   #scheduled = false;
   #lastBatch = 0;
   #closed = false;
-  /** Sent, unanswered, oldest first. */
-  readonly #sent: SentBatch[] = [];
+  /** Sent, unanswered, not timed out; oldest first. */
+  readonly #awaiting: SentBatch[] = [];
+  /** Sent, timed out (their requests were let through), unanswered; oldest first. */
+  readonly #late: SentBatch[] = [];
   readonly #flush = (): void => this.flush();
 
   constructor(link: IpcLink, counters: LimitClientCounters) {
@@ -38,40 +55,52 @@ export class Outbox {
   }
 
   ask(table: LeaseTable, slot: number, seq: number, now: number): void {
-    if (this.#asks.length === 0) this.#openedAt = now;
-    this.#asks.push({ limit: table.id, key: table.keyAt(slot), seq, want: 0 });
+    if (this.#askLimits.length === 0) this.#openedAt = now;
+    this.#askLimits.push(table.id);
+    this.#askKeys.push(table.keyAt(slot));
+    this.#askSeqs.push(seq);
     this.#askTables.push(table);
     this.#askSlots.push(slot);
     this.#schedule();
   }
 
   giveBack(limit: string, key: string, count: number): void {
-    this.#returns.push({ limit, key, count });
+    this.#returnLimits.push(limit);
+    this.#returnKeys.push(key);
+    this.#returnCounts.push(count);
     this.#schedule();
   }
 
   /** An empty batch that the authority answers: how a client that gave up waiting learns it is back. */
   probe(now: number): void {
     if (this.#probe) return;
-    if (this.#asks.length === 0) this.#openedAt = now;
+    if (this.#askLimits.length === 0) this.#openedAt = now;
     this.#probe = true;
     this.#schedule();
   }
 
-  get unanswered(): number {
-    return this.#sent.length;
+  /** Batches sent and neither answered nor timed out. */
+  get awaiting(): number {
+    return this.#awaiting.length;
   }
 
-  /** The oldest unanswered batch if it was sent at or before `deadline`; it counts as answered from now on. */
-  takeExpired(deadline: number): SentBatch | undefined {
-    const oldest = this.#sent[0];
+  /** The oldest awaiting batch if it was sent at or before `deadline`: it is late from now on. */
+  expire(deadline: number): SentBatch | undefined {
+    const oldest = this.#awaiting[0];
     if (oldest === undefined || oldest.sentAt > deadline) return undefined;
-    return this.#sent.shift();
+    this.#awaiting.shift();
+    this.#late.push(oldest);
+    if (this.#late.length > MAX_LATE_BATCHES) this.#late.shift();
+    return oldest;
   }
 
-  /** An answer to `batch`: it and every earlier one are settled (IPC keeps order). */
-  answered(batch: number): void {
-    while (this.#sent.length > 0 && this.#sent[0]!.batch <= batch) this.#sent.shift();
+  /** The batch an answer is for, no longer unanswered; undefined if forgotten. IPC keeps order, so it is the oldest. */
+  answered(batch: number): SentBatch | undefined {
+    for (const queue of [this.#late, this.#awaiting]) {
+      while (queue.length > 0 && queue[0]!.batch < batch) queue.shift();
+      if (queue.length > 0 && queue[0]!.batch === batch) return queue.shift();
+    }
+    return undefined;
   }
 
   /** Replaced (LimitClient.setLink): a flush still scheduled sends nothing. */
@@ -82,29 +111,48 @@ export class Outbox {
   flush(): void {
     this.#scheduled = false;
     if (this.#closed) return;
-    const asks: LimitAsk[] = [];
-    for (let i = 0; i < this.#asks.length; i++) {
-      const ask = this.#asks[i]!;
+    const limits: string[] = [];
+    const keys: string[] = [];
+    const seqs: number[] = [];
+    const wants: number[] = [];
+    for (let i = 0; i < this.#askLimits.length; i++) {
       const table = this.#askTables[i]!;
       const slot = this.#askSlots[i]!;
+      const seq = this.#askSeqs[i]!;
       // Evicted, failed open or dropped by a reload since: nobody waits for it.
-      if (table.askSeq(slot) !== ask.seq) continue;
-      ask.want = table.fixWant(slot);
-      asks.push(ask);
+      if (table.askSeq(slot) !== seq) continue;
+      limits.push(this.#askLimits[i]!);
+      keys.push(this.#askKeys[i]!);
+      seqs.push(seq);
+      wants.push(table.fixWant(slot));
     }
-    const returns = this.#returns;
-    const wantsAnswer = asks.length > 0 || this.#probe;
-    this.#asks = [];
+    const message: LimitsToAuthority = {
+      type: 'limits',
+      batch: 0,
+      askLimits: limits,
+      askKeys: keys,
+      askWants: wants,
+      returnLimits: this.#returnLimits,
+      returnKeys: this.#returnKeys,
+      returnCounts: this.#returnCounts,
+    };
+    const wantsAnswer = limits.length > 0 || this.#probe;
+    this.#askLimits = [];
+    this.#askKeys = [];
+    this.#askSeqs = [];
     this.#askTables = [];
     this.#askSlots = [];
-    this.#returns = [];
+    this.#returnLimits = [];
+    this.#returnKeys = [];
+    this.#returnCounts = [];
     this.#probe = false;
-    if (!wantsAnswer && returns.length === 0) return;
-    const batch = wantsAnswer ? ++this.#lastBatch : 0;
-    if (wantsAnswer) this.#sent.push({ batch, sentAt: this.#openedAt, asks });
+    if (!wantsAnswer && message.returnLimits.length === 0) return;
+    if (wantsAnswer) {
+      message.batch = ++this.#lastBatch;
+      this.#awaiting.push({ batch: message.batch, sentAt: this.#openedAt, limits, keys, seqs });
+    }
     this.#counters.messages++;
-    this.#counters.asks += asks.length;
-    const message: LimitsToAuthority = { type: 'limits', batch, asks, returns };
+    this.#counters.asks += limits.length;
     try {
       this.#link.send(message);
     } catch {

@@ -3,50 +3,35 @@
  * Node's advanced IPC serialisation carries as they are. Both directions use `type: 'limits'`, so
  * each joins its union (FromWorker, ToWorker) without clashing with the other messages.
  *
- * A worker sends at most one message per event-loop turn: every ask and every return of that turn.
- * The authority answers a message that has asks (batch > 0) with exactly one message, whose
- * grants follow the asks in order; a message with returns only (batch 0) gets no answer.
+ * A worker sends at most one message per event-loop turn, with every ask and every return of that
+ * turn. The authority answers a message with batch > 0 with exactly one message, whose columns
+ * follow the asks in order; a message with batch 0 (returns only) gets no answer.
+ *
+ * Columns, not one object per ask: v8.serialize + deserialize of 1000 asks takes about 0.4 ms as
+ * columns and 1.7 ms as objects (the property names are written per object), and the answer,
+ * two columns of small integers, about 0.13 ms.
  */
 
-/** Worker → authority. */
+/** Worker → authority. Ask i: `askWants[i]` tokens (rate) or slots (concurrency) of limit `askLimits[i]` for key `askKeys[i]`. */
 export interface LimitsToAuthority {
   type: 'limits';
-  /** Increases per message that expects an answer; 0: returns only, no answer wanted. */
+  /** Increases per message that expects an answer; 0: returns only. */
   batch: number;
-  asks: LimitAsk[];
-  returns: LimitReturn[];
+  askLimits: string[];
+  askKeys: string[];
+  askWants: number[];
+  /** Return i: `returnCounts[i]` unused tokens or released slots of limit `returnLimits[i]` for key `returnKeys[i]`. */
+  returnLimits: string[];
+  returnKeys: string[];
+  returnCounts: number[];
 }
 
-/** A worker wants `want` tokens (rate) or slots (concurrency) of one limit for one key. */
-export interface LimitAsk {
-  limit: string;
-  key: string;
-  /** The worker's number for this ask, echoed in its grant so a late answer is recognised. */
-  seq: number;
-  want: number;
-}
-
-/** Tokens a worker did not use, or slots it no longer holds, going back. */
-export interface LimitReturn {
-  limit: string;
-  key: string;
-  count: number;
-}
-
-/** Authority → worker. */
+/** Authority → worker: the answer to batch `batch`, one entry per ask, in order. */
 export interface LimitsToWorker {
   type: 'limits';
-  /** The batch this answers; every earlier batch has been answered too (IPC keeps order). */
   batch: number;
-  grants: LimitGrant[];
-}
-
-export interface LimitGrant {
-  limit: string;
-  key: string;
-  seq: number;
-  /** 0..: may be more than asked (a lease for later requests) or fewer (the bucket ran dry). */
-  granted: number;
-  /** When granted < want: ms until the bucket has a token again (rate), 0 for concurrency. */
-  retryAfterMs: number;
+  /** 0..: may be more than asked (a lease for later requests) or fewer (the bucket ran dry, the max is reached). */
+  granted: number[];
+  /** Where granted < want: ms until the bucket has a whole token again (rate); 0 for concurrency. */
+  retryAfterMs: number[];
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Verdict } from '../../src/limits/types.ts';
-import { Cluster, Tally } from './sim.ts';
+import { Cluster, Tally, toAuthority } from './sim.ts';
 
 /** A tiny deterministic PRNG (mulberry32), so a failure replays. */
 function random(seed: number): () => number {
@@ -133,7 +133,7 @@ describe('connections per client across workers', () => {
     cluster.settle();
     assert.equal(tally.allowed, 10);
     // A late return from the dead worker (or a confused one) cannot lower the count below the truth.
-    cluster.authority.receive(1, { type: 'limits', batch: 0, asks: [], returns: [{ limit: 'c', key: 'x', count: 5 }] }, cluster.now);
+    cluster.authority.receive(1, toAuthority(0, [], [['c', 'x', 5]]), cluster.now);
     assert.equal(cluster.authority.level('c', 'x', cluster.now), 5);
   });
 });

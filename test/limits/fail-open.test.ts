@@ -7,7 +7,7 @@ import { LimitClient } from '../../src/limits/client.ts';
 import { IpcLink } from '../../src/limits/links.ts';
 import type { LimitsToAuthority } from '../../src/limits/protocol.ts';
 import { Verdict } from '../../src/limits/types.ts';
-import { Tally } from './sim.ts';
+import { asksOf, returnsOf, Tally } from './sim.ts';
 
 function silentAuthority(onCallbackError?: (error: unknown) => void) {
   const sent: LimitsToAuthority[] = [];
@@ -62,25 +62,18 @@ describe('fail open', () => {
     endTurn();
     const probe = sent.at(-1)!;
     assert.ok(probe.batch > sent[0]!.batch, 'the tick sent a probe the authority answers');
-    assert.deepEqual(probe.asks, []);
+    assert.deepEqual(asksOf(probe), []);
     // The supervisor wakes up: its answers arrive, old ones first.
-    const [askA, askGone] = sent[0]!.asks;
-    client.receive(
-      {
-        type: 'limits',
-        batch: sent[0]!.batch,
-        grants: [
-          { limit: 'r', key: 'a', seq: askA!.seq, granted: 2, retryAfterMs: 0 },
-          { limit: 'r', key: 'gone', seq: askGone!.seq, granted: 3, retryAfterMs: 0 },
-        ],
-      },
-      1500,
-    );
+    assert.deepEqual(asksOf(sent[0]!), [
+      { limit: 'r', key: 'a', want: 1 },
+      { limit: 'r', key: 'gone', want: 1 },
+    ]);
+    client.receive({ type: 'limits', batch: sent[0]!.batch, granted: [2, 3], retryAfterMs: [0, 0] }, 1500);
     assert.equal(client.stuck, false);
     // Late tokens go back: the requests they were for went through already.
     assert.equal(client.take('r', 'a', 1501, tally.done), Verdict.PENDING, 'back to asking');
     endTurn();
-    assert.deepEqual(sent.at(-1)!.returns, [
+    assert.deepEqual(returnsOf(sent.at(-1)!), [
       { limit: 'r', key: 'a', count: 2 },
       { limit: 'r', key: 'gone', count: 3 },
     ]);
@@ -95,7 +88,7 @@ describe('fail open', () => {
     assert.equal(tally.allowed, 1);
     client.release('c', 'a', 1001);
     endTurn();
-    const returns = sent.flatMap((m) => m.returns);
+    const returns = sent.flatMap(returnsOf);
     assert.deepEqual(returns, [], 'it never held a slot');
     assert.equal(client.size('c'), 0);
   });
@@ -105,14 +98,13 @@ describe('fail open', () => {
     const tally = new Tally();
     tally.count(client.acquire('c', 'a', 0, tally.done));
     endTurn();
-    const ask = sent[0]!.asks[0]!;
     client.tick(1000);
-    client.receive({ type: 'limits', batch: sent[0]!.batch, grants: [{ limit: 'c', key: 'a', seq: ask.seq, granted: 1, retryAfterMs: 0 }] }, 1001);
+    client.receive({ type: 'limits', batch: sent[0]!.batch, granted: [1], retryAfterMs: [0] }, 1001);
     endTurn();
-    assert.deepEqual(sent.flatMap((m) => m.returns), [], 'the connection is still open: the slot is kept');
+    assert.deepEqual(sent.flatMap(returnsOf), [], 'the connection is still open: the slot is kept');
     client.release('c', 'a', 1002);
     endTurn();
-    assert.deepEqual(sent.at(-1)!.returns, [{ limit: 'c', key: 'a', count: 1 }]);
+    assert.deepEqual(returnsOf(sent.at(-1)!), [{ limit: 'c', key: 'a', count: 1 }]);
   });
 
   it('never calls back from inside take, and answers every waiter exactly once', () => {

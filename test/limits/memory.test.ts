@@ -83,7 +83,7 @@ describe('bounded memory', () => {
     assert.equal(tally.allowed, 50, 'the 50 evicted went through');
     assert.equal(w.client.counters.failedOpen, 50);
     cluster.settle();
-    assert.equal(w.sent[0]!.asks.length, 100, 'only the tracked keys were asked for');
+    assert.equal(w.sent[0]!.askKeys.length, 100, 'only the tracked keys were asked for');
     assert.equal(tally.allowed, 150);
   });
 });

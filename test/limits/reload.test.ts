@@ -71,7 +71,7 @@ describe('reload', () => {
     other.client.configure(changed);
     assert.equal(tally.pending, 0);
     cluster.settle();
-    assert.equal(w.sent.at(-1)!.returns[0]!.count, 18);
+    assert.deepEqual(w.sent.at(-1)!.returnCounts, [18]);
     assert.equal(w.client.take('web/perClient', 'a', 0, tally.done), Verdict.PENDING, 'a fresh table: ask again');
     cluster.settle();
     assert.equal(cluster.authority.level('web/perClient', 'a', 0), 1000 - 10, 'a fresh bucket (lease 10 at 500/s)');

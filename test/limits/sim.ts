@@ -150,3 +150,27 @@ export class Tally {
     } else this.pending++;
   }
 }
+
+/** A message to the authority from rows: asks [limit, key, want], returns [limit, key, count]. */
+export function toAuthority(batch: number, asks: Array<[string, string, number]>, returns: Array<[string, string, number]> = []): LimitsToAuthority {
+  return {
+    type: 'limits',
+    batch,
+    askLimits: asks.map((a) => a[0]),
+    askKeys: asks.map((a) => a[1]),
+    askWants: asks.map((a) => a[2]),
+    returnLimits: returns.map((r) => r[0]),
+    returnKeys: returns.map((r) => r[1]),
+    returnCounts: returns.map((r) => r[2]),
+  };
+}
+
+/** The asks of a message as rows. */
+export function asksOf(message: LimitsToAuthority): Array<{ limit: string; key: string; want: number }> {
+  return message.askLimits.map((limit, i) => ({ limit, key: message.askKeys[i]!, want: message.askWants[i]! }));
+}
+
+/** The returns of a message as rows. */
+export function returnsOf(message: LimitsToAuthority): Array<{ limit: string; key: string; count: number }> {
+  return message.returnLimits.map((limit, i) => ({ limit, key: message.returnKeys[i]!, count: message.returnCounts[i]! }));
+}

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LimitAuthority } from '../../src/limits/authority.ts';
 import { msUntilToken, refill, retryAfterSeconds, wholeTokens } from '../../src/limits/token-bucket.ts';
+import { toAuthority } from './sim.ts';
 
 function authority(rate: number, burst: number): LimitAuthority {
   const a = new LimitAuthority();
@@ -88,15 +89,15 @@ describe('token bucket', () => {
     const a = new LimitAuthority({ workers: 4 });
     // lease = max(1, min(1000 / 16, 10000 × 20 ms)) = 62
     a.configure([{ id: 'r', kind: 'rate', rate: 10_000, burst: 1000, maxKeys: 10 }]);
-    const ask = (want: number, now: number) =>
-      a.receive(1, { type: 'limits', batch: 1, asks: [{ limit: 'r', key: 'k', seq: 1, want }], returns: [] }, now)!.grants[0]!;
-    assert.equal(ask(1, 0).granted, 62);
-    assert.equal(ask(500, 0).granted, 500, 'waiting requests get all they need');
-    const last = ask(1000, 0);
-    assert.equal(last.granted, 1000 - 562);
-    assert.equal(last.retryAfterMs, 1, 'dry: the next token comes in 0.1 ms, reported as 1');
+    const ask = (want: number, now: number) => {
+      const answer = a.receive(1, toAuthority(1, [['r', 'k', want]]), now)!;
+      return { granted: answer.granted[0], retryAfterMs: answer.retryAfterMs[0] };
+    };
+    assert.deepEqual(ask(1, 0), { granted: 62, retryAfterMs: 0 });
+    assert.deepEqual(ask(500, 0), { granted: 500, retryAfterMs: 0 }, 'waiting requests get all they need');
+    assert.deepEqual(ask(1000, 0), { granted: 1000 - 562, retryAfterMs: 1 }, 'dry: the next token comes in 0.1 ms, reported as 1');
+    assert.equal(a.receive(1, toAuthority(0, [], [['r', 'k', 62]]), 0), null, 'returns only: no answer');
     // Returned tokens go back, never past the burst.
-    a.receive(1, { type: 'limits', batch: 0, asks: [], returns: [{ limit: 'r', key: 'k', count: 62 }] }, 0);
     assert.equal(a.level('r', 'k', 0), 62);
   });
 });

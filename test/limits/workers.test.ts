@@ -72,7 +72,7 @@ describe('several workers share one limit', () => {
     assert.equal(w.sent.length, 0, 'the asks of a turn leave together, at its end');
     cluster.settle();
     assert.equal(w.sent.length, 1);
-    assert.deepEqual(w.sent[0]!.asks.map((a) => a.want), [150], 'one ask for every waiting request');
+    assert.deepEqual(w.sent[0]!.askWants, [150], 'one ask for every waiting request');
     cluster.advance(2);
     assert.equal(tally.allowed, 100);
     assert.equal(tally.denied, 50);
@@ -101,7 +101,7 @@ describe('several workers share one limit', () => {
     }
     cluster.settle();
     assert.equal(w.sent.length, 1);
-    assert.equal(w.sent[0]!.asks.length, 40);
+    assert.equal(w.sent[0]!.askKeys.length, 40);
     assert.equal(tally.allowed, 40);
   });
 
