@@ -84,6 +84,12 @@ export class Outbox {
     return this.#awaiting.length;
   }
 
+  /** Whether some batch sent at or before `deadline` is still unanswered. */
+  overdue(deadline: number): boolean {
+    const oldest = this.#awaiting[0];
+    return oldest !== undefined && oldest.sentAt <= deadline;
+  }
+
   /** The oldest awaiting batch if it was sent at or before `deadline`: it is late from now on. */
   expire(deadline: number): SentBatch | undefined {
     const oldest = this.#awaiting[0];

@@ -23,10 +23,13 @@ function silentAuthority(onCallbackError?: (error: unknown) => void) {
     { id: 'r', kind: 'rate', rate: 10, burst: 10, maxKeys: 100 },
     { id: 'c', kind: 'concurrency', max: 1, maxKeys: 100 },
   ]);
+  /** setImmediate callbacks run, including those they schedule. */
   const endTurn = () => {
-    const f = flushes;
-    flushes = [];
-    for (const flush of f) flush();
+    while (flushes.length > 0) {
+      const f = flushes;
+      flushes = [];
+      for (const flush of f) flush();
+    }
   };
   return { client, sent, endTurn };
 }
@@ -40,9 +43,11 @@ describe('fail open', () => {
     endTurn();
     assert.equal(sent.length, 1);
     client.tick(999);
+    endTurn();
     assert.equal(tally.pending, 4, 'still waiting at 999 ms');
     assert.equal(client.counters.failedOpen, 0);
     client.tick(1000);
+    endTurn();
     assert.equal(tally.pending, 0);
     assert.equal(tally.allowed, 4);
     assert.equal(client.counters.failedOpen, 4);
@@ -56,6 +61,7 @@ describe('fail open', () => {
     tally.count(client.take('r', 'gone', 0, tally.done));
     endTurn();
     client.tick(1000);
+    endTurn();
     assert.equal(client.take('r', 'a', 1001, tally.done), Verdict.ALLOW, 'no second wait of a second');
     assert.equal(client.acquire('c', 'b', 1001, tally.done), Verdict.ALLOW);
     assert.equal(client.counters.failedOpen, 4);
@@ -85,6 +91,7 @@ describe('fail open', () => {
     tally.count(client.acquire('c', 'a', 0, tally.done));
     endTurn();
     client.tick(1000);
+    endTurn();
     assert.equal(tally.allowed, 1);
     client.release('c', 'a', 1001);
     endTurn();
@@ -99,6 +106,7 @@ describe('fail open', () => {
     tally.count(client.acquire('c', 'a', 0, tally.done));
     endTurn();
     client.tick(1000);
+    endTurn();
     client.receive({ type: 'limits', batch: sent[0]!.batch, granted: [1], retryAfterMs: [0] }, 1001);
     endTurn();
     assert.deepEqual(sent.flatMap(returnsOf), [], 'the connection is still open: the slot is kept');
@@ -121,7 +129,9 @@ describe('fail open', () => {
     }
     endTurn();
     client.tick(1000);
+    endTurn();
     client.tick(2000);
+    endTurn();
     assert.deepEqual(calls, [0, 1, 2, 3, 4]);
   });
 
@@ -135,7 +145,23 @@ describe('fail open', () => {
     client.take('r', 'a', 0, () => answered++);
     endTurn();
     client.tick(1000);
+    endTurn();
     assert.equal(answered, 1);
     assert.equal(errors.length, 1, 'the error is reported, for the worker to log');
+  });
+
+  it('does not fail open for an answer that waited on the channel while the worker stalled', () => {
+    const { client, sent, endTurn } = silentAuthority();
+    const tally = new Tally();
+    tally.count(client.take('r', 'a', 0, tally.done));
+    endTurn();
+    // The worker's loop was blocked for 1.5 s: the timer runs first, then the poll phase reads the answer.
+    client.tick(1500);
+    client.receive({ type: 'limits', batch: sent[0]!.batch, granted: [0], retryAfterMs: [70] }, 1500);
+    endTurn();
+    assert.equal(client.counters.failedOpen, 0);
+    assert.equal(client.stuck, false);
+    assert.equal(tally.denied, 1);
+    assert.deepEqual(tally.retryAfters, [70]);
   });
 });
