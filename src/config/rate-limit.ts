@@ -132,17 +132,17 @@ const RateLimitFields = z.strictObject({
   perHeader: field(HeaderRateSchema.optional(), PER_HEADER_DESCRIPTION),
   connectionRate: field(
     rateSchema('new connections of one client').optional(),
-    'New connections per client address, every protocol (UDP: new sessions). A connection over the limit is closed at once (HTTP: after a 429 answer); a datagram that would open a UDP session over it is dropped.',
+    'New connections per client address, every protocol (UDP: new sessions). A connection over the limit is closed at once, before it reaches a real server; a datagram that would open a UDP session over it is dropped.',
   ),
   maxConnectionsPerClient: field(
     z.int().min(1).max(1_000_000).optional(),
-    'Most connections one client address may have open at once, every protocol (UDP: sessions). A connection beyond it is closed at once (HTTP: after a 429 answer).',
+    'Most connections one client address may have open at once, every protocol (UDP: sessions). A connection beyond it is closed at once, before it reaches a real server; a datagram that would open a UDP session beyond it is dropped.',
   ),
   maxTrackedClients: integer(
     100,
     10_000_000,
     100_000,
-    'Most clients (addresses, header values) each limit tracks; past it the least recently seen is forgotten and starts afresh, so a flood of new addresses cannot grow memory. About 100 bytes per client and limit.',
+    'Most clients (addresses, header values) each limit tracks; past it the least recently seen is forgotten and starts afresh, so a flood of new addresses cannot grow memory. About 100 bytes per client and limit, in the supervisor and in each worker that sees the client.',
   ),
   status: integer(400, 599, 429, 'HTTP status of the refusal (429 Too Many Requests, RFC 6585); it carries Retry-After in seconds.'),
 });
