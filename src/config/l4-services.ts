@@ -12,6 +12,8 @@ import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import type { ParseResult } from './problem.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
 import { PoolRealServerSchema } from './pool.ts';
+import { RateLimitSchema } from './rate-limit.ts';
+import { AccessSchema } from './rules.ts';
 import {
   acceptProxyProtocol,
   listen,
@@ -79,6 +81,8 @@ export const TcpVirtualServiceSchema = z.strictObject({
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
   realServers: streamRealServers,
+  access: field(AccessSchema.optional(), 'Who may connect, by client network and country; a connection from anyone else is closed at once (the status is not used).'),
+  rateLimit: RateLimitSchema,
 });
 
 const UdpSettingsSchema = z.strictObject({
@@ -98,6 +102,8 @@ export const UdpVirtualServiceSchema = z.strictObject({
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
   realServers: field(z.array(PoolRealServerSchema).min(1).optional(), "The real servers (backends) of the virtual service's own pool, when it names no pool:."),
+  access: field(AccessSchema.optional(), 'Who may connect, by client network and country; a connection from anyone else is closed at once (the status is not used).'),
+  rateLimit: RateLimitSchema,
 });
 
 export const FTP_MODES = ['alg', 'port-following'] as const;
@@ -154,4 +160,6 @@ export const FtpVirtualServiceSchema = z.strictObject({
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
   realServers: streamRealServers,
+  access: field(AccessSchema.optional(), 'Who may connect, by client network and country; a connection from anyone else is closed at once (the status is not used).'),
+  rateLimit: RateLimitSchema,
 });

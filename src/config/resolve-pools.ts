@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { resolveHealthChecks, type VirtualServiceProtocol } from './health-check.ts';
 import { KeepAliveSchema, POOL_KEYS, QueueSchema, type PoolConfig, type PoolInput, type PoolRealServerConfig } from './pool.ts';
 import { checkPoolCapabilities, type PoolUser } from './capabilities.ts';
+import { checkFrontEnds } from './front-end-checks.ts';
 import type { PathSegment } from './problem.ts';
 import type { ParsedConfig, ParsedVirtualServiceConfig } from './schema.ts';
 import { suggest } from './suggest.ts';
@@ -79,6 +80,7 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
     list.push({ protocol: vs.protocol, virtualService: vs.name, rule: null });
     users.set(vs.pool, list);
   }
+  checkFrontEnds(config, parsedServices, new Set(origin.keys()), users, issue);
 
   named.forEach((pool, index) => {
     if (origin.get(pool.name)?.index !== index || origin.get(pool.name)?.inline) return;

@@ -10,6 +10,10 @@ import { GslbSchema } from './gslb.ts';
 import { HealthCheckSpecSchema } from './health-check.ts';
 import { PoolRealServerSchema, PoolSchema, type PoolConfig } from './pool.ts';
 import { resolvePools } from './resolve-pools.ts';
+import { AccessSchema, makeRulesSchema } from './rules.ts';
+import { RateLimitSchema, RuleRateLimitSchema } from './rate-limit.ts';
+import { TrustedProxiesSchema } from './trusted-proxies.ts';
+import { GeoipDatabaseSchema } from './gslb-geo.ts';
 import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, resolveInlineHealthChecks } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
@@ -82,6 +86,10 @@ const HttpVirtualServiceSchema = z.strictObject({
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,
   realServers: field(z.array(PoolRealServerSchema).min(1).optional(), 'The real servers (backends) of the virtual service\'s own pool, when it names no pool:.'),
+  rules: makeRulesSchema(RuleRateLimitSchema).default([]),
+  access: field(AccessSchema.optional(), 'Who may use this virtual service, by client network and country; others get its status (403). Checked before the rules.'),
+  rateLimit: RateLimitSchema,
+  trustedProxies: TrustedProxiesSchema,
 });
 
 /** One member per protocol, each a strict object with its `protocol` literal. */
@@ -126,6 +134,10 @@ const ConfigObjectSchema = z.strictObject({
   pools: field(z.array(PoolSchema).optional(), 'Pools of real servers that virtual services and rules route to by name (pool:). A virtual service may instead list its real servers itself.'),
   virtualServices: field(z.array(VirtualServiceSchema).min(1).optional(), 'The virtual services, each with its own listen address. A config needs virtualServices, gslb, or both.'),
   gslb: GslbSchema,
+  geoipDatabase: field(
+    GeoipDatabaseSchema,
+    'A MaxMind DB file (.mmdb, GeoLite2 or GeoIP2 Country or City) that tells the country of a client, for rules that match on country and access lists by country; null (default): the GSLB section\'s geoipDatabase when it has one, else none (a country condition then never holds).',
+  ),
   admin: field(
     AdminSchema.optional(),
     'The admin API (GET /api/v1/status, PUT .../real-servers/ADDRESS/state; `fulcrum status` and `fulcrum rs` use it). Off when absent. No authentication yet: keep it on loopback or a management network.',

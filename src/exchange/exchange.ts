@@ -25,6 +25,7 @@ import { FilterStatus, type HttpFilter } from './filter.ts';
 import { ANSWERS, Termination } from './termination.ts';
 import type { Downstream, LocalAnswer, Upstream, UpstreamResponseHead } from './types.ts';
 import type { HeaderEdits } from './headers.ts';
+import type { MatchInput } from '../rules/types.ts';
 
 /** Where the exchange is in its lifecycle (the filter phase that may be stopped). */
 export const ExchangeStage = { HEADERS: 0, ROUTE: 1, DISPATCHED: 2, RESPONSE_HEADERS: 3, DONE: 4 } as const;
@@ -74,6 +75,8 @@ export class Exchange implements PickRequest, RequestKeys {
   earlyBody: Buffer | null = null;
   /** Those bytes are the whole body (or there is none). */
   earlyBodyComplete = true;
+  /** What rules and access lists read of this request; made on first use (input()). */
+  #input: MatchInput | null = null;
   /** A rule's requestBody.maxBytes; 0: no limit. */
   maxBodyBytes = 0;
   bodyBytes = 0;
@@ -109,6 +112,11 @@ export class Exchange implements PickRequest, RequestKeys {
     this.peerAddress = peerAddress;
     this.pool = frontEnd.pool;
     this.startedAt = startedAt;
+  }
+
+  /** The request as rules read it (host, normalised path, headers, client address, country). */
+  input(): MatchInput {
+    return (this.#input ??= this.frontEnd.matchInput(this));
   }
 
   get stage(): ExchangeStage {

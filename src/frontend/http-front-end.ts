@@ -14,6 +14,14 @@ import type { Pool } from '../pool/pool.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
 import { Http1Forwarder } from '../upstream/http1-forwarder.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
+import { ExchangeMatchInput, type CountrySource } from '../filters/match-input.ts';
+import type { MatchInput } from '../rules/types.ts';
+import type { FieldTable } from '../http/fields.ts';
+import { HeaderKind } from '../http/header-kind.ts';
+import type { RequestHead } from '../http/request-head.ts';
+import { CidrSet } from '../ip/cidr-set.ts';
+import { parseIpInto } from '../ip/bytes.ts';
+import { clientFromForwardedFor } from '../limits/forwarded-for.ts';
 
 const TEXT_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Content-Type', 'text/plain; charset=utf-8'],
@@ -31,9 +39,14 @@ export class HttpFrontEnd {
   readonly retries: number;
   readonly policy: ForwardingPolicy;
   chain: FilterChain = FilterChain.NONE;
+  /** Where clients' countries come from (the config's GeoIP database); null: none known. */
+  countries: CountrySource | null = null;
   /** The answer when no real server (and no sorry server) can serve. */
   readonly notAvailable: LocalAnswer;
   readonly #answers = new Map<string, LocalAnswer>();
+  /** trustedProxies; null when empty (the client is always the peer). */
+  readonly #trusted: CidrSet | null;
+  readonly #peerBytes = new Uint8Array(16);
 
   constructor(config: HttpServiceConfig, pool: Pool, pools: PoolSet, ctx: EngineContext) {
     this.name = config.name;
@@ -46,11 +59,35 @@ export class HttpFrontEnd {
     this.retries = config.retries;
     this.policy = { ...config.forwardedHeaders, proto: 'http' };
     this.notAvailable = notAvailableAnswer(config.notAvailable, this);
+    this.#trusted = config.trustedProxies.length === 0 ? null : new CidrSet(config.trustedProxies);
   }
 
   /** The filters of this virtual service, in order (built by the worker from its rules and limits). */
   setFilters(filters: readonly HttpFilter[]): void {
     this.chain = filters.length === 0 ? FilterChain.NONE : new FilterChain(filters);
+  }
+
+  /**
+   * The client of a request: its peer, unless the peer is a trusted proxy, then the address its
+   * X-Forwarded-For names (nginx's real_ip_recursive; src/limits/forwarded-for.ts). Rules,
+   * access lists, rate limits, persistence and the access log all use this one.
+   */
+  clientOf(peer: string, head: RequestHead, fields: FieldTable): string {
+    const trusted = this.#trusted;
+    if (trusted === null) return peer;
+    const bytes = this.#peerBytes;
+    const family = parseIpInto(peer, bytes);
+    if (family === 0 || !trusted.has(family, bytes)) return peer;
+    const values: string[] = [];
+    for (let i = 0; i < fields.count; i++) {
+      if (fields.kind[i] === HeaderKind.X_FORWARDED_FOR) values.push(head.buf.toString('latin1', fields.valueStart[i]!, fields.valueEnd[i]!));
+    }
+    return clientFromForwardedFor(family, bytes, values, trusted) ?? peer;
+  }
+
+  /** What rules read of an exchange (made once per exchange that a filter asks about). */
+  matchInput(ex: Exchange): MatchInput {
+    return new ExchangeMatchInput(ex, this.countries);
   }
 
   /** A short text answer: the status, a client-safe reason and the virtual service's name. */

@@ -9,6 +9,8 @@ import type { Pool } from '../pool/pool.ts';
 import type { PoolSet } from '../pool/pool-set.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
 import { HttpFrontEnd } from './http-front-end.ts';
+import { buildFilters } from './filter-chain.ts';
+import { ConnectionGate } from '../filters/connection-gate.ts';
 
 export class VirtualService {
   readonly name: string;
@@ -17,11 +19,20 @@ export class VirtualService {
   readonly pool: Pool;
   /** The HTTP front end (filters, timeouts, answers); null for tcp, udp and ftp. */
   readonly http: HttpFrontEnd | null;
+  /** What a new connection must pass (access for Layer 4, connection limits); null: nothing. */
+  readonly gate: ConnectionGate | null;
 
   constructor(config: VirtualServiceConfig, pools: PoolSet, ctx: EngineContext) {
     this.name = config.name;
     this.config = config;
     this.pool = pools.require(config.pool);
     this.http = config.protocol === 'http' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
+    if (this.http !== null) {
+      this.http.countries = ctx.countries;
+      this.http.setFilters(buildFilters(config, pools, ctx));
+    }
+    // HTTP checks its access list per request (a trusted proxy may name the client); Layer 4 per connection.
+    const gate = new ConnectionGate(ctx.limits, config.name, config.rateLimit, config.protocol === 'http' ? undefined : config.access, ctx.countries);
+    this.gate = gate.empty ? null : gate;
   }
 }

@@ -197,6 +197,33 @@ export class FtpListener implements ServiceListener, SessionHost {
       socket.destroy();
       return;
     }
+    const gate = this.service.gate;
+    if (gate === null) return this.#open(socket);
+    // The access list and the connection limits first: a refused client is closed at once.
+    const client = plainIp(socket.remoteAddress ?? '');
+    const admitted = (): void => {
+      if (gate.countsConnections) socket.once('close', () => gate.release(client));
+      this.#open(socket);
+    };
+    const decided = gate.admit(client, (refusal) => {
+      if (socket.destroyed || !this.#accepting) {
+        if (refusal === null && gate.countsConnections) gate.release(client);
+        socket.destroy();
+        return;
+      }
+      if (refusal === null) admitted();
+      else this.#refuseAtGate(socket, client, refusal.detail);
+    });
+    if (decided === null) admitted();
+    else if (decided !== 'pending') this.#refuseAtGate(socket, client, decided.detail);
+  };
+
+  #refuseAtGate(socket: Socket, client: string, detail: string): void {
+    this.#note('info', `connection from ${client} closed: ${detail}`, 'refused', client);
+    socket.destroy();
+  }
+
+  #open(socket: Socket): void {
     const now = Date.now();
     const config = ftpConfig(this.service);
     const session = new FtpSession(socket, this, config, now);
@@ -208,7 +235,7 @@ export class FtpListener implements ServiceListener, SessionHost {
       return;
     }
     this.#queue.push(session);
-  };
+  }
 
   /** Admit (connect) or refuse `session`; false when it must wait for a free slot. */
   #admit(session: FtpSession, now: number): boolean {

@@ -16,6 +16,14 @@ export interface ForwardingPolicy {
 const CRLF = '\r\n';
 const SP_HTTP11_CRLF = ' HTTP/1.1\r\n';
 
+/** What content rules change in a request head on its way to the real server. */
+export interface RequestEdits {
+  /** A new request target (origin-form: path and query) instead of the client's; null: as sent. */
+  readonly target: string | null;
+  /** Whole field lines to add, CRLF included (the fields they replace are marked drop); '' for none. */
+  readonly lines: string;
+}
+
 /**
  * Write the head we send to the real server: the client's head minus hop-by-hop fields, plus the
  * forwarding fields, into a new buffer with `extra` spare bytes at the end for the first body
@@ -37,6 +45,7 @@ export function writeUpstreamRequestHead(
   clientIp: string,
   policy: ForwardingPolicy,
   extra: number,
+  edits: RequestEdits | null = null,
 ): { buf: Buffer; headLength: number } {
   const src = req.buf;
   const keepXff = policy.xForwardedFor === 'off';
@@ -74,6 +83,7 @@ export function writeUpstreamRequestHead(
     additions += `Forwarded: ${existingForwarded === '' ? element : `${existingForwarded}, ${element}`}\r\n`;
   }
   if (req.isUpgrade) additions += 'Connection: upgrade\r\n';
+  if (edits !== null) additions = edits.lines + additions;
 
   // The rare rewrites allocate a string; the common request (origin-form, HTTP/1.1, canonical
   // Content-Length) makes none here.
@@ -89,12 +99,16 @@ export function writeUpstreamRequestHead(
     lengthField = cl;
     lengthLine = `Content-Length: ${req.contentLength}\r\n`;
   }
-  const rewriteVersion = req.minorVersion !== 1 && hasHost;
-  const rewriteLine = rewriteVersion || req.absoluteForm;
+  const newTarget = edits === null ? null : edits.target;
+  const rewriteVersion = (req.minorVersion !== 1 || newTarget !== null) && hasHost;
+  const rewriteLine = rewriteVersion || req.absoluteForm || newTarget !== null;
   const prefix = originPrefix(req);
 
   let size = additions.length + hostLine.length + 2;
-  if (rewriteLine) {
+  if (newTarget !== null) {
+    size += req.targetStart - req.start + newTarget.length;
+    size += rewriteVersion ? SP_HTTP11_CRLF.length : req.requestLineEnd + 2 - req.targetEnd;
+  } else if (rewriteLine) {
     size += req.targetStart - req.start + (prefix === 0 ? 0 : 1) + req.targetEnd - req.originStart;
     size += rewriteVersion ? SP_HTTP11_CRLF.length : req.requestLineEnd + 2 - req.targetEnd;
   } else {
@@ -108,8 +122,12 @@ export function writeUpstreamRequestHead(
   let o: number;
   if (rewriteLine) {
     o = src.copy(out, 0, req.start, req.targetStart); // method SP
-    if (prefix !== 0) out[o++] = prefix;
-    o += src.copy(out, o, req.originStart, req.targetEnd);
+    if (newTarget !== null) {
+      o += out.write(newTarget, o, 'latin1');
+    } else {
+      if (prefix !== 0) out[o++] = prefix;
+      o += src.copy(out, o, req.originStart, req.targetEnd);
+    }
     o += rewriteVersion ? out.write(SP_HTTP11_CRLF, o, 'latin1') : src.copy(out, o, req.targetEnd, req.requestLineEnd + 2);
   } else {
     o = src.copy(out, 0, req.start, req.requestLineEnd + 2);

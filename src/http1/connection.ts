@@ -306,7 +306,7 @@ export class Http1Connection implements Downstream {
     this.#closeAfter = false;
     this.#dechunk = false;
 
-    const client = this.peerAddress;
+    const client = fe.clientOf(this.peerAddress, head, fields);
     let keys = this.#keys;
     if (keys === null || keys.clientIp !== client) keys = this.#keys = new ClientKeySlot(client);
     const target = fe.ctx.accessLog === null ? '' : head.target;

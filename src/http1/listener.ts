@@ -6,6 +6,7 @@ import type { EngineContext } from '../worker/engine-context.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { listenShared } from '../worker/listen-shared.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 
 /**
  * How long a client of a service with acceptProxyProtocol has to send its PROXY header. The
@@ -28,6 +29,10 @@ export class Listener implements ServiceSource, ServiceListener {
   service: VirtualService;
   readonly server: Server;
   readonly connections = new Set<Http1Connection>();
+  /** Connections waiting for the limits authority's answer (connection limits across workers). */
+  readonly #awaitingGate = new Set<Socket>();
+  /** What gives back each connection's open-connection slot when it closes. */
+  readonly #slots = new Map<Http1Connection, () => void>();
   /** Connections still sending their PROXY header (acceptProxyProtocol): no Http1Connection yet. */
   readonly #awaitingHeader = new Set<Socket>();
   readonly #ctx: EngineContext;
@@ -55,9 +60,43 @@ export class Listener implements ServiceSource, ServiceListener {
   readonly #onConnection = (socket: Socket): void => {
     // Read per connection: a reload may turn it on or off.
     if ((this.service.config as HttpServiceConfig).acceptProxyProtocol) return this.#acceptProxy(socket);
-    const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed);
-    this.connections.add(conn);
+    this.#admit(socket, null, null);
   };
+
+  /**
+   * Past the virtual service's connection limits (connectionRate, maxConnectionsPerClient), if
+   * it has any, a connection becomes an Http1Connection; over them it is closed at once.
+   */
+  #admit(socket: Socket, clientIp: string | null, initial: Buffer | null): void {
+    const gate = this.service.gate;
+    if (gate === null) {
+      this.connections.add(new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial));
+      return;
+    }
+    const client = normaliseAddress(clientIp ?? socket.remoteAddress ?? '');
+    const open = (): void => {
+      const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial);
+      if (gate.countsConnections) this.#slots.set(conn, () => gate.release(client));
+      this.connections.add(conn);
+    };
+    const decided = gate.admit(client, (refusal) => {
+      if (!this.#awaitingGate.delete(socket)) {
+        // Cut meanwhile (drain, destroyAll): a slot it was given goes back.
+        if (refusal === null && gate.countsConnections) gate.release(client);
+        return;
+      }
+      if (refusal === null) open();
+      else socket.destroy();
+    });
+    if (decided === 'pending') {
+      socket.pause();
+      this.#awaitingGate.add(socket);
+    } else if (decided === null) {
+      open();
+    } else {
+      socket.destroy();
+    }
+  }
 
   #acceptProxy(socket: Socket): void {
     this.#awaitingHeader.add(socket);
@@ -80,13 +119,17 @@ export class Listener implements ServiceSource, ServiceListener {
       }
       // LOCAL and UNKNOWN headers (the balancer's own health checks) carry no client: keep the socket's.
       const clientIp = result.header.source?.address ?? null;
-      const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, result.rest);
-      this.connections.add(conn);
+      this.#admit(socket, clientIp, result.rest);
     });
   }
 
   readonly #onClosed = (conn: Http1Connection): void => {
     this.connections.delete(conn);
+    const release = this.#slots.get(conn);
+    if (release !== undefined) {
+      this.#slots.delete(conn);
+      release();
+    }
   };
 
   /**
@@ -111,7 +154,7 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   get connectionCount(): number {
-    return this.connections.size + this.#awaitingHeader.size;
+    return this.connections.size + this.#awaitingHeader.size + this.#awaitingGate.size;
   }
 
   destroyAll(): void {
@@ -120,9 +163,11 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   #dropAwaitingHeader(): void {
-    for (const s of this.#awaitingHeader) {
-      this.#awaitingHeader.delete(s);
-      s.destroy();
+    for (const set of [this.#awaitingHeader, this.#awaitingGate]) {
+      for (const s of set) {
+        set.delete(s);
+        s.destroy();
+      }
     }
   }
 }

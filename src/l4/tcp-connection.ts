@@ -62,6 +62,8 @@ export class TcpConnection implements PickRequest, PoolWaiter {
   holdsSlot = false;
   /** Waiting in the listener's queue (its count of queued connections includes this one). */
   inListenerQueue = false;
+  /** Runs once when the connection is over (gives back its open-connection slot). */
+  onFinish: (() => void) | null = null;
   /** The 'end' handler while the first packet is peeked (rdp-cookie); null otherwise. */
   peekEnd: (() => void) | null = null;
   readonly startedAt = performance.now();

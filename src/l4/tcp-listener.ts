@@ -119,6 +119,30 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   #afterProxy(conn: TcpConnection): void {
     if (conn.phase === 'closed') return;
+    const gate = this.service.gate;
+    if (gate === null) return this.#afterGate(conn);
+    // The access list and the connection limits, on the client's address (the PROXY header's, if any).
+    const client = conn.clientIp;
+    const decided = gate.admit(client, (refusal) => {
+      if (conn.phase === 'closed') {
+        if (refusal === null && gate.countsConnections) gate.release(client);
+        return;
+      }
+      this.#gated(conn, refusal === null ? null : refusal, gate);
+    });
+    if (decided !== 'pending') this.#gated(conn, decided, gate);
+  }
+
+  #gated(conn: TcpConnection, refusal: { termination: Termination; detail: string } | null, gate: NonNullable<VirtualService['gate']>): void {
+    if (refusal !== null) return conn.reject(refusal.detail, refusal.termination);
+    if (gate.countsConnections) {
+      const client = conn.clientIp;
+      conn.onFinish = () => gate.release(client);
+    }
+    this.#afterGate(conn);
+  }
+
+  #afterGate(conn: TcpConnection): void {
     const persistence = this.service.pool.persistence;
     if (persistence?.config.type !== 'rdp-cookie') return this.#admit(conn);
     // rdp-cookie: the user name is in the client's first packet, read before choosing a server.
@@ -233,6 +257,8 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
 
   closed(conn: TcpConnection, termination: Termination, error: string): void {
     this.connections.delete(conn);
+    conn.onFinish?.();
+    conn.onFinish = null;
     const sink = this.#env.ctx.accessLog;
     if (sink === null) return;
     sink.logConnection({

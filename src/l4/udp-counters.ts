@@ -9,6 +9,8 @@ export class UdpCounters {
    * client without a session, or more than a connecting session holds.
    */
   dropped = 0;
+  /** Client datagrams that would have opened a session past the access list or a connection limit (also counted in dropped). */
+  refused = 0;
   sessionsCreated = 0;
   /** Ended after udp.sessionTimeout without a datagram either way. */
   sessionsExpired = 0;

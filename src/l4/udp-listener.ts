@@ -233,8 +233,24 @@ export class UdpListener implements ServiceListener {
   /** A session for a new client, or null when none can be made (draining, no server, no socket). */
   #open(address: string, port: number): UdpSession | null {
     if (!this.#accepting) return null;
+    const gate = this.#service.gate;
+    const client = normaliseAddress(address);
+    if (gate !== null) {
+      // A datagram cannot wait for the authority: it is dropped, and the client's next one finds
+      // the answer (a lease) in this worker. A slot granted meanwhile goes back unused.
+      const decided = gate.admit(client, (refusal) => {
+        if (refusal === null && gate.countsConnections) gate.release(client);
+      });
+      if (decided !== null) {
+        this.counters.refused++;
+        return null;
+      }
+    }
     const server = this.#pick(address);
-    if (server === null) return null;
+    if (server === null) {
+      if (gate !== null && gate.countsConnections) gate.release(client);
+      return null;
+    }
     if (this.#sessions.size >= this.#settings.maxSessions) this.#evictOver(this.#settings.maxSessions - 1);
     const socket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
     const session = new UdpSession(address, port, server, socket, this.#now);
@@ -319,6 +335,8 @@ export class UdpListener implements ServiceListener {
     session.pending = null;
     this.#sessions.remove(session);
     this.#service.pool.release(session.server);
+    const gate = this.#service.gate;
+    if (gate !== null && gate.countsConnections) gate.release(normaliseAddress(session.address));
     session.socket.close();
     const counters = this.counters;
     if (why === 'expired') counters.sessionsExpired++;

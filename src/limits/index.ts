@@ -7,6 +7,6 @@ export { LimitClient, type LimitClientOptions } from './client.ts';
 export { clientFromForwardedFor, type AddressSet } from './forwarded-for.ts';
 export { IpcLink, type LimitLink, LocalLink } from './links.ts';
 export type { LimitsToAuthority, LimitsToWorker } from './protocol.ts';
-export { LimitName, limitId, ruleLimitSpecs, serviceLimitSpecs } from './service-limits.ts';
+export { configLimitSpecs, LimitName, limitId, ruleLimitSpecs, serviceLimitSpecs } from './service-limits.ts';
 export { retryAfterSeconds } from './token-bucket.ts';
 export { type ConcurrencyLimitSpec, type LimitClientCounters, type LimitSpec, type RateLimitSpec, type TakeDone, Verdict } from './types.ts';

@@ -8,6 +8,7 @@
  */
 import type { RateConfig, RateLimitConfig, RuleRateLimitConfig } from '../config/rate-limit.ts';
 import type { LimitSpec } from './types.ts';
+import type { Config } from '../config/schema.ts';
 
 export const LimitName = {
   PER_CLIENT: 'perClient',
@@ -41,3 +42,22 @@ export function ruleLimitSpecs(prefix: string, config: RuleRateLimitConfig, maxT
 function rateSpec(id: string, config: RateConfig, maxKeys: number): LimitSpec {
   return { id, kind: 'rate', rate: config.rate, burst: config.burst, maxKeys };
 }
+
+/** Every limit of a config: each virtual service's, and each of its rules'. */
+export function configLimitSpecs(config: Config): LimitSpec[] {
+  const specs: LimitSpec[] = [];
+  for (const vs of config.virtualServices) {
+    const rateLimit = vs.rateLimit;
+    if (rateLimit !== undefined) specs.push(...serviceLimitSpecs(vs.name, rateLimit));
+    if (vs.protocol !== 'http') continue;
+    const maxKeys = rateLimit?.maxTrackedClients ?? DEFAULT_MAX_TRACKED_CLIENTS;
+    for (const rule of vs.rules) {
+      const ruleLimit = (rule as { rateLimit?: RuleRateLimitConfig }).rateLimit;
+      if (ruleLimit !== undefined) specs.push(...ruleLimitSpecs(`${vs.name}/rule/${rule.name}`, ruleLimit, maxKeys));
+    }
+  }
+  return specs;
+}
+
+/** rateLimit.maxTrackedClients's default, for rules of a virtual service without a rateLimit. */
+const DEFAULT_MAX_TRACKED_CLIENTS = 100_000;

@@ -32,15 +32,8 @@ export interface Captures {
   readonly groups: string[];
 }
 
-/** A header set the data path lets rules edit (request or response). Names are case-insensitive. */
-export interface MutableHeaders {
-  get(lowerName: string): string | null;
-  getAll(lowerName: string): string[];
-  remove(lowerName: string): void;
-  /** Remove every field of that name, then add one. */
-  set(name: string, value: string): void;
-  add(name: string, value: string): void;
-}
+/** The header view rules edit through: the exchange's, one definition for every filter. */
+export type { MutableHeaders } from '../exchange/headers.ts';
 
 /** A rule list compiled for the data path (src/rules/match-compile.ts). */
 export interface RuleMatcher {

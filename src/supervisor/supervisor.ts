@@ -20,6 +20,9 @@ import { canonicalAddress, type PoolTarget } from '../admin/config-edit.ts';
 import { GslbCheckDriver } from '../gslb/check-driver.ts';
 import { nextSerial } from '../gslb/serial.ts';
 import { formatAddress } from '../config/address.ts';
+import { performance } from 'node:perf_hooks';
+import { configLimitSpecs, LimitAuthority } from '../limits/index.ts';
+import { REGEX_SAFETY_FLAGS } from '../rules/regex.ts';
 import type { SiteReport } from '../gslb/types.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
@@ -62,6 +65,11 @@ class Supervisor {
   readonly #agents: AgentMonitor;
   /** GSLB: the site checks and the sites' state (src/gslb); workers get the verdicts and answer DNS. */
   readonly #gslb: GslbCheckDriver;
+  /**
+   * Rate and connection limits that hold for each virtual service across its workers: the one
+   * true state; workers lease tokens and slots from it (src/limits). Unused with one worker.
+   */
+  readonly #limits: LimitAuthority;
   /** The SOA serial of the zones: raised when the gslb section changes (serial.ts). */
   #dnsSerial = nextSerial(0);
   #reloading: Promise<void> = Promise.resolve();
@@ -79,6 +87,8 @@ class Supervisor {
     this.#configPath = configPath;
     this.#config = config;
     this.#log = log;
+    this.#limits = new LimitAuthority({ workers: workerCount(config) });
+    this.#limits.configure(configLimitSpecs(config));
     // The checks run here, once, not in every worker: N workers would mean N times the probes,
     // and a check must cost the request path nothing. Workers only apply the verdicts.
     this.#health = new HealthMonitor({ logger: log });
@@ -173,14 +183,23 @@ class Supervisor {
       env: { ...process.env, FULCRUM_WORKER_INDEX: String(slot), FULCRUM_WORKER_COUNT: String(workerCount(this.#config)) },
       serialization: 'advanced',
       // --expose-gc: the worker bounds the memory held by dead socket read buffers (engine-context.ts).
-      execArgv: [...process.execArgv, '--expose-gc'],
+      // The regex flags: a user's pattern falls back to V8's linear-time engine instead of backtracking for ever (src/rules/regex.ts).
+      execArgv: [...process.execArgv, '--expose-gc', ...REGEX_SAFETY_FLAGS],
     });
     const worker: Worker = { child, slot, generation: 0, exited: false };
     this.#workers[slot] = worker;
     child.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     // A send to a worker that has just died; its exit is handled by 'exit'.
     child.on('error', (error) => this.#log.warn({ worker: child.pid, error: String(error) }, 'worker IPC error'));
-    child.on('message', (m: FromWorker) => this.#stats.onMessage(m));
+    child.on('message', (m: FromWorker) => {
+      if (m.type === 'limits') {
+        // Answered at once and in arrival order: a worker matches answers to its asks by order.
+        const answer = this.#limits.receive(worker.slot, m, performance.now());
+        if (answer !== null) this.#send(worker, answer);
+        return;
+      }
+      this.#stats.onMessage(m);
+    });
     // What the checks know goes first: the worker remembers it and builds its services (and DNS
     // answers) from it, so a restarted worker never serves from the checks' starting state.
     this.#sendSnapshots(worker);
@@ -238,7 +257,7 @@ class Supervisor {
       };
       worker.child.on('message', onMessage);
       worker.child.once('exit', onExit);
-      const message: ToWorker = { type: 'apply', generation, config, dnsSerial };
+      const message: ToWorker = { type: 'apply', generation, config, dnsSerial, workers: workerCount(config) };
       worker.child.send(message, (error) => {
         if (error === null || error === undefined) return;
         cleanup();
@@ -288,6 +307,9 @@ class Supervisor {
       }
     }
     const generation = this.#generation + 1;
+    // The authority knows the new limits before any worker can ask about them.
+    this.#limits.workers = workerCount(next);
+    this.#limits.configure(configLimitSpecs(next));
     const serial = JSON.stringify(next.gslb) === JSON.stringify(this.#config.gslb) ? this.#dnsSerial : nextSerial(this.#dnsSerial);
     const live = this.#workers.filter((w) => !w.exited);
     const applied = await Promise.allSettled(live.map((w) => this.#sendConfig(w, next, generation, serial)));
@@ -296,6 +318,8 @@ class Supervisor {
       // Some workers may have applied it: put them back on the running config so all agree. Their
       // zones may have served the new serial: the old config comes back under a higher one still.
       const rollbackSerial = serial === this.#dnsSerial ? serial : nextSerial(serial);
+      this.#limits.workers = workerCount(this.#config);
+      this.#limits.configure(configLimitSpecs(this.#config));
       await Promise.allSettled(live.filter((w) => !w.exited).map((w) => this.#sendConfig(w, this.#config, generation + 1, rollbackSerial)));
       this.#generation = generation + 1;
       this.#dnsSerial = rollbackSerial;
@@ -391,6 +415,8 @@ class Supervisor {
 
   #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     worker.exited = true;
+    // Its leased tokens are spent; its connection slots are free again.
+    if (this.#workers[worker.slot] === worker) this.#limits.workerGone(worker.slot);
     if (this.#stopping || this.#workers[worker.slot] !== worker) return;
     const attempt = this.#restarts.get(worker.slot) ?? 0;
     this.#restarts.set(worker.slot, attempt + 1);

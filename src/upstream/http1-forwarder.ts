@@ -25,7 +25,7 @@ import { isIdempotent } from '../http/methods.ts';
 import { ParseError } from '../http/parse-error.ts';
 import { BodyKind } from '../http/request-head.ts';
 import { ResponseHead, parseResponseHead } from '../http/response-head.ts';
-import { writeUpstreamRequestHead } from '../http/rewrite.ts';
+import { writeUpstreamRequestHead, type RequestEdits } from '../http/rewrite.ts';
 import { DeadlineKind } from '../exchange/deadline.ts';
 import type { Exchange } from '../exchange/exchange.ts';
 import { H1Headers, type HeaderEdits } from '../exchange/headers.ts';
@@ -116,11 +116,17 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const early = ex.earlyBody;
     const extra = early === null ? 0 : early.length;
     const fields = ex.fields!;
-    if (ex.requestEdits !== null) {
-      const headers = new H1Headers(ex.head.buf, fields);
-      ex.requestEdits.apply(headers);
+    let edits: RequestEdits | null = null;
+    if (ex.requestEdits !== null || ex.rewrittenTarget !== null) {
+      let lines = '';
+      if (ex.requestEdits !== null) {
+        const headers = new H1Headers(ex.head.buf, fields);
+        ex.requestEdits.apply(headers);
+        lines = headers.additions();
+      }
+      edits = { target: ex.rewrittenTarget, lines };
     }
-    const { buf, headLength } = writeUpstreamRequestHead(ex.head, fields, ex.peerAddress, this.#fe.policy, extra);
+    const { buf, headLength } = writeUpstreamRequestHead(ex.head, fields, ex.peerAddress, this.#fe.policy, extra, edits);
     if (early !== null) early.copy(buf, headLength);
     this.#firstWrite = buf;
     ex.earlyBody = null;

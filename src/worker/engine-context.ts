@@ -1,4 +1,6 @@
 import { FieldTablePool } from '../exchange/tables.ts';
+import type { CountrySource } from '../filters/match-input.ts';
+import { LimitAuthority, LimitClient, LocalLink } from '../limits/index.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
 
 /**
@@ -21,6 +23,15 @@ export class EngineContext {
   /** Header tables for heads in flight (exchanges own theirs; see FieldTablePool). */
   readonly tables = new FieldTablePool();
   accessLog: AccessLogSink | null = null;
+  /**
+   * Rate and connection limits (src/limits): decided in this process with one worker; through
+   * the supervisor's authority with several (the runtime switches the link).
+   */
+  readonly limits = new LimitClient(new LocalLink(new LimitAuthority()));
+  /** virtual service → rule name → times it decided, kept across reloads while the names stay. */
+  readonly ruleHits = new Map<string, Map<string, number>>();
+  /** Clients' countries (the config's GeoIP database); null: none. */
+  countries: CountrySource | null = null;
   /** Runs a young-generation GC; set by a worker started with --expose-gc (see COLLECT_EVERY_BYTES). */
   collect: (() => void) | null = null;
   #readSinceCollect = 0;

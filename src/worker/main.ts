@@ -7,7 +7,7 @@ import { WorkerRuntime, workerIdentityFromEnv } from './runtime.ts';
  * supervisor over the IPC channel. Started by the supervisor with child_process.fork.
  */
 const log = createLogger('fulcrum-worker');
-const runtime = new WorkerRuntime((level, message, fields) => log[level](fields, message), workerIdentityFromEnv());
+const runtime = new WorkerRuntime((level, message, fields) => log[level](fields, message), workerIdentityFromEnv(), (message) => send(message));
 // The supervisor starts workers with --expose-gc so the engine can bound dead read buffers (see
 // COLLECT_EVERY_BYTES in engine-context.ts); `gc(true)` is a young-generation collection.
 const gc = globalThis.gc;
@@ -23,11 +23,13 @@ process.on('message', (message: ToWorker) => {
   if (message.type === 'apply') {
     // One config at a time, in the order sent: a restarted worker can be sent a reload's config
     // while it still applies the one it started with.
-    applying = applying.then(() => runtime.apply(message.config, message.dnsSerial)).then(
+    applying = applying.then(() => runtime.apply(message.config, message.dnsSerial, message.workers)).then(
       () => send({ type: 'applied', generation: message.generation }),
       (err: NodeJS.ErrnoException) =>
         send({ type: 'apply-failed', generation: message.generation, error: err.message, code: err.code ?? 'FULCRUM_ERR_LISTEN' }),
     );
+  } else if (message.type === 'limits') {
+    runtime.onLimits(message);
   } else if (message.type === 'health') {
     runtime.setHealth(message.pool, message.server, message.up, message.reason);
   } else if (message.type === 'gslb') {

@@ -2,11 +2,14 @@ import type { AgentVerdict } from '../agent/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
 import type { SiteReport } from '../gslb/types.ts';
+import type { LimitsToAuthority, LimitsToWorker } from '../limits/protocol.ts';
 
 /** Supervisor → worker. */
 export type ToWorker =
   /** `dnsSerial`: the SOA serial of every zone under this config (the supervisor raises it when the gslb section changes). */
-  | { type: 'apply'; generation: number; config: Config; dnsSerial: number }
+  | { type: 'apply'; generation: number; config: Config; dnsSerial: number; workers: number }
+  /** The limits authority's answer to a worker's asks (src/limits/protocol.ts). */
+  | LimitsToWorker
   | { type: 'drain'; graceMs: number }
   /** Active health check results, per pool (the supervisor runs the checks; workers only apply them). */
   | { type: 'health'; pool: string; server: string; up: boolean; reason: string }
@@ -22,7 +25,9 @@ export type FromWorker =
   | { type: 'applied'; generation: number }
   | { type: 'apply-failed'; generation: number; error: string; code: string }
   | { type: 'drained'; clean: boolean }
-  | { type: 'stats'; id: number; data: WorkerStats };
+  | { type: 'stats'; id: number; data: WorkerStats }
+  /** A worker's asks and returns of rate and connection limits (src/limits/protocol.ts). */
+  | LimitsToAuthority;
 
 /** One worker's live counters (WorkerRuntime.stats); the supervisor sums them over workers for the admin API. */
 export interface WorkerStats {

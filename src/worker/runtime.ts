@@ -13,8 +13,12 @@ import type { ListenerEnv, ServiceListener, WorkerIdentity } from './service-lis
 import type { AgentVerdict } from '../agent/types.ts';
 import type { WorkerPoolStats, WorkerServiceStats, WorkerStats } from './messages.ts';
 import { DnsRuntime } from './dns-runtime.ts';
+import { performance } from 'node:perf_hooks';
+import { configLimitSpecs, IpcLink, LimitAuthority, LocalLink } from '../limits/index.ts';
+import type { LimitsToAuthority, LimitsToWorker } from '../limits/protocol.ts';
+import { openGeoIpDatabase } from '../gslb/geoip.ts';
+import type { CountrySource } from '../filters/match-input.ts';
 import type { SiteReport } from '../gslb/types.ts';
-import { buildFilters, type FilterState } from './filters.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -64,16 +68,17 @@ export class WorkerRuntime {
   readonly #health = new Map<string, { up: boolean; reason: string }>();
   /** The latest agent verdict per "pool|real server" (adaptive scheduling), re-applied likewise. */
   readonly #agents = new Map<string, AgentVerdict>();
-  /** What filters keep across reloads (rule hit counts, rate limiter state). */
-  readonly #filterState: FilterState;
   /** GSLB: the DNS servers and the FQDN selectors. */
   readonly #dns = new DnsRuntime();
 
-  constructor(events: EventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }) {
+  /** How limit asks reach the supervisor's authority when there are several workers; null: this runtime decides alone. */
+  readonly #toAuthority: ((message: LimitsToAuthority) => void) | null;
+
+  constructor(events: EventSink = () => {}, worker: WorkerIdentity = { index: 0, count: 1 }, toAuthority: ((message: LimitsToAuthority) => void) | null = null) {
+    this.#toAuthority = toAuthority;
     this.#events = events;
     this.ctx.events = events;
     this.#env = { ctx: this.ctx, events, worker };
-    this.#filterState = { ruleHits: new Map() };
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
     this.#timer.unref();
   }
@@ -82,9 +87,11 @@ export class WorkerRuntime {
    * Apply a validated config. On failure (an address cannot be bound) nothing changes.
    * `dnsSerial` is the SOA serial of its zones (the supervisor's, so that every worker agrees).
    */
-  async apply(config: Config, dnsSerial = 1): Promise<void> {
+  async apply(config: Config, dnsSerial = 1, workers = 1): Promise<void> {
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
+    this.#prepareLimits(config, workers);
+    this.ctx.countries = countriesOf(config);
     // New addresses first, on pools of their own (no previous, so nothing shared is touched):
     // binding is the one step that can fail, and the running config must survive it untouched.
     // Their services are replaced by the committed ones below.
@@ -144,10 +151,30 @@ export class WorkerRuntime {
     this.#applyAccessLog(config);
   }
 
+  /**
+   * Limits hold for a virtual service as a whole: alone, this worker decides; with others, it
+   * asks the supervisor's authority (src/limits). Every limit of the config is known before a
+   * filter can ask.
+   */
+  #prepareLimits(config: Config, workers: number): void {
+    const limits = this.ctx.limits;
+    const shared = workers > 1 && this.#toAuthority !== null;
+    if (shared !== this.#sharedLimits) {
+      this.#sharedLimits = shared;
+      limits.setLink(shared ? new IpcLink(this.#toAuthority!) : new LocalLink(new LimitAuthority()));
+    }
+    limits.configure(configLimitSpecs(config));
+  }
+
+  #sharedLimits = false;
+
+  /** An answer of the supervisor's limits authority. */
+  onLimits(message: LimitsToWorker): void {
+    this.ctx.limits.receive(message, performance.now());
+  }
+
   #service(config: VirtualServiceConfig, pools: PoolSet): VirtualService {
-    const service = new VirtualService(config, pools, this.ctx);
-    if (service.http !== null) service.http.setFilters(buildFilters(config, service.http, pools, this.#filterState));
-    return service;
+    return new VirtualService(config, pools, this.ctx);
   }
 
   /**
@@ -204,6 +231,7 @@ export class WorkerRuntime {
   }
 
   #tick(): void {
+    this.ctx.limits.tick(performance.now());
     const now = Date.now();
     for (const pool of this.#pools.values()) pool.tick(now);
     for (const listener of this.#listeners.values()) listener.tick(now);
@@ -225,7 +253,7 @@ export class WorkerRuntime {
       const service = listener.service;
       let entry = services.get(service.name);
       if (entry === undefined) {
-        entry = { name: service.name, clientConnections: 0, ruleHits: Object.fromEntries(this.#filterState.ruleHits.get(service.name) ?? []) };
+        entry = { name: service.name, clientConnections: 0, ruleHits: Object.fromEntries(this.ctx.ruleHits.get(service.name) ?? []) };
         services.set(service.name, entry);
       }
       entry.clientConnections += listener.connectionCount;
@@ -267,6 +295,12 @@ export class WorkerRuntime {
     await this.ctx.accessLog?.close();
     return clean;
   }
+}
+
+/** The GeoIP database rules and access lists ask for a client's country (read once, kept while unchanged). */
+function countriesOf(config: Config): CountrySource | null {
+  const path = config.geoipDatabase ?? config.gslb?.geoipDatabase ?? null;
+  return path === null ? null : openGeoIpDatabase(path);
 }
 
 function poolStats(pool: Pool): WorkerPoolStats {

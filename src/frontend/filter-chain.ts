@@ -1,0 +1,43 @@
+/**
+ * The filter chain of each HTTP virtual service, built once per config: its access list, its
+ * request limits, its content rules (and a body limit when a rule has one), in that order. A
+ * virtual service with none of them gets an empty chain and its exchanges run no filter code.
+ */
+import type { VirtualServiceConfig } from '../config/schema.ts';
+import type { HttpFilter } from '../exchange/filter.ts';
+import type { LimitClient } from '../limits/index.ts';
+import type { PoolSet } from '../pool/pool-set.ts';
+import { AccessFilter } from '../filters/access-filter.ts';
+import { RateLimitFilter } from '../filters/rate-limit-filter.ts';
+import { BodyLimitFilter, RulesFilter } from '../filters/rules-filter.ts';
+
+/** What filters share in one worker, across reloads (the worker's EngineContext holds it). */
+export interface FilterState {
+  /** virtual service → rule name → times it decided (kept while the names stay). */
+  readonly ruleHits: Map<string, Map<string, number>>;
+  /** Rate and connection limits for every virtual service (src/limits). */
+  readonly limits: LimitClient;
+}
+
+export function buildFilters(config: VirtualServiceConfig, pools: PoolSet, state: FilterState): HttpFilter[] {
+  if (config.protocol !== 'http') return [];
+  const filters: HttpFilter[] = [];
+  if (config.access !== undefined) filters.push(new AccessFilter(config.access));
+  if (config.rateLimit !== undefined) {
+    const limits = new RateLimitFilter(state.limits, config.name, config.rateLimit);
+    if (limits.active) filters.push(limits);
+  }
+  if (config.rules.length > 0) {
+    let hits = state.ruleHits.get(config.name);
+    if (hits === undefined) state.ruleHits.set(config.name, (hits = new Map()));
+    // Counts of rules that left the config go with them.
+    const names = new Set(config.rules.map((rule) => rule.name));
+    for (const name of hits.keys()) if (!names.has(name)) hits.delete(name);
+    const rules = new RulesFilter(config, pools, state.limits, hits);
+    filters.push(rules);
+    if (rules.watchesBody) filters.push(new BodyLimitFilter());
+  } else {
+    state.ruleHits.delete(config.name);
+  }
+  return filters;
+}
