@@ -10,6 +10,11 @@ import { PERSISTENCE_REGISTRY, persistenceInfo } from '../persistence/registry.t
 import { SCHEDULER_REGISTRY, schedulerInfo } from '../scheduling/registry.ts';
 import type { PathSegment } from './problem.ts';
 
+/** "a, b and c" */
+function words(list: readonly string[], last: 'and' | 'or'): string {
+  return list.length <= 1 ? (list[0] ?? '') : `${list.slice(0, -1).join(', ')} ${last} ${list.at(-1)}`;
+}
+
 /** One use of a pool: a virtual service's default pool, or a rule's. */
 export interface PoolUser {
   protocol: FrontEndProtocol;
@@ -34,14 +39,14 @@ export function checkPoolCapabilities(pool: MethodsOf, poolName: string, inline:
     const misfit = users.find((user) => !offers(user.protocol, needs));
     if (misfit === undefined) return;
     const allowed = allowedFor(misfit.protocol);
-    const missing = needs.filter((need) => !PROTOCOL_OFFERS[misfit.protocol].includes(need)).map((need) => NEED_WORDS[need]);
-    const offered = PROTOCOL_OFFERS[misfit.protocol].map((need) => NEED_WORDS[need]);
+    const missing = words(needs.filter((need) => !PROTOCOL_OFFERS[misfit.protocol].includes(need)).map((need) => NEED_WORDS[need]), 'and');
+    const offered = words(PROTOCOL_OFFERS[misfit.protocol].map((need) => NEED_WORDS[need]), 'and');
     const user = inline
       ? `a${misfit.protocol === 'http' || misfit.protocol === 'ftp' ? 'n' : ''} ${misfit.protocol} virtual service`
       : `pool "${poolName}" is used by ${misfit.protocol} virtual service "${misfit.virtualService}"${misfit.rule === null ? '' : ` (rule "${misfit.rule}")`}, which`;
     const message = inline
-      ? `${what} does not apply to ${user}: it reads ${missing.join(' and ')}, and ${user} offers only ${offered.join(' and ')}; it can use ${allowed.join(' or ') || 'none'}`
-      : `${what} reads ${missing.join(' and ')}, but ${user} offers only ${offered.join(' and ')}; for it use ${allowed.join(' or ') || 'none'}`;
+      ? `${what} does not apply to ${user}: it reads ${missing}, and ${user} offers only ${offered}; it can use ${words(allowed, 'or') || 'none'}`
+      : `${what} reads ${missing}, but ${user} offers only ${offered}; for it use ${words(allowed, 'or') || 'none'}`;
     ctx.addIssue({ code: 'custom', path: [...at, ...path], input: undefined, message, params: { allowed: allowed.join(', ') } });
   };
   check(schedulerInfo(pool.scheduler)?.needs, `scheduler ${pool.scheduler}`, ['scheduler'], (p) => SCHEDULER_REGISTRY.filter((m) => offers(p, m.needs)).map((m) => m.name));

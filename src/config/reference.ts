@@ -126,6 +126,8 @@ function typeText(schema: JsonSchema): string {
     case 'string':
       return schema.maxLength !== undefined ? `string (at most ${schema.maxLength} characters)` : 'string';
     default:
+      // A union of scalars (a header value may be written as a string, number or boolean).
+      if (Array.isArray(schema.type)) return (schema.type as string[]).join(' or ');
       return schema.type ?? 'any';
   }
 }

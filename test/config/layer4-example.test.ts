@@ -38,7 +38,7 @@ describe("issue 4's sample config (examples/layer4.yaml)", () => {
       ['virtualServices:', '  - name: x', '    listen: 127.0.0.1:2000', ...lines.map((l) => `    ${l}`), '    realServers: [ { address: 127.0.0.1:9001 } ]'].join('\n');
     const cases: Array<[string[], RegExp]> = [
       [['protocol: udp', 'persistence: { type: rdp-cookie }'], /persistence type rdp-cookie does not apply to a udp virtual service: it reads the first bytes of the stream, and a udp virtual service offers only the client address; it can use source-ip/],
-      [['protocol: http', 'persistence: { type: rdp-cookie }'], /does not apply to a http virtual service/],
+      [['protocol: http', 'persistence: { type: rdp-cookie }'], /does not apply to an http virtual service: it reads the first bytes of the stream/],
       [['protocol: tcp', 'persistence: { type: active-cookie }'], /it can use source-ip or rdp-cookie/],
       [['protocol: udp', 'sendProxyProtocol: v2'], /unknown key/],
       [['protocol: ftp', 'ftp: { passivePorts: 500-600 }'], /outside 1024-65535/],

@@ -19,6 +19,8 @@ const VS_DEFAULTS = {
   limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxUriBytes: 8_192, maxConnections: 10_000, maxIdlePerServer: 64 },
   retries: 1,
   notAvailable: { status: 503 },
+  rules: [],
+  trustedProxies: [],
 } satisfies Partial<VirtualServiceConfig>;
 
 /** The defaults every pool gets for the keys it leaves out (an inline pool: from its virtual service). */
@@ -83,6 +85,7 @@ describe('loading valid files', () => {
     assert.deepEqual(config, {
       workers: 1,
       accessLog: { path: 'stdout', format: 'json' },
+      geoipDatabase: null,
       pools: [
         {
           name: 'web',
@@ -115,6 +118,7 @@ describe('loading valid files', () => {
     assert.deepEqual(config, {
       workers: 1,
       accessLog: { path: 'stdout', format: 'json' },
+      geoipDatabase: null,
       pools: [
         {
           name: 'web',
@@ -195,7 +199,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       path: 'virtualServices[0].schedular',
       message: 'unknown key',
       suggestion: 'scheduler',
-      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers',
+      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies',
     });
   });
 
