@@ -591,8 +591,11 @@ function earlyHeadError(data: Buffer, scanFrom: number, maxUriBytes: number): Pa
   }
   const lineEnd = data.indexOf(0x0d);
   const lineLength = lineEnd < 0 ? data.length : lineEnd;
-  // method (<= 16) + SP + target + SP + "HTTP/1.1"
-  if (lineLength > maxUriBytes + 32) return ParseError.URI_TOO_LONG;
+  // The target is what follows the method (any token, however long: maxHeaderBytes bounds it);
+  // SP target SP "HTTP/1.1" is at most maxUriBytes + 10.
+  const methodEnd = data.indexOf(0x20);
+  const afterMethod = lineLength - (methodEnd < 0 || methodEnd > lineLength ? lineLength : methodEnd);
+  if (afterMethod > maxUriBytes + 10) return ParseError.URI_TOO_LONG;
   return ParseError.NONE;
 }
 
