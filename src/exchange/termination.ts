@@ -1,58 +1,35 @@
 /**
  * How an exchange (HTTP) or a connection (TCP, UDP session, FTP) ended: one stable code, in the
  * access log and later in metrics, so an operator alerts on `upstream-connect-refused` instead of
- * grepping prose (HAProxy's termination state, Envoy's response flags). docs/termination-codes.md
- * is generated from this table.
+ * grepping prose (HAProxy's termination state, Envoy's response flags). TERMINATION_DESCRIPTIONS
+ * below says what each means; docs/termination-codes.md is generated from it.
  *
  * `reason` is what a client may read in the body of an answer Fulcrum writes itself: short, and
  * never an internal address or errno (those go to the access log's `error` and the operational log).
  */
 export const Termination = {
-  /** The response (or the relayed connection) completed. */
   OK: 'ok',
-  /** The client closed or reset the connection before the response was complete. */
   CLIENT_ABORTED: 'client-aborted',
-  /** The client took longer than timeouts.clientHeader for its request head, or stalled its request body. */
   CLIENT_TIMEOUT: 'client-timeout',
-  /** The request was malformed or over a limit (400, 413, 414, 431, 501, 505). */
   CLIENT_BAD_REQUEST: 'client-bad-request',
-  /** The client stopped reading the response (its window stayed full past timeouts.response). */
   CLIENT_STOPPED_READING: 'client-stopped-reading',
-  /** A request body larger than a rule's requestBody.maxBytes (413). */
   REQUEST_TOO_LARGE: 'request-too-large',
-  /** The real server refused the connection (ECONNREFUSED) on every attempt. */
   UPSTREAM_CONNECT_REFUSED: 'upstream-connect-refused',
-  /** No connection to the real server within timeouts.connect. */
   UPSTREAM_CONNECT_TIMEOUT: 'upstream-connect-timeout',
-  /** The connection to the real server failed otherwise (unreachable, reset during connect). */
   UPSTREAM_CONNECT_ERROR: 'upstream-connect-error',
-  /** No response head within timeouts.response. */
   UPSTREAM_RESPONSE_TIMEOUT: 'upstream-response-timeout',
-  /** The real server closed or reset the connection before or during its response. */
   UPSTREAM_RESET: 'upstream-reset',
-  /** The real server's response was not valid HTTP/1.1 (head or chunked framing), or too large a head. */
   UPSTREAM_MALFORMED: 'upstream-malformed-response',
-  /** The real server stopped reading the request body. */
   UPSTREAM_STOPPED_READING: 'upstream-stopped-reading',
-  /** No real server (and no sorry server) was available. */
   NO_SERVER: 'no-server-available',
-  /** Every real server was at its maxConnections and the queue was full. */
   QUEUE_FULL: 'queue-full',
-  /** Waited queue.timeout for a real server below its maxConnections. */
   QUEUE_TIMEOUT: 'queue-timeout',
-  /** The virtual service's connection limit and its queue were full, or the wait timed out (tcp, ftp). */
   CONNECTION_LIMIT: 'connection-limit',
-  /** An access list (or a rule's deny) refused the client. */
   DENIED: 'denied',
-  /** A rate limit or a per-client connection limit refused it (429, or a closed connection). */
   RATE_LIMITED: 'rate-limited',
-  /** A rule answered with a redirect. */
   REDIRECTED: 'redirected',
-  /** A rule answered itself (respond). */
   ANSWERED: 'answered-by-rule',
-  /** Fulcrum shut down or retired the listener while it was open (drain grace period over). */
   CUT: 'cut',
-  /** A fault inside Fulcrum; the operational log has the stack. The worker went on serving everyone else. */
   INTERNAL_ERROR: 'internal-error',
 } as const;
 export type Termination = (typeof Termination)[keyof typeof Termination];

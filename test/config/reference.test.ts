@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { configJsonSchema, configReferenceMarkdown } from '../../src/config/reference.ts';
+import { terminationCodesMarkdown } from '../../src/exchange/termination-doc.ts';
 
 const repo = new URL('../../', import.meta.url);
 
@@ -30,6 +31,8 @@ describe('generated reference', () => {
     assert.equal(schemaFile, `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     const docsFile = await readFile(new URL('docs/configuration.md', repo), 'utf8');
     assert.equal(docsFile, configReferenceMarkdown());
+    const codes = await readFile(new URL('docs/termination-codes.md', repo), 'utf8');
+    assert.equal(codes, terminationCodesMarkdown());
   });
 
   it('describes the input form: durations and addresses as text, with their defaults', () => {
