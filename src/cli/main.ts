@@ -107,10 +107,14 @@ async function main(argv: readonly string[]): Promise<number | undefined> {
   return undefined;
 }
 
-/** "2 virtual services", "0 virtual services, 2 GSLB FQDNs in 1 zone". */
+/** "2 virtual services", "1 virtual service, 2 pools, 4 rules", "0 virtual services, 2 GSLB FQDNs in 1 zone". */
 function checkSummary(config: Config): string {
   const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   const parts = [count(config.virtualServices.length, 'virtual service', 'virtual services')];
+  const shared = config.pools.filter((pool) => !pool.inline).length;
+  if (shared > 0) parts.push(count(shared, 'pool', 'pools'));
+  const rules = config.virtualServices.reduce((n, vs) => n + (vs.protocol === 'http' ? vs.rules.length : 0), 0);
+  if (rules > 0) parts.push(count(rules, 'rule', 'rules'));
   if (config.gslb !== undefined) {
     parts.push(`${count(config.gslb.fqdns.length, 'GSLB FQDN', 'GSLB FQDNs')} in ${count(config.gslb.zones.length, 'zone', 'zones')}`);
   }
