@@ -37,6 +37,7 @@ declare -A PEERS=(
   [dnsperf]=dnsperf
   [gdnsd]=gdnsd
   [mmdblookup]=mmdb-bin
+  [ip]=iproute2
 )
 
 have() {
