@@ -148,9 +148,11 @@ describe('persistence types', () => {
       const first = await get(node.port, '/', { localAddress: '127.0.9.1' });
       const neighbour = await get(node.port, '/', { localAddress: '127.0.9.200' });
       assert.equal(neighbour.app, first.app, 'same /24, same server');
-      assert.equal(cookieFrom(neighbour), cookieFrom(first), 'and the same cookie');
-      // The cookie beats the address: from anywhere, it reaches its server.
-      const seen = await answers(4, (i) => get(node.port, '/', { cookie: cookieFrom(first)!, localAddress: `127.0.${20 + i}.1` }));
+      // Both get a cookie for that server (the strings differ when the two answers straddle a
+      // second: the cookie carries its expiry). The cookie beats the address: from anywhere,
+      // either one reaches its server.
+      assert.ok(cookieFrom(first) && cookieFrom(neighbour), 'both answers set the cookie');
+      const seen = await answers(4, (i) => get(node.port, '/', { cookie: cookieFrom(i % 2 === 0 ? first : neighbour)!, localAddress: `127.0.${20 + i}.1` }));
       assert.deepEqual(new Set(seen), new Set([first.app]));
     });
   });
