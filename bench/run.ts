@@ -5,8 +5,9 @@
  * wrk (1 thread, 50 keep-alive connections) and the nginx real server (1 process) pinned to core 1,
  * and so is this process (and the iperf3 client and server it starts), the load side.
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
- * answer correctly gets an error row; the run goes on. HTTP rows first (http.ts), then the memory
- * table (when an HTTP scenario ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
+ * answer correctly gets an error row; the run goes on. HTTP rows first (http.ts), then latency at a
+ * fixed rate (fixed-rate.ts, for small and rules), then the memory table (when an HTTP scenario
+ * ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
@@ -19,6 +20,7 @@
  *                               it belongs to)
  *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k, rules (HTTP);
  *                               tcp-small, tcp-bulk, tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
+ *   BENCH_FIXED_RATE=N          the fixed-rate table's requests/s (default: half HAProxy's; 0 skips it)
  *   BENCH_DNS_CLIENTS=16        dnsperf -c (sockets)
  *   BENCH_DNS_OUTSTANDING=200   dnsperf -q (queries in flight)
  *   BENCH_CPU_PROFILE=DIR       Node proxies (Fulcrum's supervisor and worker, node-pipe) write V8
@@ -30,6 +32,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { killAllNow } from '../test/helpers/processes.ts';
 import { peer, requirePeers, type Peer } from '../interop/peers.ts';
+import { FIXED_RATE_SCENARIOS, renderFixedRateTable, runFixedRates, type FixedRateRow } from './fixed-rate.ts';
 import { envList, envNumber } from './format.ts';
 import { directColumn, renderHttpTable, runHttp, type HttpRow } from './http.ts';
 import { renderMemoryTable, runMemory, type MemoryRow } from './memory.ts';
@@ -64,6 +67,17 @@ function httpColumns(names: readonly string[], backend: BackendNginx): HttpProxy
   return names.map((name) => (name === DIRECT ? directColumn(backend) : PROXIES.find((p) => p.name === name))).filter((c) => c !== undefined);
 }
 
+function fixedRateHeader(connections: number, durationS: number, warmupS: number, fixedRate: number | undefined): string[] {
+  return [
+    '### Latency at a fixed request rate',
+    '',
+    `${versionOf(peer('h2load'), ['--version'])}, \`--h1\`, ${connections} connections on core 1, each paced at 1/${connections} of the target rate with one request in flight, ` +
+      `${durationS} s after ${warmupS} s of warm-up, against a fresh instance of each proxy after the throughput runs. ` +
+      (fixedRate === undefined ? "The target is half HAProxy's requests/s for the scenario in the table above. " : `The target is BENCH_FIXED_RATE=${fixedRate}. `) +
+      'Latency runs from the moment h2load writes a request to the end of its response; as with wrk, a request that waits in h2load behind a late response is timed from when it is sent, so a stall shows in max and in an achieved rate below the target more than in p99.',
+  ];
+}
+
 async function main(): Promise<void> {
   const durationS = envNumber('BENCH_DURATION', 10);
   const warmupS = envNumber('BENCH_WARMUP', 2);
@@ -83,8 +97,13 @@ async function main(): Promise<void> {
   const dnsClients = envNumber('BENCH_DNS_CLIENTS', 16);
   const dnsOutstanding = envNumber('BENCH_DNS_OUTSTANDING', 200);
   const cpuProfileRoot = process.env['BENCH_CPU_PROFILE'] ? path.resolve(process.env['BENCH_CPU_PROFILE']) : undefined;
+  // Unset: half HAProxy's rate; 0: no fixed-rate table.
+  const fixedRate = process.env['BENCH_FIXED_RATE'] ? envNumber('BENCH_FIXED_RATE', 0) : undefined;
+  const fixedRateScenarios = fixedRate === 0 ? [] : scenarios.filter((s) => FIXED_RATE_SCENARIOS.includes(s.name));
+  const fixedRateProxies = ['fulcrum', 'haproxy'].filter((n) => proxyNames.includes(n));
 
   const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
+  if (fixedRateScenarios.length > 0) needed.push('h2load');
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
   // gdnsd is a column: missing, it gets an error row like a proxy that fails to start.
   if (dnsScenarios.length > 0) needed.push('dnsperf');
@@ -102,6 +121,7 @@ async function main(): Promise<void> {
 
   const dir = await mkdtemp(path.join(tmpdir(), 'fulcrum-bench-'));
   let rows: HttpRow[] = [];
+  let fixedRows: FixedRateRow[] = [];
   let memory: MemoryRow[] = [];
   let l4Rows: L4Row[] = [];
   let dnsRows: DnsRow[] = [];
@@ -120,7 +140,7 @@ async function main(): Promise<void> {
       return d;
     };
     const context: HttpProxyContext = { backend: backend.address, rulesPools: backend.rulesPools, cpus: proxyCpus, dir };
-    // One CPU profile dir per column, phase and config shape: fulcrum-http, fulcrum-http-rules, ...
+    // One CPU profile dir per column, phase and config shape: fulcrum-http, fulcrum-http-rules, fulcrum-fixed-rate, ...
     const contextFor =
       (phase: string) =>
       async (column: string, shape: ConfigShape): Promise<HttpProxyContext> => ({
@@ -131,6 +151,21 @@ async function main(): Promise<void> {
     const columns = httpColumns(httpProxies, backend);
 
     rows = await runHttp({ columns, scenarios, context: contextFor('http'), connections, durationS, warmupS, loadCpus, scripts, log });
+    if (fixedRateScenarios.length > 0 && fixedRateProxies.length > 0) {
+      fixedRows = await runFixedRates({
+        scenarios: fixedRateScenarios,
+        columns: httpColumns(fixedRateProxies, backend),
+        httpRows: rows,
+        rateOverride: fixedRate,
+        context: contextFor('fixed-rate'),
+        connections,
+        durationS,
+        warmupS,
+        loadCpus,
+        dir,
+        log,
+      });
+    }
     // Memory is measured on a fresh instance of each proxy (memory.ts). It is part of the HTTP
     // table: a run of Layer 4 scenarios alone skips it.
     if (idleConnections > 0 && scenarios.length > 0) {
@@ -186,6 +221,7 @@ async function main(): Promise<void> {
     out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`));
     out.push('', renderHttpTable(rows, undefined).trimEnd());
   }
+  if (fixedRows.length > 0) out.push('', renderFixedRateTable(fixedRows, fixedRateHeader(connections, durationS, warmupS, fixedRate)).trimEnd());
   if (memory.length > 0) out.push('', renderMemoryTable(memory).trimEnd());
   if (l4Rows.length > 0) {
     const l4Header = [
