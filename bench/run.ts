@@ -21,6 +21,7 @@
  *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k, rules (HTTP);
  *                               tcp-small, tcp-bulk, tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
  *   BENCH_FIXED_RATE=N          the fixed-rate table's requests/s (default: half HAProxy's; 0 skips it)
+ *   BENCH_BASELINE=7d8d887      also run Fulcrum at this commit (baseline.ts), as column fulcrum@SHA
  *   BENCH_DNS_CLIENTS=16        dnsperf -c (sockets)
  *   BENCH_DNS_OUTSTANDING=200   dnsperf -q (queries in flight)
  *   BENCH_CPU_PROFILE=DIR       Node proxies (Fulcrum's supervisor and worker, node-pipe) write V8
@@ -32,8 +33,9 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { killAllNow } from '../test/helpers/processes.ts';
 import { peer, requirePeers, type Peer } from '../interop/peers.ts';
+import { baselineColumn, prepareBaseline, type Baseline } from './baseline.ts';
 import { FIXED_RATE_SCENARIOS, renderFixedRateTable, runFixedRates, type FixedRateRow } from './fixed-rate.ts';
-import { envList, envNumber } from './format.ts';
+import { envList, envNumber, firstLine } from './format.ts';
 import { directColumn, renderHttpTable, runHttp, type HttpRow } from './http.ts';
 import { renderMemoryTable, runMemory, type MemoryRow } from './memory.ts';
 import { L4_PROXY_NAMES, L4_SCENARIOS, renderL4Table, runL4, tcpTwReuse, type L4Row, type L4ScenarioName } from './l4.ts';
@@ -62,9 +64,11 @@ function pinSelf(cpus: string): void {
   if (status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${process.pid} failed: ${stderr}`);
 }
 
-/** The HTTP columns in `names` order. */
-function httpColumns(names: readonly string[], backend: BackendNginx): HttpProxyDef[] {
-  return names.map((name) => (name === DIRECT ? directColumn(backend) : PROXIES.find((p) => p.name === name))).filter((c) => c !== undefined);
+/** The HTTP columns in `names` order, the baseline right after `fulcrum` (or first) so that the two run back to back. */
+function httpColumns(names: readonly string[], backend: BackendNginx, baseline: HttpProxyDef | undefined): HttpProxyDef[] {
+  const columns = names.map((name) => (name === DIRECT ? directColumn(backend) : PROXIES.find((p) => p.name === name))).filter((c) => c !== undefined);
+  if (baseline !== undefined) columns.splice(columns.findIndex((c) => c.name === 'fulcrum') + 1, 0, baseline);
+  return columns;
 }
 
 function fixedRateHeader(connections: number, durationS: number, warmupS: number, fixedRate: number | undefined): string[] {
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
   const dnsClients = envNumber('BENCH_DNS_CLIENTS', 16);
   const dnsOutstanding = envNumber('BENCH_DNS_OUTSTANDING', 200);
   const cpuProfileRoot = process.env['BENCH_CPU_PROFILE'] ? path.resolve(process.env['BENCH_CPU_PROFILE']) : undefined;
+  const baselineRef = process.env['BENCH_BASELINE']?.trim() || undefined;
   // Unset: half HAProxy's rate; 0: no fixed-rate table.
   const fixedRate = process.env['BENCH_FIXED_RATE'] ? envNumber('BENCH_FIXED_RATE', 0) : undefined;
   const fixedRateScenarios = fixedRate === 0 ? [] : scenarios.filter((s) => FIXED_RATE_SCENARIOS.includes(s.name));
@@ -126,6 +131,7 @@ async function main(): Promise<void> {
   let l4Rows: L4Row[] = [];
   let dnsRows: DnsRow[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
+  let baseline: Baseline | undefined;
   let backend: BackendNginx | undefined;
 
   try {
@@ -148,13 +154,24 @@ async function main(): Promise<void> {
         cpuProfileDir: await profileDir(column, shape === 'plain' ? phase : `${phase}-${shape}`),
       });
 
-    const columns = httpColumns(httpProxies, backend);
+    let baselineDef: HttpProxyDef | undefined;
+    if (baselineRef !== undefined && scenarios.length > 0) {
+      const shapes = [...new Set(scenarios.map((s) => s.shape))];
+      try {
+        baseline = await prepareBaseline(baselineRef, log);
+        baselineDef = await baselineColumn(baseline, shapes, context, log);
+      } catch (err) {
+        log(`baseline ${baselineRef}: ${firstLine(err)}`);
+        baselineDef = { name: `fulcrum@${baselineRef}`, description: 'the baseline', shapes, start: () => Promise.reject(err) };
+      }
+    }
+    const columns = httpColumns(httpProxies, backend, baselineDef);
 
     rows = await runHttp({ columns, scenarios, context: contextFor('http'), connections, durationS, warmupS, loadCpus, scripts, log });
     if (fixedRateScenarios.length > 0 && fixedRateProxies.length > 0) {
       fixedRows = await runFixedRates({
         scenarios: fixedRateScenarios,
-        columns: httpColumns(fixedRateProxies, backend),
+        columns: httpColumns(fixedRateProxies, backend, baselineDef),
         httpRows: rows,
         rateOverride: fixedRate,
         context: contextFor('fixed-rate'),
@@ -205,6 +222,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await backend?.stop();
+    baseline?.remove();
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -219,7 +237,8 @@ async function main(): Promise<void> {
   ];
   if (scenarios.length > 0) {
     out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`));
-    out.push('', renderHttpTable(rows, undefined).trimEnd());
+    if (baseline !== undefined) out.push(`- \`${baseline.name}\`: Fulcrum at ${baseline.sha} (BENCH_BASELINE=${baselineRef}), from a temporary worktree, with the \`fulcrum\` column's config`);
+    out.push('', renderHttpTable(rows, baseline?.name).trimEnd());
   }
   if (fixedRows.length > 0) out.push('', renderFixedRateTable(fixedRows, fixedRateHeader(connections, durationS, warmupS, fixedRate)).trimEnd());
   if (memory.length > 0) out.push('', renderMemoryTable(memory).trimEnd());
