@@ -9,7 +9,10 @@ import { configYaml, freePort, startFulcrum } from '../test/helpers/fulcrum.ts';
 import { startProcess, waitForPort } from '../test/helpers/processes.ts';
 import { startNginx, type Nginx } from '../interop/nginx.ts';
 import { peer } from '../interop/peers.ts';
-import { BIG_BYTES, BODY_100 } from './scenarios.ts';
+import { rulesServerBlocks, type RulesPools } from './rules.ts';
+import { rulesFulcrumConfig } from './rules-fulcrum.ts';
+import { rulesHaproxyConfig } from './rules-haproxy.ts';
+import { BIG_BYTES, BODY_100, type ConfigShape } from './scenarios.ts';
 
 export interface RunningProxy {
   /** Where wrk sends its requests, e.g. http://127.0.0.1:PORT */
@@ -36,6 +39,22 @@ export interface ProxyDef {
   start(ctx: ProxyContext): Promise<RunningProxy>;
 }
 
+export interface HttpProxyContext extends ProxyContext {
+  /** The `rules` scenario's pools: server blocks of the backend nginx. */
+  rulesPools: RulesPools;
+}
+
+/** A column of the HTTP table, started once for each config shape its scenarios need. */
+export interface HttpProxyDef {
+  name: string;
+  description: string;
+  /** The shapes this column runs; a scenario of another shape gets no row from it... */
+  shapes: readonly ConfigShape[];
+  /** ...unless this names why it cannot: then its row says "n/a (REASON)". */
+  notApplicable?: Partial<Record<ConfigShape, string>>;
+  start(ctx: HttpProxyContext, shape: ConfigShape): Promise<RunningProxy>;
+}
+
 export const cpuOpt = (cpus: string | undefined): { cpus?: string } => (cpus === undefined ? {} : { cpus });
 
 /**
@@ -47,13 +66,17 @@ export function cpuProfileEnv(dir: string | undefined): { env?: Record<string, s
   return { env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim() } };
 }
 
-/** The real server: nginx, 1 process, access log off. */
-export async function startBackendNginx(dir: string, cpus: string | undefined): Promise<Nginx> {
+export type BackendNginx = Nginx & { rulesPools: RulesPools };
+
+/** The real server: nginx, 1 process, access log off; three more server blocks are the `rules` scenario's pools. */
+export async function startBackendNginx(dir: string, cpus: string | undefined): Promise<BackendNginx> {
   const big = path.join(dir, 'big.bin');
   await writeFile(big, randomFillSync(Buffer.allocUnsafe(BIG_BYTES)));
-  return startNginx({
+  const ports = { web: await freePort(), static: await freePort(), api: await freePort() };
+  const nginx = await startNginx({
     name: 'bench-backend',
     ...cpuOpt(cpus),
+    http: rulesServerBlocks(ports, BODY_100),
     server: `
       location = / { default_type text/plain; return 200 "${BODY_100.trimEnd()}\\n"; }
       location = /big { alias ${big}; }
@@ -70,6 +93,8 @@ export async function startBackendNginx(dir: string, cpus: string | undefined): 
       location = /_mirror_sink { internal; return 204; }
     `,
   });
+  const at = (port: number): string => `127.0.0.1:${port}`;
+  return { ...nginx, rulesPools: { web: at(ports.web), static: at(ports.static), api: at(ports.api) } };
 }
 
 /** Fulcrum started with `config` (YAML naming `port`), pinned and profiled like every column. */
@@ -97,12 +122,17 @@ export async function startProcessProxy(name: string, port: number, command: str
   };
 }
 
-/** HAProxy with one thread in front of `backend`; `mode` holds the mode and its options (mode http ..., or mode tcp). */
-export async function startHaproxy(file: string, mode: string, { backend, cpus }: ProxyContext): Promise<RunningProxy> {
+/** HAProxy started with the config `configFor(port)` returns, written to `file`. */
+export async function startHaproxyConfig(file: string, configFor: (port: number) => string, cpus: string | undefined): Promise<RunningProxy> {
   const port = await freePort();
-  await writeFile(
-    file,
-    `global
+  await writeFile(file, configFor(port));
+  // -db: stay in the foreground, no daemon.
+  return startProcessProxy('haproxy', port, peer('haproxy'), ['-db', '-f', file], cpus);
+}
+
+/** HAProxy with one thread in front of `backend`; `mode` holds the mode and its options (mode http ..., or mode tcp). */
+export function startHaproxy(file: string, mode: string, { backend, cpus }: ProxyContext): Promise<RunningProxy> {
+  const configFor = (port: number): string => `global
   nbthread 1
   # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
   maxconn 9000
@@ -116,38 +146,48 @@ frontend bench
   default_backend real
 backend real
   server rs1 ${backend}
-`,
-  );
-  // -db: stay in the foreground, no daemon.
-  return startProcessProxy('haproxy', port, peer('haproxy'), ['-db', '-f', file], cpus);
+`;
+  return startHaproxyConfig(file, configFor, cpus);
 }
 
-function fulcrumDef(name: string, withAccessLog: boolean): ProxyDef {
+/** The config of a Fulcrum column: the `plain` one (one virtual service, one real server) or the `rules` one. */
+export function fulcrumHttpConfig(shape: ConfigShape, port: number, context: HttpProxyContext, accessLog: unknown): string {
+  if (shape === 'rules') return rulesFulcrumConfig(port, context.rulesPools, accessLog);
+  return configYaml({
+    workers: 1,
+    accessLog,
+    virtualServices: [{ name: 'bench', listen: `127.0.0.1:${port}`, scheduler: 'round-robin', realServers: [context.backend] }],
+  });
+}
+
+/** The access-log row runs `plain` only: the `rules` row is there to compare rules, not logs. */
+function fulcrumDef(name: string, withAccessLog: boolean): HttpProxyDef {
   return {
     name,
     description: `Fulcrum, workers: 1, access log ${withAccessLog ? 'to a file (JSON)' : 'off'}`,
-    async start(context) {
+    shapes: withAccessLog ? ['plain'] : ['plain', 'rules'],
+    async start(context, shape) {
       const port = await freePort();
-      const config = configYaml({
-        workers: 1,
-        accessLog: withAccessLog ? { path: path.join(context.dir, `${name}-access.log`), format: 'json' } : 'off',
-        virtualServices: [{ name: 'bench', listen: `127.0.0.1:${port}`, scheduler: 'round-robin', realServers: [context.backend] }],
-      });
-      return startFulcrumProxy(port, config, context);
+      const accessLog = withAccessLog ? { path: path.join(context.dir, `${name}-access.log`), format: 'json' } : 'off';
+      return startFulcrumProxy(port, fulcrumHttpConfig(shape, port, context, accessLog), context);
     },
   };
 }
 
-const haproxy: ProxyDef = {
+const haproxy: HttpProxyDef = {
   name: 'haproxy',
   description: 'HAProxy, nbthread 1, mode http, http-keep-alive, forwardfor',
-  start: (context) =>
-    startHaproxy(path.join(context.dir, 'haproxy.cfg'), '  mode http\n  option http-keep-alive\n  option forwardfor\n  timeout http-keep-alive 60s', context),
+  shapes: ['plain', 'rules'],
+  start: (context, shape) =>
+    shape === 'rules'
+      ? startHaproxyConfig(path.join(context.dir, 'haproxy-rules.cfg'), (port) => rulesHaproxyConfig(port, context.rulesPools), context.cpus)
+      : startHaproxy(path.join(context.dir, 'haproxy.cfg'), '  mode http\n  option http-keep-alive\n  option forwardfor\n  timeout http-keep-alive 60s', context),
 };
 
-const nginxProxy: ProxyDef = {
+const nginxProxy: HttpProxyDef = {
   name: 'nginx',
   description: 'nginx as proxy, 1 worker, HTTP/1.1 keep-alive upstream, X-Forwarded-For',
+  shapes: ['plain'],
   async start({ backend, cpus }) {
     const nginx = await startNginx({
       name: 'bench-proxy',
@@ -179,9 +219,10 @@ const nginxProxy: ProxyDef = {
   },
 };
 
-const httpProxy: ProxyDef = {
+const httpProxy: HttpProxyDef = {
   name: 'http-proxy',
   description: 'http-proxy 1.18.1 (npm) on node:http, keep-alive agent, xfwd',
+  shapes: ['plain'],
   async start({ backend, cpus }) {
     const port = await freePort();
     const script = path.join(import.meta.dirname, 'http-proxy.ts');
@@ -192,7 +233,7 @@ const httpProxy: ProxyDef = {
 /** `direct`: wrk straight to the backend, the ceiling every proxy is measured against. */
 export const DIRECT = 'direct';
 
-export const PROXIES: readonly ProxyDef[] = [
+export const PROXIES: readonly HttpProxyDef[] = [
   fulcrumDef('fulcrum', false),
   fulcrumDef('fulcrum+accesslog', true),
   haproxy,

@@ -5,8 +5,9 @@
  * wrk (1 thread, 50 keep-alive connections) and the nginx real server (1 process) pinned to core 1,
  * and so is this process (and the iperf3 client and server it starts), the load side.
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
- * answer correctly gets an error row; the run goes on. HTTP rows first, then the memory table
- * (when an HTTP scenario ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
+ * answer correctly gets an error row; the run goes on. HTTP rows first (http.ts), then latency at a
+ * fixed rate (fixed-rate.ts, for small and rules), then the memory table (when an HTTP scenario
+ * ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
@@ -17,8 +18,10 @@
  *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx,
  *                               http-proxy, node-pipe, gdnsd, fulcrum-2workers (each in the tables
  *                               it belongs to)
- *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k (HTTP);
+ *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k, rules (HTTP);
  *                               tcp-small, tcp-bulk, tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
+ *   BENCH_FIXED_RATE=N          the fixed-rate table's requests/s (default: half HAProxy's; 0 skips it)
+ *   BENCH_BASELINE=7d8d887      also run Fulcrum at this commit (baseline.ts), as column fulcrum@SHA
  *   BENCH_DNS_CLIENTS=16        dnsperf -c (sockets)
  *   BENCH_DNS_OUTSTANDING=200   dnsperf -q (queries in flight)
  *   BENCH_CPU_PROFILE=DIR       Node proxies (Fulcrum's supervisor and worker, node-pipe) write V8
@@ -30,41 +33,18 @@ import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { killAllNow } from '../test/helpers/processes.ts';
 import { peer, requirePeers, type Peer } from '../interop/peers.ts';
-import { runWrk, type WrkResult } from '../interop/wrk.ts';
-import { envList, envNumber, firstLine, fmtMs, fmtRps } from './format.ts';
-import { measureIdleConnections, type IdleResult } from './idle.ts';
+import { baselineColumn, prepareBaseline, type Baseline } from './baseline.ts';
+import { FIXED_RATE_SCENARIOS, renderFixedRateTable, runFixedRates, type FixedRateRow } from './fixed-rate.ts';
+import { envList, envNumber, firstLine } from './format.ts';
+import { directColumn, renderHttpTable, runHttp, type HttpRow } from './http.ts';
+import { renderMemoryTable, runMemory, type MemoryRow } from './memory.ts';
 import { L4_PROXY_NAMES, L4_SCENARIOS, renderL4Table, runL4, tcpTwReuse, type L4Row, type L4ScenarioName } from './l4.ts';
 import { L4_PROXIES } from './l4-proxies.ts';
 import { DNS_SCENARIOS, DNS_SERVER_NAMES, renderDnsTable, runDns, type DnsRow, type DnsScenarioName } from './dns.ts';
 import { gdnsdVersion } from './dns-servers.ts';
 import { dnsperfVersion } from './dnsperf.ts';
-import { DIRECT, PROXIES, startBackendNginx, type ProxyDef, type RunningProxy } from './proxies.ts';
-import { SCENARIOS, POST_BYTES, type Scenario } from './scenarios.ts';
-
-interface Row {
-  scenario: string;
-  proxy: string;
-  wrk?: WrkResult;
-  error?: string;
-}
-
-interface MemoryRow {
-  proxy: string;
-  idle?: IdleResult;
-  error?: string;
-}
-
-/** One request outside wrk, to check the proxy answers this scenario correctly before measuring it. */
-async function checkOnce(url: string, scenario: Scenario): Promise<void> {
-  const res = await fetch(url + scenario.path, {
-    method: scenario.method,
-    ...(scenario.method === 'POST' ? { body: 'x'.repeat(POST_BYTES) } : {}),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = await res.arrayBuffer();
-  if (res.status !== 200) throw new Error(`check request: status ${res.status}`);
-  if (body.byteLength !== scenario.expectBytes) throw new Error(`check request: body of ${body.byteLength} bytes, expected ${scenario.expectBytes}`);
-}
+import { DIRECT, PROXIES, startBackendNginx, type BackendNginx, type HttpProxyContext, type HttpProxyDef } from './proxies.ts';
+import { SCENARIOS, type ConfigShape, type Scenario } from './scenarios.ts';
 
 function versionOf(cmd: string, args: string[]): string {
   // nginx -v prints to stderr, haproxy -v to stdout
@@ -78,48 +58,28 @@ async function cpuModel(): Promise<string> {
   return /^model name\s*:\s*(.+)$/m.exec(info)?.[1] ?? 'unknown CPU';
 }
 
-function renderTable(rows: Row[], memory: MemoryRow[]): string {
-  const out: string[] = [];
-  out.push('| scenario | proxy | requests/s | p99 | vs HAProxy | MiB/s | notes |');
-  out.push('|---|---|---:|---:|---:|---:|---|');
-  for (const row of rows) {
-    if (row.wrk === undefined) {
-      out.push(`| ${row.scenario} | ${row.proxy} | error | | | | ${(row.error ?? '').replaceAll('|', '\\|')} |`);
-      continue;
-    }
-    const w = row.wrk;
-    const ha = rows.find((r) => r.scenario === row.scenario && r.proxy === 'haproxy')?.wrk;
-    const ratio = ha && ha.requestsPerSec > 0 ? `${(w.requestsPerSec / ha.requestsPerSec).toFixed(2)}×` : '–';
-    const notes: string[] = [];
-    const se = w.socketErrors;
-    if (se.connect + se.read + se.write + se.timeout > 0) notes.push(`socket errors: connect ${se.connect}, read ${se.read}, write ${se.write}, timeout ${se.timeout}`);
-    if (w.errorResponses > 0) notes.push(`${w.errorResponses} responses ≥ 400`);
-    const mibs = w.bytesRead / w.durationS / (1024 * 1024);
-    out.push(`| ${row.scenario} | ${row.proxy} | ${fmtRps(w.requestsPerSec)} | ${fmtMs(w.latencyMs.p99)} | ${ratio} | ${mibs.toFixed(0)} | ${notes.join('; ')} |`);
-  }
-  if (memory.length > 0) {
-    out.push('', '### Memory per idle keep-alive client connection', '');
-    out.push('Each connection makes one request (`GET /`), reads the response, then stays open and idle; RSS of the proxy process(es) from /proc before and after. Measured on a fresh instance after 1,000 warm-up connections were opened and closed.', '');
-    out.push('| proxy | idle connections | RSS before | RSS after | KiB per connection | still open |');
-    out.push('|---|---:|---:|---:|---:|---:|');
-    for (const m of memory) {
-      if (m.idle === undefined) {
-        out.push(`| ${m.proxy} | error | | | | ${(m.error ?? '').replaceAll('|', '\\|')} |`);
-        continue;
-      }
-      const i = m.idle;
-      out.push(
-        `| ${m.proxy} | ${i.connections} | ${(i.rssBeforeKiB / 1024).toFixed(1)} MiB | ${(i.rssAfterKiB / 1024).toFixed(1)} MiB | ${i.perConnectionKiB.toFixed(2)} | ${i.stillOpen} |`,
-      );
-    }
-  }
-  return out.join('\n') + '\n';
-}
-
 /** Moves this process (all its threads) to the load side's CPUs; children it starts without taskset inherit them. */
 function pinSelf(cpus: string): void {
   const { status, stderr } = spawnSync(peer('taskset'), ['-a', '-p', '-c', cpus, String(process.pid)], { encoding: 'utf8' });
   if (status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${process.pid} failed: ${stderr}`);
+}
+
+/** The HTTP columns in `names` order, the baseline right after `fulcrum` (or first) so that the two run back to back. */
+function httpColumns(names: readonly string[], backend: BackendNginx, baseline: HttpProxyDef | undefined): HttpProxyDef[] {
+  const columns = names.map((name) => (name === DIRECT ? directColumn(backend) : PROXIES.find((p) => p.name === name))).filter((c) => c !== undefined);
+  if (baseline !== undefined) columns.splice(columns.findIndex((c) => c.name === 'fulcrum') + 1, 0, baseline);
+  return columns;
+}
+
+function fixedRateHeader(connections: number, durationS: number, warmupS: number, fixedRate: number | undefined): string[] {
+  return [
+    '### Latency at a fixed request rate',
+    '',
+    `${versionOf(peer('h2load'), ['--version'])}, \`--h1\`, ${connections} connections on core 1, each paced at 1/${connections} of the target rate with one request in flight, ` +
+      `${durationS} s after ${warmupS} s of warm-up, against a fresh instance of each proxy after the throughput runs. ` +
+      (fixedRate === undefined ? "The target is half HAProxy's requests/s for the scenario in the table above. " : `The target is BENCH_FIXED_RATE=${fixedRate}. `) +
+      'Latency runs from the moment h2load writes a request to the end of its response; as with wrk, a request that waits in h2load behind a late response is timed from when it is sent, so a stall shows in max and in an achieved rate below the target more than in p99.',
+  ];
 }
 
 async function main(): Promise<void> {
@@ -141,8 +101,14 @@ async function main(): Promise<void> {
   const dnsClients = envNumber('BENCH_DNS_CLIENTS', 16);
   const dnsOutstanding = envNumber('BENCH_DNS_OUTSTANDING', 200);
   const cpuProfileRoot = process.env['BENCH_CPU_PROFILE'] ? path.resolve(process.env['BENCH_CPU_PROFILE']) : undefined;
+  const baselineRef = process.env['BENCH_BASELINE']?.trim() || undefined;
+  // Unset: half HAProxy's rate; 0: no fixed-rate table.
+  const fixedRate = process.env['BENCH_FIXED_RATE'] ? envNumber('BENCH_FIXED_RATE', 0) : undefined;
+  const fixedRateScenarios = fixedRate === 0 ? [] : scenarios.filter((s) => FIXED_RATE_SCENARIOS.includes(s.name));
+  const fixedRateProxies = ['fulcrum', 'haproxy'].filter((n) => proxyNames.includes(n));
 
   const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
+  if (fixedRateScenarios.length > 0) needed.push('h2load');
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
   // gdnsd is a column: missing, it gets an error row like a proxy that fails to start.
   if (dnsScenarios.length > 0) needed.push('dnsperf');
@@ -159,80 +125,68 @@ async function main(): Promise<void> {
   if (loadCpus !== undefined) pinSelf(loadCpus);
 
   const dir = await mkdtemp(path.join(tmpdir(), 'fulcrum-bench-'));
-  const rows: Row[] = [];
-  const memory: MemoryRow[] = [];
+  let rows: HttpRow[] = [];
+  let fixedRows: FixedRateRow[] = [];
+  let memory: MemoryRow[] = [];
   let l4Rows: L4Row[] = [];
   let dnsRows: DnsRow[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
-  const backend = await startBackendNginx(dir, loadCpus);
-  log(`backend nginx on ${backend.address}${pinned ? ' (core 1)' : ''}`);
-
-  const scripts = new Map<string, string>();
-  for (const s of scenarios) if (s.script) scripts.set(s.name, await s.script(dir));
-  const profileDir = async (name: string, what: string): Promise<string | undefined> => {
-    if (cpuProfileRoot === undefined) return undefined;
-    const d = path.join(cpuProfileRoot, `${name}-${what}`);
-    await mkdir(d, { recursive: true });
-    return d;
-  };
+  let baseline: Baseline | undefined;
+  let backend: BackendNginx | undefined;
 
   try {
-    for (const name of scenarios.length > 0 ? httpProxies : []) {
-      const def: ProxyDef | undefined = PROXIES.find((p) => p.name === name);
-      let running: RunningProxy;
+    backend = await startBackendNginx(dir, loadCpus);
+    log(`backend nginx on ${backend.address}${pinned ? ' (core 1)' : ''}`);
+    const scripts = new Map<string, string>();
+    for (const s of scenarios) if (s.script) scripts.set(s.name, await s.script(dir));
+    const profileDir = async (name: string, what: string): Promise<string | undefined> => {
+      if (cpuProfileRoot === undefined) return undefined;
+      const d = path.join(cpuProfileRoot, `${name}-${what}`);
+      await mkdir(d, { recursive: true });
+      return d;
+    };
+    const context: HttpProxyContext = { backend: backend.address, rulesPools: backend.rulesPools, cpus: proxyCpus, dir };
+    // One CPU profile dir per column, phase and config shape: fulcrum-http, fulcrum-http-rules, fulcrum-fixed-rate, ...
+    const contextFor =
+      (phase: string) =>
+      async (column: string, shape: ConfigShape): Promise<HttpProxyContext> => ({
+        ...context,
+        cpuProfileDir: await profileDir(column, shape === 'plain' ? phase : `${phase}-${shape}`),
+      });
+
+    let baselineDef: HttpProxyDef | undefined;
+    if (baselineRef !== undefined && scenarios.length > 0) {
+      const shapes = [...new Set(scenarios.map((s) => s.shape))];
       try {
-        running =
-          def === undefined
-            ? { url: backend.url, memoryPids: [], stop: async () => {} }
-            : await def.start({ backend: backend.address, cpus: proxyCpus, dir, cpuProfileDir: await profileDir(name, 'http') });
+        baseline = await prepareBaseline(baselineRef, log);
+        baselineDef = await baselineColumn(baseline, shapes, context, log);
       } catch (err) {
-        log(`${name}: failed to start: ${firstLine(err)}`);
-        for (const s of scenarios) rows.push({ scenario: s.name, proxy: name, error: `failed to start: ${firstLine(err)}` });
-        continue;
-      }
-      try {
-        log(`${name}: listening at ${running.url}`);
-        for (const s of scenarios) {
-          try {
-            await checkOnce(running.url, s);
-            const wrkOptions = {
-              url: running.url + s.path,
-              threads: 1,
-              connections,
-              headers: s.headers,
-              ...(loadCpus !== undefined ? { cpus: loadCpus } : {}),
-              ...(scripts.has(s.name) ? { script: scripts.get(s.name) } : {}),
-            };
-            if (warmupS > 0) await runWrk({ ...wrkOptions, durationS: warmupS });
-            const wrk = await runWrk({ ...wrkOptions, durationS });
-            if (wrk.requests === 0) throw new Error(`wrk completed no request:\n${wrk.raw}`);
-            rows.push({ scenario: s.name, proxy: name, wrk });
-            log(`${name} ${s.name}: ${fmtRps(wrk.requestsPerSec)} req/s, p99 ${fmtMs(wrk.latencyMs.p99)}`);
-          } catch (err) {
-            log(`${name} ${s.name}: ${firstLine(err)}`);
-            rows.push({ scenario: s.name, proxy: name, error: firstLine(err) });
-          }
-        }
-      } finally {
-        await running.stop().catch((err: unknown) => log(`${name}: stop failed: ${firstLine(err)}`));
+        log(`baseline ${baselineRef}: ${firstLine(err)}`);
+        baselineDef = { name: `fulcrum@${baselineRef}`, description: 'the baseline', shapes, start: () => Promise.reject(err) };
       }
     }
-    // Memory is measured on a fresh instance of each proxy: after the throughput runs, heaps and
-    // buffer pools have grown to absorb thousands of connections without a change in RSS. It is
-    // part of the HTTP table: a run of Layer 4 scenarios alone skips it.
-    for (const def of PROXIES.filter((p) => httpProxies.includes(p.name) && idleConnections > 0 && scenarios.length > 0)) {
-      let running: RunningProxy | undefined;
-      try {
-        running = await def.start({ backend: backend.address, cpus: proxyCpus, dir });
-        const idle = await measureIdleConnections(Number(new URL(running.url).port), running.memoryPids, idleConnections);
-        memory.push({ proxy: def.name, idle });
-        log(`${def.name}: ${idle.perConnectionKiB.toFixed(2)} KiB per idle connection`);
-      } catch (err) {
-        log(`${def.name}: memory: ${firstLine(err)}`);
-        memory.push({ proxy: def.name, error: firstLine(err) });
-      } finally {
-        await running?.stop().catch((err: unknown) => log(`${def.name}: stop failed: ${firstLine(err)}`));
-      }
+    const columns = httpColumns(httpProxies, backend, baselineDef);
+
+    rows = await runHttp({ columns, scenarios, context: contextFor('http'), connections, durationS, warmupS, loadCpus, scripts, log });
+    if (fixedRateScenarios.length > 0 && fixedRateProxies.length > 0) {
+      fixedRows = await runFixedRates({
+        scenarios: fixedRateScenarios,
+        columns: httpColumns(fixedRateProxies, backend, baselineDef),
+        httpRows: rows,
+        rateOverride: fixedRate,
+        context: contextFor('fixed-rate'),
+        connections,
+        durationS,
+        warmupS,
+        loadCpus,
+        dir,
+        log,
+      });
+    }
+    // Memory is measured on a fresh instance of each proxy (memory.ts). It is part of the HTTP
+    // table: a run of Layer 4 scenarios alone skips it.
+    if (idleConnections > 0 && scenarios.length > 0) {
+      memory = await runMemory(PROXIES.filter((p) => httpProxies.includes(p.name)), context, idleConnections, log);
     }
     if (l4Scenarios.length > 0 && l4Proxies.length > 0) {
       l4Rows = await runL4({
@@ -267,7 +221,8 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await backend.stop();
+    await backend?.stop();
+    baseline?.remove();
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -281,8 +236,12 @@ async function main(): Promise<void> {
       `Node ${process.version}; ${versionOf(peer('nginx'), ['-v'])}; ${versionOf(peer('haproxy'), ['-v'])}.`,
   ];
   if (scenarios.length > 0) {
-    out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`), '', renderTable(rows, memory).trimEnd());
+    out.push('', ...scenarios.map((s) => `- \`${s.name}\`: ${s.description}`));
+    if (baseline !== undefined) out.push(`- \`${baseline.name}\`: Fulcrum at ${baseline.sha} (BENCH_BASELINE=${baselineRef}), from a temporary worktree, with the \`fulcrum\` column's config`);
+    out.push('', renderHttpTable(rows, baseline?.name).trimEnd());
   }
+  if (fixedRows.length > 0) out.push('', renderFixedRateTable(fixedRows, fixedRateHeader(connections, durationS, warmupS, fixedRate)).trimEnd());
+  if (memory.length > 0) out.push('', renderMemoryTable(memory).trimEnd());
   if (l4Rows.length > 0) {
     const l4Header = [
       '### Layer 4 (TCP)',

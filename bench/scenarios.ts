@@ -3,6 +3,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PROBES, RULES_HEADERS, RULES_PATH, RULES_UPSTREAM_PATH, type Probe } from './rules.ts';
 
 export const BODY_100 = 'fulcrum-bench-'.repeat(8).slice(0, 99) + '\n';
 export const BIG_BYTES = 1024 * 1024;
@@ -26,10 +27,22 @@ export const BROWSER_HEADERS: readonly string[] = [
   'Cache-Control: max-age=0',
 ];
 
+/**
+ * The config a proxy runs a scenario with: `plain` forwards every request to one real server;
+ * `rules` is the content-rule config of rules-fulcrum.ts and rules-haproxy.ts, which only some
+ * columns have.
+ */
+export type ConfigShape = 'plain' | 'rules';
+
 export interface Scenario {
   name: string;
   description: string;
+  shape: ConfigShape;
   path: string;
+  /** The `direct` row's path, when the proxies rewrite `path` before nginx sees it. */
+  directPath?: string;
+  /** Requests each proxy (not `direct`) must answer as stated before it is measured. */
+  probes?: readonly Probe[];
   method: 'GET' | 'POST';
   headers: readonly string[];
   /** Body size a correct response has. */
@@ -39,19 +52,21 @@ export interface Scenario {
 }
 
 export const SCENARIOS: readonly Scenario[] = [
-  { name: 'small', description: 'GET, 100-byte response', path: '/', method: 'GET', headers: [], expectBytes: BODY_100.length },
+  { name: 'small', description: 'GET, 100-byte response', shape: 'plain', path: '/', method: 'GET', headers: [], expectBytes: BODY_100.length },
   {
     name: 'realistic',
     description: `GET with ${BROWSER_HEADERS.reduce((n, h) => n + h.length + 2, 0)} bytes of browser headers, 100-byte response`,
+    shape: 'plain',
     path: '/',
     method: 'GET',
     headers: BROWSER_HEADERS,
     expectBytes: BODY_100.length,
   },
-  { name: '1MiB', description: 'GET, 1 MiB static file', path: '/big', method: 'GET', headers: [], expectBytes: BIG_BYTES },
+  { name: '1MiB', description: 'GET, 1 MiB static file', shape: 'plain', path: '/big', method: 'GET', headers: [], expectBytes: BIG_BYTES },
   {
     name: 'post10k',
     description: 'POST of a 10 KiB body, 3-byte response',
+    shape: 'plain',
     path: '/post',
     method: 'POST',
     headers: [],
@@ -64,5 +79,20 @@ export const SCENARIOS: readonly Scenario[] = [
       );
       return file;
     },
+  },
+  {
+    name: 'rules',
+    description:
+      `GET ${RULES_PATH} with Host: api.surveyor.lab and X-Debug: 1, through an access list, a per-client rate limit that never refuses and 20 content rules ` +
+      `(bench/rules-fulcrum.ts, bench/rules-haproxy.ts) to rule 18: host and path regex, rewrite to ${RULES_UPSTREAM_PATH} with two captures, ` +
+      'X-Api-Version set and X-Debug removed, X-Content-Type-Options set and Server and X-Powered-By removed, a second pool; 100-byte response. ' +
+      `\`direct\` asks nginx for ${RULES_UPSTREAM_PATH}`,
+    shape: 'rules',
+    path: RULES_PATH,
+    directPath: RULES_UPSTREAM_PATH,
+    probes: PROBES,
+    method: 'GET',
+    headers: RULES_HEADERS,
+    expectBytes: BODY_100.length,
   },
 ];

@@ -27,7 +27,9 @@ export type Peer =
   | 'dnsperf'
   | 'gdnsd'
   // GeoIP: MaxMind's C reader, to check the test database writer
-  | 'mmdblookup';
+  | 'mmdblookup'
+  // the bench's paced load generator (nghttp2-client), for latency at a fixed request rate
+  | 'h2load';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

@@ -6,8 +6,9 @@
 # caster, server and client) and openssl (the FTPS certificate); for GSLB kdig (knot-dnsutils,
 # a second DNS client), ping (iputils-ping: the icmp site check), dnsperf (the DNS load generator)
 # gdnsd (the reference authoritative server of the bench) and mmdblookup (mmdb-bin: MaxMind's C
-# reader, which checks the test GeoIP database writer). Idempotent: runs `apt-get update`
-# and `apt-get install` only for what is missing.
+# reader, which checks the test GeoIP database writer); for the bench's latency at a fixed rate
+# h2load (nghttp2-client: an HTTP/1.1 load generator paced with --rps). Idempotent: runs
+# `apt-get update` and `apt-get install` only for what is missing.
 #
 # We never use the system nginx, haproxy, vsftpd, unbound or gdnsd services: tests and the bench start
 # their own instances as foreground processes with their own config files on loopback ports. A
@@ -38,6 +39,7 @@ declare -A PEERS=(
   [gdnsd]=gdnsd
   [mmdblookup]=mmdb-bin
   [ip]=iproute2
+  [h2load]=nghttp2-client
 )
 
 have() {
