@@ -102,7 +102,7 @@ export class ExchangeMatchInput implements MatchInput {
       bytes = Buffer.from(name, 'latin1');
       if (COOKIE_NAMES.size < 1024) COOKIE_NAMES.set(name, bytes);
     }
-    return cookieValue(this.#ex.head.buf, fields, bytes, 0, null);
+    return cookieValue(this.#ex.head.buf, fields, bytes, 0, null, '');
   }
 
   get clientFamily(): 0 | 4 | 6 {

@@ -91,7 +91,7 @@ export class RulesFilter implements HttpFilter {
       location: action.kind === 'redirect' ? redirectLocation(action.redirect, input, captures) : null,
       target:
         action.kind === 'forward' && found.rewrite !== null
-          ? withQuery(rewritePath(found.rewrite, input.path, captures), input.query)
+          ? rewritePath(found.rewrite, input.path, captures) + searchOf(ex)
           : normalized,
     };
     if (found.access !== null && !found.access.allows(input)) {
@@ -171,8 +171,19 @@ function edits(plan: HeaderEditPlan | null): HeaderEdits | null {
   return plan === null ? null : { apply: (headers) => applyHeaderEdits(headers, plan) };
 }
 
-function withQuery(path: string, query: string): string {
-  return query === '' ? path : `${path}?${query}`;
+/**
+ * The target's `?query` as sent, '' when it has no '?'. A bare '?' stays: `/a?` and `/a` are
+ * different targets to a cache or an application (RFC 3986 6.2.3), and HAProxy keeps it too.
+ */
+function searchOf(ex: Exchange): string {
+  const head = ex.head;
+  const buf = head.buf;
+  let q = head.originStart;
+  while (q < head.targetEnd && buf[q] !== 0x3f /* ? */ && buf[q] !== 0x23 /* # */) q++;
+  if (q === head.targetEnd || buf[q] !== 0x3f) return '';
+  let end = q + 1;
+  while (end < head.targetEnd && buf[end] !== 0x23) end++;
+  return buf.toString('latin1', q, end);
 }
 
 /**
@@ -192,6 +203,6 @@ function normalizedTarget(ex: Exchange): string | null {
     }
   }
   if (!suspicious) return null;
-  const input = ex.input() as { rawPath?: string; path: string; query: string };
-  return input.path === input.rawPath ? null : withQuery(input.path, input.query);
+  const input = ex.input() as { rawPath?: string; path: string };
+  return input.path === input.rawPath ? null : input.path + searchOf(ex);
 }

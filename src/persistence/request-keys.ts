@@ -34,12 +34,14 @@ export function headerValue(buf: Buffer, fields: FieldTable, lowerName: string, 
 /**
  * The value of cookie `name` (case-sensitive, RFC 6265) in the request's Cookie fields, or null.
  * `maxLength` > 0 refuses longer values without allocating them (the active cookie has one size).
+ * `empty` is what `name=` with no value gives: null for a persistence key (nothing to stick
+ * to), '' for a rule's condition (the cookie is present, as HAProxy's req.cook sees it).
  */
-export function cookieValue(buf: Buffer, fields: FieldTable, name: Buffer, maxLength: number, previous: string | null): string | null {
+export function cookieValue(buf: Buffer, fields: FieldTable, name: Buffer, maxLength: number, previous: string | null, empty: '' | null = null): string | null {
   for (let i = 0; i < fields.count; i++) {
     const start = fields.lineStart[i]!;
     if (fields.nameEnd[i]! - start !== 6 || !equalsLower(buf, start, 6, 'cookie')) continue;
-    const value = pairValue(buf, fields.valueStart[i]!, fields.valueEnd[i]!, name, SEMICOLON, maxLength, previous);
+    const value = pairValue(buf, fields.valueStart[i]!, fields.valueEnd[i]!, name, SEMICOLON, maxLength, previous, empty);
     if (value !== null) return value;
   }
   return null;
@@ -75,7 +77,7 @@ export function queryValue(buf: Buffer, start: number, end: number, name: Buffer
   if (q === end) return null;
   let queryEnd = q + 1;
   while (queryEnd < end && buf[queryEnd] !== HASH) queryEnd++;
-  return pairValue(buf, q + 1, queryEnd, name, AMPERSAND, 0, previous);
+  return pairValue(buf, q + 1, queryEnd, name, AMPERSAND, 0, previous, null);
 }
 
 /** The path of the request target buf[start, end): up to "?" (or "#"), without scheme and authority. */
@@ -97,7 +99,7 @@ export function pathOf(buf: Buffer, start: number, end: number, previous: string
  * `separator` (";" for cookies, "&" for queries), spaces around them ignored. A comma also ends
  * a cookie pair: some clients fold several Cookie fields into one with ", ".
  */
-function pairValue(buf: Buffer, start: number, end: number, name: Buffer, separator: number, maxLength: number, previous: string | null): string | null {
+function pairValue(buf: Buffer, start: number, end: number, name: Buffer, separator: number, maxLength: number, previous: string | null, empty: '' | null): string | null {
   const nameLength = name.length;
   let i = start;
   while (i < end) {
@@ -109,7 +111,7 @@ function pairValue(buf: Buffer, start: number, end: number, name: Buffer, separa
       const vs = pairStart + nameLength + 1;
       let ve = pairEnd;
       while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-      if (ve === vs) return null;
+      if (ve === vs) return empty;
       if (maxLength > 0 && ve - vs > maxLength) return null;
       return text(buf, vs, ve, previous);
     }

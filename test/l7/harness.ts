@@ -24,6 +24,7 @@ export interface ServiceSpec {
   timeouts?: Record<string, string>;
   limits?: Record<string, number>;
   forwardedHeaders?: Record<string, unknown>;
+  rules?: Record<string, unknown>[];
 }
 
 export interface AccessLine {
@@ -67,6 +68,7 @@ export function configText(spec: ServiceSpec, port: number, accessLogPath: strin
   if (spec.timeouts !== undefined) vs['timeouts'] = spec.timeouts;
   if (spec.limits !== undefined) vs['limits'] = spec.limits;
   if (spec.retries !== undefined) vs['retries'] = spec.retries;
+  if (spec.rules !== undefined) vs['rules'] = spec.rules;
   vs['realServers'] = spec.realServers.map((rs) => (typeof rs === 'string' ? { address: rs } : rs));
   return stringify({
     workers: 1,
