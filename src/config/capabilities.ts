@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { NEED_WORDS, PROTOCOL_OFFERS, offers, type FrontEndProtocol, type MethodNeed } from '../pool/needs.ts';
 import { PERSISTENCE_REGISTRY, persistenceInfo } from '../persistence/registry.ts';
 import { SCHEDULER_REGISTRY, schedulerInfo } from '../scheduling/registry.ts';
+import { FALLBACK_TYPES } from './persistence.ts';
 import type { PathSegment } from './problem.ts';
 
 /** "a, b and c" */
@@ -54,5 +55,7 @@ export function checkPoolCapabilities(pool: MethodsOf, poolName: string, inline:
   const { type, fallback } = pool.persistence;
   const persistenceFor = (p: FrontEndProtocol): string[] => PERSISTENCE_REGISTRY.filter((m) => offers(p, m.needs)).map((m) => m.type);
   check(persistenceInfo(type)?.needs, `persistence type ${type}`, ['persistence', 'type'], persistenceFor);
-  if (fallback !== null) check(persistenceInfo(fallback)?.needs, `fallback ${fallback}`, ['persistence', 'fallback'], (p) => persistenceFor(p).filter((t) => t !== type));
+  // A fallback is read before any response, so only the fallback types may stand in (persistence.ts).
+  const fallbackFor = (p: FrontEndProtocol): string[] => persistenceFor(p).filter((t) => t !== type && (FALLBACK_TYPES as readonly string[]).includes(t));
+  if (fallback !== null) check(persistenceInfo(fallback)?.needs, `fallback ${fallback}`, ['persistence', 'fallback'], fallbackFor);
 }
