@@ -98,6 +98,7 @@ export const UdpVirtualServiceSchema = z.strictObject({
   scheduler,
   udp: field(UdpSettingsSchema.prefault({}), 'How datagrams are grouped into sessions: each client address and port sticks to one real server while it keeps sending.'),
   slowStart,
+  adaptive: AdaptiveSchema,
   persistence: PersistenceSchema,
   drainTimeout: DrainTimeoutSchema,
   healthCheck: HealthCheckSpecSchema,

@@ -43,6 +43,20 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
     origin.set(pool.name, { at: ['pools', index], inline: false, index });
   });
 
+  // Inline pools first, so that `pool: NAME` finds another service's own pool (as a rule's
+  // pool: does) whichever of the two is written first.
+  parsedServices.forEach((vs, index) => {
+    if (vs.realServers === undefined) return;
+    const at: PathSegment[] = ['virtualServices', index];
+    const clash = origin.get(vs.name);
+    if (clash !== undefined && !clash.inline) {
+      issue(['pools', clash.index, 'name'], `pool name "${vs.name}" is also the name of virtual service "${vs.name}"'s own pool (its realServers); rename one`);
+    } else {
+      origin.set(vs.name, { at, inline: true, index });
+      pools.push(inlinePool(vs, at));
+    }
+  });
+
   const virtualServices: ResolvedVirtualService[] = [];
   parsedServices.forEach((vs, index) => {
     const at: PathSegment[] = ['virtualServices', index];
@@ -52,22 +66,13 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
     } else if (written === undefined && vs.realServers === undefined) {
       issue(at, `virtual service "${vs.name}" has no real servers: name a pool (pool: NAME, one of pools:) or list realServers`);
     } else if (written !== undefined && !origin.has(written)) {
-      const known = named.map((p) => p.name);
+      const known = [...origin.keys()];
       const hint = suggest(written, known);
       issue(
         [...at, 'pool'],
         known.length === 0 ? `no pool named "${written}": the config has no pools: list` : `no pool named "${written}"; the pools are ${known.join(', ')}`,
         hint,
       );
-    }
-    if (vs.realServers !== undefined) {
-      const clash = origin.get(vs.name);
-      if (clash !== undefined && !clash.inline) {
-        issue(['pools', clash.index, 'name'], `pool name "${vs.name}" is also the name of virtual service "${vs.name}"'s own pool (its realServers); rename one`);
-      } else {
-        origin.set(vs.name, { at, inline: true, index });
-        pools.push(inlinePool(vs, at));
-      }
     }
     virtualServices.push(frontEnd(vs, written ?? vs.name));
   });

@@ -98,7 +98,7 @@ const VirtualServiceSchema = field(
   z.discriminatedUnion('protocol', [
     HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
     TcpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
-    UdpVirtualServiceSchema.transform(resolveInlineHealthChecks),
+    UdpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
     FtpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
   ]),
   'A virtual service (front end): a listen address with a protocol (http, tcp, udp or ftp) that sends its traffic to a pool of real servers, named with pool: or written inline (realServers, scheduler, ...).',

@@ -52,7 +52,7 @@ export const listen = field(
 /** The name of the pool a virtual service sends its traffic to (unless a rule says otherwise). */
 export const poolRef = field(
   z.string().min(1).max(64).optional(),
-  'The pool (under pools:) this virtual service sends its traffic to, unless a rule routes elsewhere. Instead of pool:, a virtual service may list realServers (and scheduler, healthCheck, ...) itself: a pool of its own, named after it.',
+  'The pool this virtual service sends its traffic to, unless a rule routes elsewhere: one under pools:, or another virtual service\'s own pool (by that service\'s name). Instead of pool:, a virtual service may list realServers (and scheduler, healthCheck, ...) itself: a pool of its own, named after it.',
   { noun: 'a pool name' },
 );
 

@@ -93,10 +93,13 @@ describe('every scheduler on every protocol', () => {
     }
   }
 
-  it('scheduler adaptive without its adaptive block is refused on every protocol, udp too', { todo: 'bug: a udp virtual service with scheduler: adaptive and no adaptive block loads (every other protocol refuses it); the udp schema has neither the adaptive key nor checkAdaptiveScheduler' }, () => {
+  it('scheduler adaptive without its adaptive block is refused on every protocol, udp too; with it, the pool carries it', () => {
     for (const protocol of PROTOCOLS) {
       const problems = problemsOf(inlineConfig(protocol, ['scheduler: adaptive']));
       assert.match(problemAt(problems, 'virtualServices[0].scheduler').message, /needs an adaptive block/, protocol);
+      const pool = loads(inlineConfig(protocol, ['scheduler: adaptive', 'adaptive: { type: agent, port: 8082 }'])).pools[0]!;
+      assert.equal(pool.adaptive?.type, 'agent', protocol);
+      assert.equal(pool.adaptive?.port, 8082, protocol);
     }
   });
 });
