@@ -26,7 +26,7 @@ export const poolName = field(
 
 export const maxConnections = field(
   z.int().min(1).max(1_000_000).optional(),
-  'Most requests (http) or connections (tcp, ftp) this real server takes at once, per worker process; a new one goes to another server, or waits in the pool\'s queue when every server is full (HAProxy\'s maxconn). Default: no limit.',
+  'Most requests (http) or connections (tcp, ftp) this real server takes at once, per worker process; a new one goes to another server, or waits in the pool\'s queue when every server is full; one persisted to this server waits for it (HAProxy\'s maxconn). Default: no limit.',
 );
 
 export const PoolRealServerSchema = RealServerSchema.extend({ maxConnections }).describe(

@@ -179,9 +179,17 @@ export class Persistence implements ServerSlots {
     this.read(slot, slot, NO_REQUEST as RequestHead, NO_REQUEST as FieldTable);
   }
 
+  /**
+   * Did the last pick return the server the request was already persisted to (rather than a new
+   * choice)? The pool then waits for that server when it is at its maxConnections, instead of
+   * moving the client and losing its session (HAProxy queues it on the server).
+   */
+  keptLast = false;
+
   /** The server for this request: the one it is persisted to when that may serve it, else a new choice, remembered. */
   pick(slot: RequestKeys, ctx: PickContext, now: number): RealServer | null {
     slot.setCookie = '';
+    this.keptLast = false;
     const firstAttempt = ctx.exclude === null;
     const key = slot.key;
     if (key !== null) {
@@ -194,6 +202,7 @@ export class Persistence implements ServerSlots {
             const cookie = this.#cookie;
             if (cookie !== null && cookie.needsRefresh(now)) slot.setCookie = cookie.setCookie(known, now);
           }
+          this.keptLast = true;
           return known;
         }
       }
@@ -206,6 +215,7 @@ export class Persistence implements ServerSlots {
     if (fallback !== null && fallbackKey !== null) {
       const known = firstAttempt ? fallback.lookup(fallbackKey, now) : null;
       if (known !== null && this.#keeps(known, now)) {
+        this.keptLast = true;
         if (known.state === 'drain') return known;
         fallback.remember(fallbackKey, known, now);
         return this.#persistTo(slot, known, now);

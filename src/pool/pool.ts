@@ -25,6 +25,13 @@ import { ServerLifecycle } from './lifecycle.ts';
 import { RealServer } from './real-server.ts';
 import { FULL, type PickRequest, type PickResult, type PoolEventSink, type PoolWaiter } from './types.ts';
 
+/**
+ * Waiters passed over (each still full) in one admission before it stops: bounds the work a
+ * release does to 64 picks when many waiters are persisted to full servers; the rest are tried at
+ * the next release or tick (100 ms).
+ */
+const MAX_PASSED_OVER = 64;
+
 export class Pool {
   readonly name: string;
   readonly config: PoolConfig;
@@ -142,6 +149,9 @@ export class Pool {
       const server = persistence === null || keys === null ? this.pickUnpersisted(ctx) : persistence.pick(keys, ctx, now);
       if (server === null) return full ? FULL : null;
       if (server.maxConnections === 0 || server.inflight < server.maxConnections) return server;
+      // A client persisted to a full server waits for it (queue.timeout at most): moving it would
+      // rewrite its entry or cookie and lose its session on the server for a moment's load.
+      if (persistence?.keptLast === true) return FULL;
       full = true;
       ctx.exclude = ctx.exclude === null ? [server] : [...ctx.exclude, server];
     }
@@ -196,28 +206,38 @@ export class Pool {
     return this.#queued;
   }
 
-  /** Oldest first, while servers take them; a waiter that finds every server full again keeps its place at the head. */
+  /**
+   * Oldest first, while servers take them. A waiter that finds no slot keeps its place; the ones
+   * behind it are still tried while some server has a free slot, since a waiter persisted to a
+   * full server must not hold up those that could use another (HAProxy's per-server queues).
+   */
   #admitQueued(): void {
     if (this.#admitting) return;
     this.#admitting = true;
     try {
       const queue = this.#queue;
-      while (queue.size > 0) {
-        const waiter = queue.peek()!;
-        if (waiter.inQueue) {
-          waiter.inQueue = false;
-          this.#queued--;
-          if (!waiter.onPoolSlot(this)) {
-            waiter.inQueue = true;
-            this.#queued++;
-            return;
-          }
-        }
-        queue.shift();
+      let passedOver = 0;
+      for (let i = 0; i < queue.size && this.#queued > 0; i++) {
+        const waiter = queue.at(i)!;
+        if (!waiter.inQueue) continue;
+        waiter.inQueue = false;
+        this.#queued--;
+        if (waiter.onPoolSlot(this)) continue;
+        waiter.inQueue = true;
+        this.#queued++;
+        if (++passedOver > MAX_PASSED_OVER || !this.#hasFreeSlot()) break;
       }
+      // Waiters served or gone leave from the front; the ones passed over keep their order.
+      while (queue.size > 0 && !queue.peek()!.inQueue) queue.shift();
     } finally {
       this.#admitting = false;
     }
+  }
+
+  /** May some server take one more (its maxConnections not reached)? Only asked while waiters are passed over. */
+  #hasFreeSlot(): boolean {
+    for (const s of this.servers) if (s.up && (s.maxConnections === 0 || s.inflight < s.maxConnections)) return true;
+    return false;
   }
 
   #expireQueued(now: number): void {

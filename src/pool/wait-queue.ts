@@ -14,6 +14,11 @@ export class WaitQueue<T> {
     this.#items.push(item);
   }
 
+  /** The item `index` places behind the front (0: the front). */
+  at(index: number): T | undefined {
+    return this.#items[this.#head + index];
+  }
+
   peek(): T | undefined {
     return this.#items[this.#head];
   }
