@@ -77,8 +77,8 @@ export class Exchange implements PickRequest, RequestKeys {
   earlyBodyComplete = true;
   /** What rules and access lists read of this request; made on first use (input()). */
   #input: MatchInput | null = null;
-  /** A rule's requestBody.maxBytes; 0: no limit. */
-  maxBodyBytes = 0;
+  /** A rule's requestBody.maxBytes; -1: no limit (0 is a limit: no body at all). */
+  maxBodyBytes = -1;
   bodyBytes = 0;
 
   // ---- the outcome ----

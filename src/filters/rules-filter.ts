@@ -159,7 +159,7 @@ export class BodyLimitFilter implements HttpFilter {
   readonly name = 'body-limit';
 
   onRequestBody(ex: Exchange, chunk: Buffer): FilterStatus {
-    if (ex.maxBodyBytes === 0) return FilterStatus.CONTINUE;
+    if (ex.maxBodyBytes < 0) return FilterStatus.CONTINUE;
     ex.bodyBytes += chunk.length;
     if (ex.bodyBytes <= ex.maxBodyBytes) return FilterStatus.CONTINUE;
     ex.fail(Termination.REQUEST_TOO_LARGE, `the body passed ${ex.maxBodyBytes} bytes, rule "${ex.ruleName}"'s requestBody.maxBytes`, true, 413);
