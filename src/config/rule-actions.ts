@@ -54,7 +54,7 @@ export const HeaderEditSchema = z
     if (edits.remove.length + edits.replace.length + Object.keys(edits.set).length + Object.keys(edits.add).length === 0) {
       report(ctx, [], 'lists no edits; give remove, replace, set or add, or leave the key out');
     }
-    edits.remove.forEach((name, i) => checkName(ctx, ['remove', i], name));
+    edits.remove.forEach((name, i) => checkName(ctx, ['remove', i], name) || checkNotHost(ctx, ['remove', i], name, 'removed'));
     edits.replace.forEach((replace, i) => {
       checkName(ctx, ['replace', i, 'name'], replace.name);
       const regex = compileSafeRegex(replace.regex);
@@ -64,12 +64,21 @@ export const HeaderEditSchema = z
       if (value !== null) report(ctx, ['replace', i, 'with'], value);
     });
     for (const key of ['set', 'add'] as const) checkHeaderMap(ctx, [key], edits[key]);
+    for (const name of Object.keys(edits.add)) checkNotHost(ctx, ['add', name], name, 'added');
     return edits;
   });
 
-function checkName(ctx: z.RefinementCtx, path: PathSegment[], name: string): void {
+/** Reports a header a rule may not edit; true when it did. */
+function checkName(ctx: z.RefinementCtx, path: PathSegment[], name: string): boolean {
   const problem = editableHeaderProblem(name);
   if (problem !== null) report(ctx, path, problem);
+  return problem !== null;
+}
+
+/** An HTTP/1.1 request carries exactly one Host (RFC 9112 §3.2): a rule may set it, not remove or add one. */
+function checkNotHost(ctx: z.RefinementCtx, path: PathSegment[], name: string, verb: 'removed' | 'added'): void {
+  if (name.toLowerCase() !== 'host') return;
+  report(ctx, path, `Host cannot be ${verb} by a rule: an HTTP/1.1 request carries exactly one Host field (RFC 9112 §3.2); use set: { Host: NAME } to send another`);
 }
 
 function checkHeaderMap(ctx: z.RefinementCtx, path: PathSegment[], headers: Record<string, string>): void {

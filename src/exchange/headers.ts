@@ -70,6 +70,11 @@ export class H1Headers implements MutableHeaders {
     this.#added.push([name, value]);
   }
 
+  /** The added fields, [name, value], in order. */
+  added(): ReadonlyArray<readonly [string, string]> {
+    return this.#added;
+  }
+
   /** The added lines, CRLF-terminated, for the head writer. */
   additions(): string {
     let text = '';

@@ -112,6 +112,11 @@ export class RulesFilter implements HttpFilter {
     const action = rule.action;
     switch (action.kind) {
       case 'redirect':
+        // "https:///a" would send the client nowhere: without a host there is nothing to say.
+        if (action.redirect.needsHost && ex.input().host === '') {
+          ex.fail(Termination.CLIENT_BAD_REQUEST, `rule "${rule.name}" redirects to $host and the request names no host`, false, 400);
+          return FilterStatus.STOP;
+        }
         this.#answer(ex, run, action.redirect.status, [['Location', location!]], Buffer.alloc(0), Termination.REDIRECTED);
         return FilterStatus.STOP;
       case 'respond':

@@ -16,12 +16,19 @@ export interface ForwardingPolicy {
 const CRLF = '\r\n';
 const SP_HTTP11_CRLF = ' HTTP/1.1\r\n';
 
-/** What content rules change in a request head on its way to the real server. */
+/**
+ * What content rules change in a request head on its way to the real server. The fields a rule
+ * removed are marked drop in the FieldTable. The forwarding headers are then written from the
+ * request as the rules left it: X-Forwarded-For and Forwarded append the client to the chain the
+ * rules left (remove: a chain of the client alone; set: the rule's value, then the client), and a
+ * rule that sets X-Forwarded-Proto or X-Forwarded-Host wins over the computed value (Fulcrum
+ * behind a TLS offloader: `set: { X-Forwarded-Proto: https }`).
+ */
 export interface RequestEdits {
   /** A new request target (origin-form: path and query) instead of the client's; null: as sent. */
   readonly target: string | null;
-  /** Whole field lines to add, CRLF included (the fields they replace are marked drop); '' for none. */
-  readonly lines: string;
+  /** Fields to add, in order: [name as written, value]. */
+  readonly added: ReadonlyArray<readonly [string, string]>;
 }
 
 /**
@@ -53,13 +60,40 @@ export function writeUpstreamRequestHead(
   let additions = '';
   let existingXff = '';
   let existingForwarded = '';
+  // A rule's added forwarding fields join the chains (or stand for the computed value); the
+  // others go out as lines, before ours.
+  let ruleLines = '';
+  let ruleProto = false;
+  let ruleHost = false;
+  let ruleSetsHost = false;
+  if (edits !== null) {
+    for (const [name, value] of edits.added) {
+      const lower = name.toLowerCase();
+      if (lower === 'x-forwarded-for' && !keepXff) {
+        if (policy.xForwardedFor === 'append') existingXff = existingXff === '' ? value : `${existingXff}, ${value}`;
+        continue;
+      }
+      if (lower === 'forwarded' && policy.forwarded) {
+        existingForwarded = existingForwarded === '' ? value : `${existingForwarded}, ${value}`;
+        continue;
+      }
+      if (lower === 'x-forwarded-proto') ruleProto = true;
+      else if (lower === 'x-forwarded-host') ruleHost = true;
+      else if (lower === 'host') ruleSetsHost = true;
+      ruleLines += `${name}: ${value}\r\n`;
+    }
+  }
+  // The client's chains come first: fields a rule removed (or the client's Connection nominated) are gone.
+  let clientXff = '';
+  let clientForwarded = '';
   for (let i = 0; i < fields.count; i++) {
+    if (fields.drop[i] === 1) continue;
     const k = fields.kind[i];
     if (k === HeaderKind.X_FORWARDED_FOR && !keepXff) {
       fields.drop[i] = 1;
       if (policy.xForwardedFor === 'append') {
         const v = src.toString('latin1', fields.valueStart[i]!, fields.valueEnd[i]!);
-        existingXff = existingXff === '' ? v : `${existingXff}, ${v}`;
+        clientXff = clientXff === '' ? v : `${clientXff}, ${v}`;
       }
     } else if (k === HeaderKind.X_FORWARDED_PROTO && policy.xForwardedProto) {
       fields.drop[i] = 1;
@@ -68,29 +102,32 @@ export function writeUpstreamRequestHead(
     } else if (k === HeaderKind.FORWARDED && policy.forwarded) {
       fields.drop[i] = 1;
       const v = src.toString('latin1', fields.valueStart[i]!, fields.valueEnd[i]!);
-      existingForwarded = existingForwarded === '' ? v : `${existingForwarded}, ${v}`;
+      clientForwarded = clientForwarded === '' ? v : `${clientForwarded}, ${v}`;
     }
   }
+  if (clientXff !== '') existingXff = existingXff === '' ? clientXff : `${clientXff}, ${existingXff}`;
+  if (clientForwarded !== '') existingForwarded = existingForwarded === '' ? clientForwarded : `${clientForwarded}, ${existingForwarded}`;
   if (!keepXff) {
     additions += existingXff === '' ? `X-Forwarded-For: ${clientIp}\r\n` : `X-Forwarded-For: ${existingXff}, ${clientIp}\r\n`;
   }
-  if (policy.xForwardedProto) additions += `X-Forwarded-Proto: ${policy.proto}\r\n`;
+  if (policy.xForwardedProto && !ruleProto) additions += `X-Forwarded-Proto: ${policy.proto}\r\n`;
   const hasHost = req.hostStart >= 0;
   const host = hasHost && (policy.xForwardedHost || policy.forwarded) ? src.toString('latin1', req.hostStart, req.hostEnd) : '';
-  if (policy.xForwardedHost && hasHost) additions += `X-Forwarded-Host: ${host}\r\n`;
+  if (policy.xForwardedHost && hasHost && !ruleHost) additions += `X-Forwarded-Host: ${host}\r\n`;
   if (policy.forwarded) {
     const element = forwardedElement(clientIp, host, policy.proto);
     additions += `Forwarded: ${existingForwarded === '' ? element : `${existingForwarded}, ${element}`}\r\n`;
   }
   if (req.isUpgrade) additions += 'Connection: upgrade\r\n';
-  if (edits !== null) additions = edits.lines + additions;
+  additions = ruleLines + additions;
 
   // The rare rewrites allocate a string; the common request (origin-form, HTTP/1.1, canonical
   // Content-Length) makes none here.
   let hostLine = '';
   if (req.absoluteForm) {
     if (req.hostField >= 0) fields.drop[req.hostField] = 1;
-    hostLine = `Host: ${src.toString('latin1', req.hostStart, req.hostEnd)}\r\n`;
+    // A rule's set: { Host } is the one Host line then.
+    if (!ruleSetsHost) hostLine = `Host: ${src.toString('latin1', req.hostStart, req.hostEnd)}\r\n`;
   }
   let lengthField = -1;
   let lengthLine = '';

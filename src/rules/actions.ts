@@ -4,7 +4,7 @@
  * request's values and the rule's captures; the exchange does the I/O.
  */
 import type { HeaderEditConfig, RewriteConfig } from '../config/rule-actions.ts';
-import { expandTemplate, expandWithMatch, parseTemplate, type Template } from './template.ts';
+import { TemplateVar, expandTemplate, expandWithMatch, parseTemplate, usesVar, type Template } from './template.ts';
 import type { Captures, MatchInput, MutableHeaders } from './types.ts';
 
 // ---- redirect ----------------------------------------------------------------------------------
@@ -12,10 +12,13 @@ import type { Captures, MatchInput, MutableHeaders } from './types.ts';
 export interface CompiledRedirect {
   readonly status: number;
   readonly target: Template;
+  /** The target uses $host: a request that names no host (HTTP/1.0 without Host) cannot be redirected. */
+  readonly needsHost: boolean;
 }
 
 export function compileRedirect(config: { to: string; status: number }): CompiledRedirect {
-  return { status: config.status, target: validTemplate(config.to, 'url') };
+  const target = validTemplate(config.to, 'url');
+  return { status: config.status, target, needsHost: usesVar(target, TemplateVar.HOST) };
 }
 
 /** The Location for this request: $host, $path, $query and $1..$9 replaced. */

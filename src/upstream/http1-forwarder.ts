@@ -41,6 +41,7 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** A response head larger than this is refused as a bad gateway (HAProxy's default bufsize is 16 KiB). */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_FIELDS = 256;
+const NO_FIELDS: RequestEdits['added'] = [];
 
 /** A parsed response head, editable by rules before it is written to the client. */
 class ResponseHeadView implements UpstreamResponseHead {
@@ -118,13 +119,13 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const fields = ex.fields!;
     let edits: RequestEdits | null = null;
     if (ex.requestEdits !== null || ex.rewrittenTarget !== null) {
-      let lines = '';
+      let added: RequestEdits['added'] = NO_FIELDS;
       if (ex.requestEdits !== null) {
         const headers = new H1Headers(ex.head.buf, fields);
         ex.requestEdits.apply(headers);
-        lines = headers.additions();
+        added = headers.added();
       }
-      edits = { target: ex.rewrittenTarget, lines };
+      edits = { target: ex.rewrittenTarget, added };
     }
     const { buf, headLength } = writeUpstreamRequestHead(ex.head, fields, ex.peerAddress, this.#fe.policy, extra, edits);
     if (early !== null) early.copy(buf, headLength);
