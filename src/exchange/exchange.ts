@@ -79,6 +79,7 @@ export class Exchange implements PickRequest, RequestKeys {
   #input: MatchInput | null = null;
   /** A rule's requestBody.maxBytes; -1: no limit (0 is a limit: no body at all). */
   maxBodyBytes = -1;
+  /** Request payload bytes received so far (chunk framing not counted), kept by the downstream. */
   bodyBytes = 0;
 
   // ---- the outcome ----

@@ -21,7 +21,7 @@ export interface HttpFilter {
   /** For logs and the status view: "access", "rate-limit", "rules". */
   readonly name: string;
   onRequestHeaders?(ex: Exchange): FilterStatus;
-  /** `chunk` as received (for HTTP/1.1, the framed bytes); `last` on the body's final bytes. */
+  /** `chunk` as received (for HTTP/1.1, the framed bytes; `ex.bodyBytes` counts the payload so far); `last` on the body's final bytes. */
   onRequestBody?(ex: Exchange, chunk: Buffer, last: boolean): FilterStatus;
   onRoute?(ex: Exchange): FilterStatus;
   onResponseHeaders?(ex: Exchange): FilterStatus;

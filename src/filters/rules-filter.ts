@@ -137,13 +137,12 @@ export class RulesFilter implements HttpFilter {
     const max = rule.maxRequestBodyBytes;
     if (max !== null) {
       const head = ex.head;
-      const early = ex.earlyBody === null ? 0 : ex.earlyBody.length;
-      if ((head.bodyKind === BodyKind.LENGTH && head.contentLength > max) || early > max) {
-        ex.fail(Termination.REQUEST_TOO_LARGE, `a body of ${head.bodyKind === BodyKind.LENGTH ? head.contentLength : `more than ${early}`} bytes is over rule "${rule.name}"'s requestBody.maxBytes (${max})`, true, 413);
+      // A chunked body is counted as its payload, which may have come with the head already.
+      if ((head.bodyKind === BodyKind.LENGTH && head.contentLength > max) || ex.bodyBytes > max) {
+        ex.fail(Termination.REQUEST_TOO_LARGE, `a body of ${head.bodyKind === BodyKind.LENGTH ? head.contentLength : `more than ${ex.bodyBytes}`} bytes is over rule "${rule.name}"'s requestBody.maxBytes (${max})`, true, 413);
         return FilterStatus.STOP;
       }
       ex.maxBodyBytes = max;
-      ex.bodyBytes = early;
     }
     return FilterStatus.CONTINUE;
   }
@@ -159,14 +158,12 @@ export class RulesFilter implements HttpFilter {
   }
 }
 
-/** Counts a request body against the matched rule's requestBody.maxBytes (as received: chunk framing included). */
+/** Holds a request body to the matched rule's requestBody.maxBytes: its payload, chunk framing not counted. */
 export class BodyLimitFilter implements HttpFilter {
   readonly name = 'body-limit';
 
-  onRequestBody(ex: Exchange, chunk: Buffer): FilterStatus {
-    if (ex.maxBodyBytes < 0) return FilterStatus.CONTINUE;
-    ex.bodyBytes += chunk.length;
-    if (ex.bodyBytes <= ex.maxBodyBytes) return FilterStatus.CONTINUE;
+  onRequestBody(ex: Exchange): FilterStatus {
+    if (ex.maxBodyBytes < 0 || ex.bodyBytes <= ex.maxBodyBytes) return FilterStatus.CONTINUE;
     ex.fail(Termination.REQUEST_TOO_LARGE, `the body passed ${ex.maxBodyBytes} bytes, rule "${ex.ruleName}"'s requestBody.maxBytes`, true, 413);
     return FilterStatus.STOP;
   }

@@ -70,6 +70,8 @@ export class ChunkedDecoder {
   #nameMatches = 0;
   /** Bytes of the current chunk's extensions, or of the trailer section so far. */
   #sectionBytes = 0;
+  /** Payload bytes so far (chunk data, without the framing): what a body limit counts. */
+  payloadBytes = 0;
   sink: ChunkSink | null = null;
 
   reset(sink: ChunkSink | null = null): void {
@@ -78,6 +80,7 @@ export class ChunkedDecoder {
     this.#nameLength = 0;
     this.#nameMatches = 0;
     this.#sectionBytes = 0;
+    this.payloadBytes = 0;
     this.sink = sink;
   }
 
@@ -181,6 +184,7 @@ export class ChunkedDecoder {
           const take = Math.min(this.#remaining, end - i);
           if (this.sink !== null) this.sink.onChunkData(buf, i, i + take);
           this.#remaining -= take;
+          this.payloadBytes += take;
           i += take;
           if (this.#remaining === 0) state = S.DATA_CR;
           break;

@@ -314,6 +314,7 @@ export class Http1Connection implements Downstream {
     ex.keepAlive = head.keepAlive && !this.#draining;
     ex.bytesIn = bodyStart;
     ex.earlyBody = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : null;
+    ex.bodyBytes = head.bodyKind === BodyKind.CHUNKED ? this.#reqChunked!.payloadBytes : bodyEnd - bodyStart;
     ex.earlyBodyComplete = this.#reqBodyDone;
     this.#ex = ex;
     this.#fe = fe;
@@ -402,6 +403,7 @@ export class Http1Connection implements Downstream {
       this.#reqBodyDone = r !== CHUNKED_NEED_MORE;
     }
     const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+    ex.bodyBytes = this.#reqBodyKind === BodyKind.LENGTH ? ex.bodyBytes + (end - start) : this.#reqChunked!.payloadBytes;
     if (end < buf.length) this.#stash(buf.subarray(end));
     if (this.#fe!.chain.requestBody.length > 0 && ex.filterRequestBody(slice, this.#reqBodyDone) !== FilterStatus.CONTINUE) return;
     const upstream = ex.upstream!;
