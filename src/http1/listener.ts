@@ -86,7 +86,7 @@ export class Listener implements ServiceSource, ServiceListener {
         return;
       }
       if (refusal === null) open();
-      else socket.destroy();
+      else this.#refuse(socket, client, refusal);
     });
     if (decided === 'pending') {
       socket.pause();
@@ -94,8 +94,14 @@ export class Listener implements ServiceSource, ServiceListener {
     } else if (decided === null) {
       open();
     } else {
-      socket.destroy();
+      this.#refuse(socket, client, decided);
     }
+  }
+
+  /** Over a connection limit: closed at once, with no response (there is no request yet), and logged as TCP logs it. */
+  #refuse(socket: Socket, client: string, refusal: { termination: string; detail: string }): void {
+    socket.destroy();
+    this.service.http?.logRefusal(client, 0, refusal.detail, refusal.termination, 0, 0, 0);
   }
 
   #acceptProxy(socket: Socket): void {

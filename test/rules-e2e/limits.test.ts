@@ -220,7 +220,6 @@ describe('connectionRate on http', { timeout: 30_000 }, () => {
 
   it(
     'leaves an access-log line for each refused connection (termination rate-limited)',
-    { todo: 'bug: an HTTP connection refused by the connection gate (src/http1/listener.ts #admit) is destroyed without an access-log line; TCP logs one (rate-limited), and HTTP logs one for heads refused before an exchange (logRefusal)' },
     async () => {
       // Two within the burst, two refused.
       for (let i = 0; i < 4; i++) {
