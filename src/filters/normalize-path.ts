@@ -1,14 +1,19 @@
 /**
  * The path rules match on, and the real server then gets: percent-encoded unreserved characters
- * decoded and dot segments removed (RFC 3986 §6.2.2.2, §5.2.4), so `/%61dmin` and
- * `/static/../admin` are the `/admin` a deny rule names, as the real server would resolve them.
- * Other escapes (%2F, %20, ...) stay as they are: decoding them changes what the path means.
+ * decoded, dot segments removed (RFC 3986 §6.2.2.2, §5.2.4) and runs of slashes merged, so
+ * `/%61dmin`, `/static/../admin` and `//admin` are the `/admin` a deny rule names, as IIS and
+ * nginx (merge_slashes, on by default) would resolve them. Other escapes (%2F, %20, ...) stay as
+ * they are: decoding them changes what the path means.
  */
 
 /** A path (no query) that needs none of this comes back as the same string (no allocation). */
 export function normalizePath(path: string): string {
-  if (path.indexOf('%') === -1 && path.indexOf('/.') === -1) return path;
-  return removeDotSegments(decodeUnreserved(path));
+  if (path.indexOf('%') === -1 && path.indexOf('/.') === -1 && path.indexOf('//') === -1) return path;
+  return removeDotSegments(mergeSlashes(decodeUnreserved(path)));
+}
+
+function mergeSlashes(path: string): string {
+  return path.indexOf('//') === -1 ? path : path.replace(/\/{2,}/g, '/');
 }
 
 function decodeUnreserved(path: string): string {

@@ -199,7 +199,7 @@ function normalizedTarget(ex: Exchange): string | null {
   for (let i = head.originStart; i < head.targetEnd; i++) {
     const b = buf[i]!;
     if (b === 0x3f /* ? */ || b === 0x23 /* # */) break;
-    if (b === 0x25 /* % */ || (b === 0x2e /* . */ && buf[i - 1] === 0x2f /* / */)) {
+    if (b === 0x25 /* % */ || ((b === 0x2e /* . */ || b === 0x2f) && buf[i - 1] === 0x2f /* / */)) {
       suspicious = true;
       break;
     }

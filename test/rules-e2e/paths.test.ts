@@ -1,6 +1,6 @@
 // The path rules see and the real server gets: percent-encoded unreserved characters decoded and
 // dot segments removed, so `/%61dmin` and `/static/../admin` are `/admin` to a deny rule and to
-// the real server; other escapes stay. A virtual service without rules runs no filter: its
+// the real server, and runs of slashes are one; other escapes stay. A virtual service without rules runs no filter: its
 // requests go on as sent. And request bodies over a rule's requestBody.maxBytes get 413.
 import { ruleTables } from './table.ts';
 
@@ -32,6 +32,9 @@ rules:
       { path: '/static/../admin/./users', clientAddress: INSIDE },
       { path: '/a/./b/../c?q=1', clientAddress: OUTSIDE },
       { path: '/%7Euser/a%20b%2Fc', clientAddress: OUTSIDE },
+      { path: '//admin', clientAddress: OUTSIDE },
+      { path: '/static//..//admin', clientAddress: OUTSIDE },
+      { path: '/a//b///c?u=http://x//y', clientAddress: OUTSIDE },
       { method: 'RPC_IN_DATA', path: '/rpc/../rpc/rpcproxy.dll', clientAddress: OUTSIDE, body: 'data' },
     ],
     expect: [
@@ -51,6 +54,11 @@ rules:
       { pool: 'main', upstreamPath: '/admin/users' },
       { pool: 'main', upstreamPath: '/a/c?q=1' },
       { pool: 'main', upstreamPath: '/~user/a%20b%2Fc' },
+      // Runs of slashes are one (IIS and nginx merge them): "//admin" is /admin.
+      { status: 403, rule: 'no-admin', termination: 'denied' },
+      { status: 403, rule: 'no-admin', termination: 'denied' },
+      // The query is not a path: its slashes stay.
+      { pool: 'main', upstreamPath: '/a/b/c?u=http://x//y' },
       { pool: 'rpc', rule: 'rpc', upstreamMethod: 'RPC_IN_DATA', upstreamPath: '/rpc/rpcproxy.dll', upstreamBody: 'data' },
     ],
   },
