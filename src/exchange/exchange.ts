@@ -12,7 +12,6 @@
  * A filter that answers (deny, redirect, respond, 429) ends it through `answer`; a failure
  * anywhere ends it through `fail` with a termination code and a client-safe reason.
  */
-import { performance } from 'node:perf_hooks';
 import { STATUS_CODES } from 'node:http';
 import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
@@ -295,6 +294,6 @@ export class Exchange implements PickRequest, RequestKeys {
     this.frontEnd.releaseTables(this);
     const filters = this.frontEnd.chain.log;
     for (let i = 0; i < filters.length; i++) filters[i]!.onLog!(this);
-    this.frontEnd.log(this, performance.now() - this.startedAt);
+    this.frontEnd.log(this);
   }
 }

@@ -136,9 +136,11 @@ export class HttpFrontEnd {
     });
   }
 
-  log(ex: Exchange, durationMs: number): void {
+  /** The exchange's access-log line (its duration runs to now). */
+  log(ex: Exchange): void {
     const sink = this.ctx.accessLog;
     if (sink === null) return;
+    const durationMs = performance.now() - ex.startedAt;
     sink.log({
       client: ex.clientAddress,
       virtualService: this.name,

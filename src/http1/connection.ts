@@ -90,6 +90,8 @@ export class Http1Connection implements Downstream {
   upstreamDeadlineKind: DeadlineKind = DeadlineKind.NONE;
   /** Client bytes received and not yet consumed: a partial head, pipelined requests, early body. */
   #pending: Buffer | null = null;
+  /** The last ended exchange's RequestHead, parsed over by the next request (one head object per connection, not per request). */
+  #spareHead: RequestHead | null = null;
   #clientPaused = false;
   #clientEnded = false;
   /** Set by drain(): every response from now on closes the connection. */
@@ -270,10 +272,12 @@ export class Http1Connection implements Downstream {
     }
     if (headEnd + 4 > limits.maxHeaderBytes) return this.#refuseParse(ParseError.HEADERS_TOO_LARGE, data.length);
     const fields = this.#ctx.tables.acquire();
-    const head = new RequestHead();
+    const head = this.#spareHead ?? new RequestHead();
+    this.#spareHead = null;
     const error = parseRequestHead(data, 0, headEnd + 2, head, fields, limits);
     if (error !== ParseError.NONE) {
       this.#ctx.tables.release(fields);
+      this.#spareHead = head;
       return this.#refuseParse(error, data.length);
     }
     this.#pending = null;
@@ -489,7 +493,9 @@ export class Http1Connection implements Downstream {
     return bytes.length;
   }
 
-  done(_ex: Exchange, close: boolean): void {
+  done(ex: Exchange, close: boolean): void {
+    // Its head is parsed over by the next request: nothing reads an ended exchange's head.
+    if (ex === this.#ex) this.#spareHead = ex.head;
     this.#ex = null;
     this.disarmUpstream();
     if (this.#phase !== Phase.EXCHANGE) return; // cut meanwhile

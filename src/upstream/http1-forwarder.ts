@@ -20,7 +20,7 @@
  * socket events call straight in).
  */
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder, type ChunkSink } from '../http/chunked.ts';
-import type { FieldTable } from '../http/fields.ts';
+import { FieldTable } from '../http/fields.ts';
 import { isIdempotent } from '../http/methods.ts';
 import { ParseError } from '../http/parse-error.ts';
 import { BodyKind } from '../http/request-head.ts';
@@ -42,20 +42,37 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_FIELDS = 256;
 const NO_FIELDS: RequestEdits['added'] = [];
+const EMPTY = Buffer.alloc(0);
+const NO_TABLE = new FieldTable(0);
+/** Response head scratch of this worker: one per response being read at once (one, but for nesting). */
+const SPARE_HEADS: ResponseHeadView[] = [];
 
 /** A parsed response head, editable by rules before it is written to the client. */
+/**
+ * A response head while it is read and passed on (readResponseHead, synchronously): its parse
+ * and the view filters and the downstream get. Scratch, taken from SPARE_HEADS and given back
+ * when readResponseHead returns, so a response allocates neither.
+ */
 class ResponseHeadView implements UpstreamResponseHead {
-  readonly head: ResponseHead;
-  readonly buf: Buffer;
-  readonly from: number;
-  readonly fields: FieldTable;
+  readonly head = new ResponseHead();
+  buf: Buffer = EMPTY;
+  from = 0;
+  fields: FieldTable = NO_TABLE;
   additions = '';
 
-  constructor(head: ResponseHead, buf: Buffer, from: number, fields: FieldTable) {
-    this.head = head;
+  use(buf: Buffer, from: number, fields: FieldTable): this {
     this.buf = buf;
     this.from = from;
     this.fields = fields;
+    this.additions = '';
+    return this;
+  }
+
+  /** Drop the references to the read buffer and the table (both go on to other uses). */
+  clear(): void {
+    this.buf = EMPTY;
+    this.fields = NO_TABLE;
+    this.additions = '';
   }
 
   edit(edits: HeaderEdits): void {
@@ -87,7 +104,6 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
   // The response being relayed.
   #resStarted = false;
   #resBuf: Buffer | null = null;
-  #res: ResponseHead | null = null;
   #resBodyKind: BodyKind = BodyKind.NONE;
   #resRemaining = 0;
   #resChunked: ChunkedDecoder | null = null;
@@ -140,7 +156,8 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
 
   #dispatch(): void {
     const ex = this.#ex;
-    const picked = ex.pool.pick(ex, Date.now());
+    // The clock is for persistence's expiry only: one call fewer per request without it.
+    const picked = ex.pool.pick(ex, ex.pool.persistence === null ? 0 : Date.now());
     if (picked === FULL) {
       if (!ex.pool.enqueue(this, Date.now())) ex.fail(Termination.QUEUE_FULL, `every real server of pool "${ex.pool.name}" is at its maxConnections and the queue is full`);
       return;
@@ -259,8 +276,10 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
   /** Public so that a test can make it throw (the fault containment test); nothing else calls it. */
   readResponseHead(data: Buffer, from: number): void {
     const ex = this.#ex;
-    const res = (this.#res ??= new ResponseHead());
+    const view = SPARE_HEADS.pop() ?? new ResponseHeadView();
+    const res = view.head;
     const fields = this.#fe.ctx.tables.acquire();
+    view.use(data, from, fields);
     try {
       for (;;) {
         const headEnd = data.indexOf(CRLFCRLF, from);
@@ -277,7 +296,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
         if (status >= 200) break;
         if (status === 101) {
           if (!ex.upgrade) return this.#badGateway('real server switched protocols without an upgrade request');
-          return this.#startTunnel(data, from, res, fields);
+          return this.#startTunnel(data, from, view.use(data, from, fields));
         }
         // 1xx informational (100 Continue, 103 Early Hints): relayed as they come.
         ex.downstream.sendInformational(ex, data, from, res.end);
@@ -285,13 +304,17 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
         from = res.end;
         if (from === data.length) return;
       }
-      this.#respond(data, from, res, fields);
+      this.#respond(data, from, view.use(data, from, fields));
     } finally {
       this.#fe.ctx.tables.release(fields);
+      view.clear();
+      if (SPARE_HEADS.length < 4) SPARE_HEADS.push(view);
     }
   }
 
-  #respond(data: Buffer, from: number, res: ResponseHead, fields: FieldTable): void {
+  #respond(data: Buffer, from: number, view: ResponseHeadView): void {
+    const res = view.head;
+    const fields = view.fields;
     const ex = this.#ex;
     const server = ex.server!;
     this.#resStarted = true;
@@ -301,7 +324,6 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     this.#resBodyKind = res.bodyKind;
     this.#resRemaining = res.contentLength;
     this.#resReusable = res.reusable;
-    const view = new ResponseHeadView(res, data, from, fields);
     if (ex.keys !== null) view.additions = ex.pool.respond(ex, data, fields, server, Date.now());
     ex.onResponseHead(view);
     this.#payload = res.bodyKind === BodyKind.CHUNKED && ex.downstream.wantsPayload(ex, res);
@@ -393,7 +415,9 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     }
   }
 
-  #startTunnel(data: Buffer, from: number, res: ResponseHead, fields: FieldTable): void {
+  #startTunnel(data: Buffer, from: number, view: ResponseHeadView): void {
+    const res = view.head;
+    const fields = view.fields;
     const ex = this.#ex;
     this.#tunnel = true;
     this.#resStarted = true;
@@ -401,7 +425,6 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     ex.status = 101;
     ex.responseStarted = true;
     ex.downstream.disarmUpstream();
-    const view = new ResponseHeadView(res, data, from, fields);
     if (ex.keys !== null) view.additions = ex.pool.respond(ex, data, fields, ex.server!, Date.now());
     if (!ex.downstream.sendResponseHead(ex, view, res.end, data.length, true)) this.#pauseUpstream();
     ex.tunnelled();
