@@ -1,4 +1,5 @@
 import { FieldTable } from '../http/fields.ts';
+import { RequestHead } from '../http/request-head.ts';
 
 /** The most header fields any limit may allow (the schema caps limits.maxHeaders below this). */
 export const FIELD_TABLE_CAPACITY = 1024;
@@ -26,5 +27,25 @@ export class FieldTablePool {
   release(table: FieldTable): void {
     table.count = 0;
     if (this.#free.length < this.#keep) this.#free.push(table);
+  }
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * A worker's spare RequestHeads: a head is parsed into one, and it comes back when its exchange
+ * has ended (nothing reads an ended exchange's head), so a request allocates none and an idle
+ * keep-alive connection holds none. Its bytes are let go on the way back.
+ */
+export class RequestHeadPool {
+  readonly #free: RequestHead[] = [];
+
+  acquire(): RequestHead {
+    return this.#free.pop() ?? new RequestHead();
+  }
+
+  release(head: RequestHead): void {
+    head.buf = NO_BYTES;
+    if (this.#free.length < 64) this.#free.push(head);
   }
 }

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { STATUS_CODES } from 'node:http';
 import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder } from '../http/chunked.ts';
 import { PARSE_ERRORS, ParseError } from '../http/parse-error.ts';
-import { BodyKind, RequestHead, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
+import { BodyKind, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 import { writeClientResponseHead } from '../http/rewrite.ts';
 import { DeadlineKind } from '../exchange/deadline.ts';
@@ -90,8 +90,6 @@ export class Http1Connection implements Downstream {
   upstreamDeadlineKind: DeadlineKind = DeadlineKind.NONE;
   /** Client bytes received and not yet consumed: a partial head, pipelined requests, early body. */
   #pending: Buffer | null = null;
-  /** The last ended exchange's RequestHead, parsed over by the next request (one head object per connection, not per request). */
-  #spareHead: RequestHead | null = null;
   #clientPaused = false;
   #clientEnded = false;
   /** Set by drain(): every response from now on closes the connection. */
@@ -272,12 +270,11 @@ export class Http1Connection implements Downstream {
     }
     if (headEnd + 4 > limits.maxHeaderBytes) return this.#refuseParse(ParseError.HEADERS_TOO_LARGE, data.length);
     const fields = this.#ctx.tables.acquire();
-    const head = this.#spareHead ?? new RequestHead();
-    this.#spareHead = null;
+    const head = this.#ctx.heads.acquire();
     const error = parseRequestHead(data, 0, headEnd + 2, head, fields, limits);
     if (error !== ParseError.NONE) {
       this.#ctx.tables.release(fields);
-      this.#spareHead = head;
+      this.#ctx.heads.release(head);
       return this.#refuseParse(error, data.length);
     }
     this.#pending = null;
@@ -494,8 +491,8 @@ export class Http1Connection implements Downstream {
   }
 
   done(ex: Exchange, close: boolean): void {
-    // Its head is parsed over by the next request: nothing reads an ended exchange's head.
-    if (ex === this.#ex) this.#spareHead = ex.head;
+    // Nothing reads an ended exchange's head: the next request anywhere in this worker parses into it.
+    if (ex === this.#ex) this.#ctx.heads.release(ex.head);
     this.#ex = null;
     this.disarmUpstream();
     if (this.#phase !== Phase.EXCHANGE) return; // cut meanwhile

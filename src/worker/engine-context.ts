@@ -1,4 +1,4 @@
-import { FieldTablePool } from '../exchange/tables.ts';
+import { FieldTablePool, RequestHeadPool } from '../exchange/tables.ts';
 import type { CountrySource } from '../filters/match-input.ts';
 import { LimitAuthority, LimitClient, LocalLink } from '../limits/index.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
@@ -22,6 +22,8 @@ export class EngineContext {
   events: EventSink = (level, message) => process.emitWarning(`fulcrum ${level}: ${message}`);
   /** Header tables for heads in flight (exchanges own theirs; see FieldTablePool). */
   readonly tables = new FieldTablePool();
+  /** Request heads in flight (RequestHeadPool). */
+  readonly heads = new RequestHeadPool();
   accessLog: AccessLogSink | null = null;
   /**
    * Rate and connection limits (src/limits): decided in this process with one worker; through
