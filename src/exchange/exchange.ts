@@ -33,7 +33,11 @@ export type ExchangeStage = (typeof ExchangeStage)[keyof typeof ExchangeStage];
 export class Exchange implements PickRequest, RequestKeys {
   readonly downstream: Downstream;
   readonly frontEnd: HttpFrontEnd;
-  /** The parsed head; `fields` is handed back to the worker's table pool once the head is encoded for the real server. */
+  /**
+   * The parsed head; `fields` is handed back to the worker's table pool once the head is encoded
+   * for the real server. Valid until the exchange ends: the head then goes back to the worker's
+   * pool and the next request parses into it, so nothing may read it (or `input()`) after that.
+   */
   readonly head: RequestHead;
   fields: FieldTable | null;
   readonly method: string;
@@ -201,13 +205,18 @@ export class Exchange implements PickRequest, RequestKeys {
 
   /**
    * The real server's response head, before it goes to the client: response-header filters and
-   * rules' edits. Filters here must decide synchronously (none stops yet).
+   * rules' edits. Filters here decide synchronously: the head is scratch that is read in one pass
+   * (readResponseHead), so a filter that answers STOP or BUFFER is a fault of ours, which the
+   * forwarder turns into a 502 internal-error for this exchange.
    */
   onResponseHead(res: UpstreamResponseHead): void {
     this.#stage = ExchangeStage.RESPONSE_HEADERS;
     this.status = res.head.status;
     const filters = this.frontEnd.chain.responseHeaders;
-    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders!(this);
+    for (let i = 0; i < filters.length; i++) {
+      const status = filters[i]!.onResponseHeaders!(this);
+      if (status !== FilterStatus.CONTINUE) throw new Error(`filter ${filters[i]!.name} answered ${status} at response headers, where filters must continue synchronously`);
+    }
     const edits = this.responseEdits;
     if (edits !== null) res.edit(edits);
   }

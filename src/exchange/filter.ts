@@ -24,6 +24,7 @@ export interface HttpFilter {
   /** `chunk` as received (for HTTP/1.1, the framed bytes; `ex.bodyBytes` counts the payload so far); `last` on the body's final bytes. */
   onRequestBody?(ex: Exchange, chunk: Buffer, last: boolean): FilterStatus;
   onRoute?(ex: Exchange): FilterStatus;
+  /** Synchronous: CONTINUE only (the response head is scratch read in one pass; anything else fails the exchange with a 502). */
   onResponseHeaders?(ex: Exchange): FilterStatus;
   onResponseBody?(ex: Exchange, chunk: Buffer, last: boolean): FilterStatus;
   /** The exchange ended (any way): counters, hit counts. Synchronous, never stops anything. */

@@ -16,8 +16,9 @@ export const BodyKind = { NONE: 0, LENGTH: 1, CHUNKED: 2, UNTIL_CLOSE: 3 } as co
 export type BodyKind = (typeof BodyKind)[keyof typeof BodyKind];
 
 /**
- * What the data path needs to know about one request head. A single instance per client
- * connection, overwritten for every request: the head's raw bytes stay in `buf`.
+ * What the data path needs to know about one request head: offsets into `buf`, which holds the
+ * head's raw bytes. Taken from the worker's RequestHeadPool for one exchange and given back when
+ * it ends (src/exchange/tables.ts), so a request allocates none and an idle connection holds none.
  */
 export class RequestHead {
   buf: Buffer = Buffer.alloc(0);

@@ -294,6 +294,7 @@ export class Http1Connection implements Downstream {
       const r = decoder.feed(data, bodyStart, data.length);
       if (r === CHUNKED_ERROR) {
         this.#ctx.tables.release(fields);
+        this.#ctx.heads.release(head);
         return this.#refuseParse(ParseError.BAD_CHUNK, data.length);
       }
       bodyEnd = r === CHUNKED_NEED_MORE ? data.length : r;

@@ -47,7 +47,6 @@ const NO_TABLE = new FieldTable(0);
 /** Response head scratch of this worker: one per response being read at once (one, but for nesting). */
 const SPARE_HEADS: ResponseHeadView[] = [];
 
-/** A parsed response head, editable by rules before it is written to the client. */
 /**
  * A response head while it is read and passed on (readResponseHead, synchronously): its parse
  * and the view filters and the downstream get. Scratch, taken from SPARE_HEADS and given back

@@ -296,6 +296,45 @@ describe('the filter contract, with real exchanges', { timeout: 30_000 }, () => 
     ]);
   });
 
+  it('a response-header filter that answers STOP is our fault: 502 internal-error for that exchange, the next one is served', async () => {
+    let stop = true;
+    service.frontEnd.setFilters([
+      {
+        name: 'stops-late',
+        onResponseHeaders() {
+          return stop ? FilterStatus.STOP : FilterStatus.CONTINUE;
+        },
+      },
+    ]);
+    const records = service.records.length;
+    const client = await RawClient.connect(service.port);
+    try {
+      client.write(GET('/late-stop'));
+      const failed = await client.response();
+      assert.equal(failed.status, 502);
+      assert.doesNotMatch(failed.body.toString(), /127\.0\.0\.1|stops-late/, 'the client reads no internals');
+    } finally {
+      client.destroy();
+    }
+    stop = false;
+    const again = await RawClient.connect(service.port);
+    try {
+      again.write(GET('/after'));
+      assert.equal((await again.response()).status, 200);
+    } finally {
+      again.destroy();
+    }
+    const mine = service.records.slice(records);
+    assert.deepEqual(
+      mine.map((r) => [r.path, r.status, r.termination]),
+      [
+        ['/late-stop', 502, 'internal-error'],
+        ['/after', 200, 'ok'],
+      ],
+    );
+    assert.match(mine[0]!.error, /stops-late answered 1 at response headers/);
+  });
+
   it('log filters run once per exchange however it ends: forwarded, answered, aborted, failed', async () => {
     const logs = new LogCounter();
     let held: Exchange | null = null;
