@@ -12,7 +12,7 @@ import type { WorkerRealServerStats, WorkerStats } from '../worker/messages.ts';
 import type { GslbConfig } from '../config/gslb.ts';
 import { addDnsCounters, emptyDnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
-import type { ApiSiteStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
+import type { ApiSiteStatus, CertificateStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
 
 export interface StatusInput {
   config: Config;
@@ -27,6 +27,8 @@ export interface StatusInput {
   gslb?: { serial: number; fqdns: readonly FqdnCheckStatus[] };
   /** When the document is made (for servers the health monitor does not know yet). */
   now?: number;
+  /** Each https virtual service's certificates, by its name (the supervisor reads them at each load). */
+  certificates?: ReadonlyMap<string, CertificateStatus[]>;
 }
 
 export function buildStatus(input: StatusInput): StatusDocument {
@@ -52,6 +54,8 @@ export function buildStatus(input: StatusInput): StatusDocument {
       })),
     };
     if (pool?.persistenceEntries !== undefined) entry.persistenceEntries = pool.persistenceEntries;
+    const certificates = input.certificates?.get(vs.name);
+    if (certificates !== undefined) entry.certificates = certificates;
     return entry;
   });
   for (const vs of virtualServices) {

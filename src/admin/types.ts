@@ -51,6 +51,22 @@ export interface VirtualServiceStatus {
   realServers: RealServerStatus[];
   /** Its content rules, in order, with the pool each routes to (null: the default) and how often each decided. */
   rules: RuleStatus[];
+  /** An https service's certificates, as last loaded (at start, reload or a changed file). */
+  certificates?: CertificateStatus[];
+}
+
+export interface CertificateStatus {
+  /** The names it serves (SANs, wildcards as *.example.com). */
+  names: string[];
+  keyType: string;
+  issuer: string;
+  /** ISO 8601. */
+  notAfter: string;
+  certFile: string;
+  /** Served to clients without SNI (or with a name no certificate covers). */
+  isDefault: boolean;
+  /** Expired, expiring within 14 days, chain incomplete: the warning's message; absent when none. */
+  warnings?: string[];
 }
 
 export interface RuleStatus {

@@ -113,7 +113,7 @@ function checkSummary(config: Config): string {
   const parts = [count(config.virtualServices.length, 'virtual service', 'virtual services')];
   const shared = config.pools.filter((pool) => !pool.inline).length;
   if (shared > 0) parts.push(count(shared, 'pool', 'pools'));
-  const rules = config.virtualServices.reduce((n, vs) => n + (vs.protocol === 'http' ? vs.rules.length : 0), 0);
+  const rules = config.virtualServices.reduce((n, vs) => n + (vs.protocol === 'http' || vs.protocol === 'https' ? vs.rules.length : 0), 0);
   if (rules > 0) parts.push(count(rules, 'rule', 'rules'));
   if (config.gslb !== undefined) {
     parts.push(`${count(config.gslb.fqdns.length, 'GSLB FQDN', 'GSLB FQDNs')} in ${count(config.gslb.zones.length, 'zone', 'zones')}`);

@@ -12,6 +12,7 @@ const SERVICE_HEADER = ['VIRTUAL SERVICE', 'LISTEN', 'PROTOCOL', 'POOL', 'CONNEC
 const RULE_HEADER = ['VIRTUAL SERVICE', 'RULE', 'ACTION', 'POOL', 'HITS'] as const;
 const POOL_HEADER = ['POOL', 'SCHEDULER', 'PERSISTENCE', 'QUEUED', 'USED BY'] as const;
 const HEADER = ['POOL', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
+const CERTIFICATE_HEADER = ['VIRTUAL SERVICE', 'CERTIFICATE', 'KEY', 'EXPIRES', 'ISSUER', 'NOTE'] as const;
 
 export function formatStatusTable(doc: StatusDocument): string {
   const out: string[] = [];
@@ -20,6 +21,10 @@ export function formatStatusTable(doc: StatusDocument): string {
     out.push(...table(SERVICE_HEADER, doc.virtualServices.map((vs) => [vs.name, vs.listen, vs.protocol, vs.pool, String(vs.clientConnections)])));
     const rules = doc.virtualServices.flatMap((vs) => vs.rules.map((rule) => [vs.name, rule.name, rule.action, rule.pool ?? '-', String(rule.hits)]));
     if (rules.length > 0) out.push('', ...table(RULE_HEADER, rules));
+    const certificates = doc.virtualServices.flatMap((vs) =>
+      (vs.certificates ?? []).map((c) => [vs.name, c.names.join(' '), c.keyType, c.notAfter.slice(0, 10), issuerName(c.issuer), [c.isDefault ? 'default' : '', ...(c.warnings ?? [])].filter((n) => n !== '').join('; ')]),
+    );
+    if (certificates.length > 0) out.push('', ...table(CERTIFICATE_HEADER, certificates));
     const pools = doc.pools.map((pool) => [pool.name, pool.scheduler, pool.persistence ?? 'off', String(pool.queued), usedBy(pool.usedBy)]);
     out.push('', ...table(POOL_HEADER, pools));
     const rows: string[][] = [];
@@ -41,6 +46,11 @@ export function formatStatusTable(doc: StatusDocument): string {
     out.push(`warning: workers ${doc.workersNotAnswering.join(', ')} did not answer in time; ${doc.gslb !== undefined ? 'the counters (ACTIVE, REQUESTS, DNS queries)' : 'ACTIVE and REQUESTS'} leave them out`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The issuer's CN (or its whole name when it has none): "Fulcrum Test Intermediate CA". */
+function issuerName(issuer: string): string {
+  return /(?:^|\n)CN=([^\n]*)/.exec(issuer)?.[1] ?? issuer.replace(/\n/g, ', ');
 }
 
 /** "surveyor, surveyor/api": a virtual service's default pool by its name, a rule's as virtual service/rule. */

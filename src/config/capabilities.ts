@@ -43,7 +43,7 @@ export function checkPoolCapabilities(pool: MethodsOf, poolName: string, inline:
     const missing = words(needs.filter((need) => !PROTOCOL_OFFERS[misfit.protocol].includes(need)).map((need) => NEED_WORDS[need]), 'and');
     const offered = words(PROTOCOL_OFFERS[misfit.protocol].map((need) => NEED_WORDS[need]), 'and');
     const user = inline
-      ? `a${misfit.protocol === 'http' || misfit.protocol === 'ftp' ? 'n' : ''} ${misfit.protocol} virtual service`
+      ? `a${misfit.protocol.startsWith('http') || misfit.protocol === 'ftp' ? 'n' : ''} ${misfit.protocol} virtual service`
       : `pool "${poolName}" is used by ${misfit.protocol} virtual service "${misfit.virtualService}"${misfit.rule === null ? '' : ` (rule "${misfit.rule}")`}, which`;
     const message = inline
       ? `${what} does not apply to ${user}: it reads ${missing}, and ${user} offers only ${offered}; it can use ${words(allowed, 'or') || 'none'}`

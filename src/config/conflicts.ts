@@ -16,6 +16,7 @@ export function findConflicts(config: Config): ConfigIssue[] {
     ...duplicateRealServers(config),
     ...contradictoryStates(config),
     ...redirectWithBody(config),
+    ...rulesBesideRedirectToHttps(config),
   ];
 }
 
@@ -57,7 +58,7 @@ function gslbListenConflicts(config: Config): ConfigIssue[] {
 function redirectWithBody(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   config.virtualServices.forEach((vs, v) => {
-    if (vs.protocol !== 'http') return;
+    if (vs.protocol !== 'http' && vs.protocol !== 'https') return;
     const na = vs.notAvailable;
     if (na.redirect !== undefined && na.body !== undefined) {
       issues.push({
@@ -67,6 +68,22 @@ function redirectWithBody(config: Config): ConfigIssue[] {
         message: 'notAvailable has both redirect and body; a redirect (302) carries no body: keep one of the two',
       });
     }
+  });
+  return issues;
+}
+
+/** A redirectToHttps service answers every request with the redirect: its rules would never run. */
+function rulesBesideRedirectToHttps(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.virtualServices.forEach((vs, v) => {
+    if (vs.protocol !== 'http' || vs.redirectToHttps === undefined || vs.rules.length === 0) return;
+    issues.push({
+      code: ErrorCode.CONFIG_CONFLICT,
+      path: ['virtualServices', v, 'rules'],
+      target: 'key',
+      message: `virtual service "${vs.name}" redirects every request to HTTPS (redirectToHttps), so its rules would never run; put them on the https virtual service`,
+      related: ['virtualServices', v, 'redirectToHttps'],
+    });
   });
   return issues;
 }

@@ -37,6 +37,19 @@ export function parseDuration(text: string): ParseResult<number> {
   return { ok: true, value: ms };
 }
 
+/**
+ * A duration that is never a timer but a number sent to clients (HSTS max-age, cache ages): up
+ * to `maxDays`, in whole seconds.
+ */
+export function parseAgeSeconds(text: string, maxDays: number): ParseResult<number> {
+  if (!DURATION_RE.test(text)) return parseDuration(text) as ParseResult<number>;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(PART_RE)) total += Number(amount) * UNIT_MS[unit as Unit];
+  const seconds = Math.round(total / 1000);
+  if (seconds > maxDays * 86_400) return { ok: false, message: `"${text}" is too long; the maximum is ${maxDays}d` };
+  return { ok: true, value: seconds };
+}
+
 /** A duration where 0 (written 0s, 0ms, ...) means "off". */
 export function parseDurationOrZero(text: string): ParseResult<number> {
   if (/^0+(\.0+)?(ms|s|m|h|d)$/.test(text)) return { ok: true, value: 0 };

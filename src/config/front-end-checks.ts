@@ -21,7 +21,7 @@ export function checkFrontEnds(config: ParsedConfig, services: readonly ParsedVi
   const geoip = config.geoipDatabase ?? config.gslb?.geoipDatabase ?? null;
   services.forEach((vs, index) => {
     const at: PathSegment[] = ['virtualServices', index];
-    if (vs.protocol === 'http') {
+    if (vs.protocol === 'http' || vs.protocol === 'https') {
       vs.rules.forEach((rule, r) => {
         const ruleAt: PathSegment[] = [...at, 'rules', r];
         if (rule.pool !== undefined) {
@@ -30,11 +30,11 @@ export function checkFrontEnds(config: ParsedConfig, services: readonly ParsedVi
             issue([...ruleAt, 'pool'], `rule "${rule.name}" routes to pool "${rule.pool}", which does not exist; the pools are ${known.join(', ')}`, suggest(rule.pool, known));
           } else {
             const list = users.get(rule.pool) ?? [];
-            list.push({ protocol: 'http', virtualService: vs.name, rule: rule.name });
+            list.push({ protocol: vs.protocol, virtualService: vs.name, rule: rule.name });
             users.set(rule.pool, list);
           }
         }
-        const loop = redirectLoops(rule, 'http', vs.listen.port);
+        const loop = redirectLoops(rule, vs.protocol, vs.listen.port);
         if (loop !== null) issue([...ruleAt, 'redirect', 'to'], loop);
         if (geoip === null && (usesCountry(rule.match) || (rule.access?.allowCountries ?? rule.access?.denyCountries) !== undefined)) {
           issue([...ruleAt, rule.access?.allowCountries !== undefined || rule.access?.denyCountries !== undefined ? 'access' : 'match'], COUNTRY_NEEDS_GEOIP);

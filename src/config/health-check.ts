@@ -15,7 +15,7 @@ export type HealthCheckType = (typeof HEALTH_CHECK_TYPES)[number];
 /** The record types a dns check may ask for: the ones a service's name is usually published as. */
 export const DNS_QUERY_TYPES = ['A', 'AAAA', 'NS', 'SOA', 'MX', 'TXT', 'CNAME', 'SRV', 'PTR'] as const;
 export type DnsQueryType = (typeof DNS_QUERY_TYPES)[number];
-export type VirtualServiceProtocol = 'http' | 'tcp' | 'udp' | 'ftp';
+export type VirtualServiceProtocol = 'http' | 'https' | 'tcp' | 'udp' | 'ftp';
 export const HEALTH_CHECK_METHODS = ['HEAD', 'GET', 'POST', 'OPTIONS'] as const;
 export type HealthCheckMethod = (typeof HEALTH_CHECK_METHODS)[number];
 export type HttpVersion = '1.0' | '1.1';
@@ -77,7 +77,7 @@ const DEFAULTS = {
  * The check a written `healthCheck` without `type` gets: the protocol's own. udp gets dns
  * because a UDP service has no connection to open; DNS is the UDP service Fulcrum balances most.
  */
-export const DEFAULT_HEALTH_CHECK_TYPE: Record<VirtualServiceProtocol, HealthCheckType> = { http: 'http', tcp: 'tcp', udp: 'dns', ftp: 'ftp' };
+export const DEFAULT_HEALTH_CHECK_TYPE: Record<VirtualServiceProtocol, HealthCheckType> = { http: 'http', https: 'http', tcp: 'tcp', udp: 'dns', ftp: 'ftp' };
 
 /**
  * The check types that can work against each protocol's real servers. A udp service's servers
@@ -88,6 +88,7 @@ export const DEFAULT_HEALTH_CHECK_TYPE: Record<VirtualServiceProtocol, HealthChe
  */
 export const HEALTH_CHECK_TYPES_BY_PROTOCOL: Record<VirtualServiceProtocol, readonly HealthCheckType[]> = {
   http: ['none', 'tcp', 'http', 'https'],
+  https: ['none', 'tcp', 'http', 'https'],
   tcp: ['none', 'tcp', 'http', 'https', 'ftp'],
   udp: ['none', 'dns', 'tcp'],
   ftp: ['none', 'ftp', 'tcp', 'http', 'https'],
@@ -393,7 +394,7 @@ export function resolveHealthChecks<VS extends HealthCheckedService>(vs: VS, ctx
 function typeMisfit(type: HealthCheckType, protocol: VirtualServiceProtocol): string | null {
   const allowed = HEALTH_CHECK_TYPES_BY_PROTOCOL[protocol];
   if (allowed.includes(type)) return null;
-  const service = `${protocol === 'http' || protocol === 'ftp' ? 'an' : 'a'} ${protocol} virtual service`;
+  const service = `${protocol.startsWith('http') || protocol === 'ftp' ? 'an' : 'a'} ${protocol} virtual service`;
   let why: string;
   if (type === 'dns') {
     why = 'dns checks ask over UDP, and DNS over TCP checks are not implemented (type tcp tells whether a TCP port is open)';

@@ -46,8 +46,19 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
   // Inline pools first, so that `pool: NAME` finds another service's own pool (as a rule's
   // pool: does) whichever of the two is written first.
   parsedServices.forEach((vs, index) => {
-    if (vs.realServers === undefined) return;
     const at: PathSegment[] = ['virtualServices', index];
+    if (redirectsAll(vs)) {
+      // It answers every request itself: an empty pool of its own, never picked from.
+      if (vs.realServers !== undefined || vs.pool !== undefined) {
+        issue([...at, vs.pool !== undefined ? 'pool' : 'realServers'], `virtual service "${vs.name}" redirects every request to HTTPS (redirectToHttps), so its real servers would never be used; remove ${vs.pool !== undefined ? 'pool' : 'realServers'}`);
+      }
+      if (!origin.has(vs.name)) {
+        origin.set(vs.name, { at, inline: true, index });
+        pools.push({ ...inlinePool(vs, at), realServers: [] });
+      }
+      return;
+    }
+    if (vs.realServers === undefined) return;
     const clash = origin.get(vs.name);
     if (clash !== undefined && !clash.inline) {
       issue(['pools', clash.index, 'name'], `pool name "${vs.name}" is also the name of virtual service "${vs.name}"'s own pool (its realServers); rename one`);
@@ -60,8 +71,10 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
   const virtualServices: ResolvedVirtualService[] = [];
   parsedServices.forEach((vs, index) => {
     const at: PathSegment[] = ['virtualServices', index];
-    const written = vs.pool;
-    if (written !== undefined && vs.realServers !== undefined) {
+    const written = redirectsAll(vs) ? undefined : vs.pool;
+    if (redirectsAll(vs)) {
+      // its own empty pool, above
+    } else if (written !== undefined && vs.realServers !== undefined) {
       issue([...at, 'pool'], `virtual service "${vs.name}" names pool "${written}" and lists realServers: give one of the two (pool: to share a pool under pools:, realServers: for a pool of its own)`);
     } else if (written === undefined && vs.realServers === undefined) {
       issue(at, `virtual service "${vs.name}" has no real servers: name a pool (pool: NAME, one of pools:) or list realServers`);
@@ -106,6 +119,11 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
   return { ...rest, pools, virtualServices };
 }
 
+/** An http service with redirectToHttps: every request answered with a redirect, no pool used. */
+function redirectsAll(vs: ParsedVirtualServiceConfig): boolean {
+  return vs.protocol === 'http' && vs.redirectToHttps !== undefined;
+}
+
 /**
  * The protocol a named pool's health checks are resolved for: its users' (they must agree when
  * the check's type is left to the protocol). A pool nobody uses is resolved as http's would be.
@@ -142,7 +160,7 @@ function namedPool(pool: PoolInput, at: PathSegment[], protocol: VirtualServiceP
 /** A virtual service's own pool, from the keys written on it (already resolved by its schema). */
 function inlinePool(vs: ParsedVirtualServiceConfig, at: PathSegment[]): PoolConfig {
   const v = vs as ParsedVirtualServiceConfig & Record<string, unknown>;
-  const http = vs.protocol === 'http' ? vs : null;
+  const http = vs.protocol === 'http' || vs.protocol === 'https' ? vs : null;
   const stream = vs.protocol === 'tcp' || vs.protocol === 'ftp' ? vs : null;
   return {
     name: vs.name,

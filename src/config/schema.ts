@@ -13,6 +13,7 @@ import { resolvePools } from './resolve-pools.ts';
 import { AccessSchema, makeRulesSchema } from './rules.ts';
 import { RateLimitSchema, RuleRateLimitSchema } from './rate-limit.ts';
 import { TrustedProxiesSchema } from './trusted-proxies.ts';
+import { RedirectToHttpsSchema, TlsSchema } from './tls.ts';
 import { GeoipDatabaseSchema } from './gslb-geo.ts';
 import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, resolveInlineHealthChecks } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
@@ -90,6 +91,16 @@ const HttpVirtualServiceSchema = z.strictObject({
   access: field(AccessSchema.optional(), 'Who may use this virtual service, by client network and country; others get its status (403). Checked before the rules.'),
   rateLimit: RateLimitSchema,
   trustedProxies: TrustedProxiesSchema,
+  redirectToHttps: field(
+    RedirectToHttpsSchema.optional(),
+    'Answer every request with a redirect to the same host and path over HTTPS (the HTTP-to-HTTPS service in one line); such a service needs no pool.',
+  ),
+});
+
+/** An HTTP virtual service that terminates TLS: everything an http one has, and its certificates. */
+const HttpsVirtualServiceSchema = HttpVirtualServiceSchema.omit({ redirectToHttps: true }).extend({
+  protocol: protocol('https'),
+  tls: field(TlsSchema, 'TLS termination: certificates chosen by SNI, the policy (versions and ciphers), ALPN, HSTS.'),
 });
 
 /** One member per protocol, each a strict object with its `protocol` literal. */
@@ -97,11 +108,12 @@ const VirtualServiceSchema = field(
   // The transform gives each real server its resolved health check (service spec + its override).
   z.discriminatedUnion('protocol', [
     HttpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
+    HttpsVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
     TcpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
     UdpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
     FtpVirtualServiceSchema.superRefine(checkAdaptiveScheduler).transform(resolveInlineHealthChecks),
   ]),
-  'A virtual service (front end): a listen address with a protocol (http, tcp, udp or ftp) that sends its traffic to a pool of real servers, named with pool: or written inline (realServers, scheduler, ...).',
+  'A virtual service (front end): a listen address with a protocol (http, https, tcp, udp or ftp) that sends its traffic to a pool of real servers, named with pool: or written inline (realServers, scheduler, ...).',
 );
 
 const AccessLogSchema = z.strictObject({
@@ -161,7 +173,8 @@ export type ParsedConfig = z.output<typeof ConfigObjectSchema>;
 export type VirtualServiceConfig = Config['virtualServices'][number];
 export type { PoolConfig };
 export type RealServerConfig = PoolConfig['realServers'][number];
-export type HttpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'http' }>;
+export type HttpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'http' | 'https' }>;
+export type HttpsServiceConfig = Extract<VirtualServiceConfig, { protocol: 'https' }>;
 export type TcpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'tcp' }>;
 export type UdpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'udp' }>;
 export type FtpServiceConfig = Extract<VirtualServiceConfig, { protocol: 'ftp' }>;

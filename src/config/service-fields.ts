@@ -58,7 +58,7 @@ export const poolRef = field(
 
 
 export function protocol<P extends string>(value: P) {
-  return field(z.literal(value), 'The protocol the virtual service speaks (http, tcp, udp or ftp); it decides which other keys apply.', {
+  return field(z.literal(value), 'The protocol the virtual service speaks (http, https, tcp, udp or ftp); it decides which other keys apply.', {
     noun: 'a protocol',
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The filter chain of each HTTP virtual service, built once per config: its access list, its
- * request limits, its content rules (and a body limit when a rule has one), in that order. A
+ * request limits, its redirect to HTTPS or its HSTS header, its content rules (and a body limit
+ * when a rule has one), in that order. A
  * virtual service with none of them gets an empty chain and its exchanges run no filter code.
  */
 import type { VirtualServiceConfig } from '../config/schema.ts';
@@ -10,6 +11,7 @@ import type { PoolSet } from '../pool/pool-set.ts';
 import { AccessFilter } from '../filters/access-filter.ts';
 import { RateLimitFilter } from '../filters/rate-limit-filter.ts';
 import { BodyLimitFilter, RulesFilter } from '../filters/rules-filter.ts';
+import { HstsFilter, RedirectToHttpsFilter } from '../filters/https-filters.ts';
 
 /** What filters share in one worker, across reloads (the worker's EngineContext holds it). */
 export interface FilterState {
@@ -20,13 +22,19 @@ export interface FilterState {
 }
 
 export function buildFilters(config: VirtualServiceConfig, pools: PoolSet, state: FilterState): HttpFilter[] {
-  if (config.protocol !== 'http') return [];
+  if (config.protocol !== 'http' && config.protocol !== 'https') return [];
   const filters: HttpFilter[] = [];
   if (config.access !== undefined) filters.push(new AccessFilter(config.access));
   if (config.rateLimit !== undefined) {
     const limits = new RateLimitFilter(state.limits, config.name, config.rateLimit);
     if (limits.active) filters.push(limits);
   }
+  if (config.protocol === 'http' && config.redirectToHttps !== undefined) {
+    // Answers every request: rules are refused beside it at load (conflicts.ts).
+    filters.push(new RedirectToHttpsFilter(config.redirectToHttps));
+    return filters;
+  }
+  if (config.protocol === 'https' && config.tls.hsts !== undefined) filters.push(new HstsFilter(config.tls.hsts));
   if (config.rules.length > 0) {
     let hits = state.ruleHits.get(config.name);
     if (hits === undefined) state.ruleHits.set(config.name, (hits = new Map()));

@@ -57,7 +57,7 @@ export class HttpFrontEnd {
     this.timeouts = config.timeouts;
     this.limits = config.limits;
     this.retries = config.retries;
-    this.policy = { ...config.forwardedHeaders, proto: 'http' };
+    this.policy = { ...config.forwardedHeaders, proto: config.protocol };
     this.notAvailable = notAvailableAnswer(config.notAvailable, this);
     this.#trusted = config.trustedProxies.length === 0 ? null : new CidrSet(config.trustedProxies);
   }

@@ -11,6 +11,7 @@ import type { EngineContext } from '../worker/engine-context.ts';
 import { HttpFrontEnd } from './http-front-end.ts';
 import { buildFilters } from './filter-chain.ts';
 import { ConnectionGate } from '../filters/connection-gate.ts';
+import { TlsFrontEnd } from './tls-front-end.ts';
 
 export class VirtualService {
   readonly name: string;
@@ -21,18 +22,22 @@ export class VirtualService {
   readonly http: HttpFrontEnd | null;
   /** What a new connection must pass (access for Layer 4, connection limits); null: nothing. */
   readonly gate: ConnectionGate | null;
+  /** TLS termination (protocol https): certificates by SNI, the handshake; null: clear text. */
+  readonly tls: TlsFrontEnd | null;
 
-  constructor(config: VirtualServiceConfig, pools: PoolSet, ctx: EngineContext) {
+  /** `tls`: the front end's TLS termination when already built (the runtime builds it first, where a failure changes nothing). */
+  constructor(config: VirtualServiceConfig, pools: PoolSet, ctx: EngineContext, tls: TlsFrontEnd | null = null) {
     this.name = config.name;
     this.config = config;
     this.pool = pools.require(config.pool);
-    this.http = config.protocol === 'http' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
+    this.tls = config.protocol === 'https' ? (tls ?? new TlsFrontEnd(config.tls, ctx.ticketKeys, config.name)) : null;
+    this.http = config.protocol === 'http' || config.protocol === 'https' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
     if (this.http !== null) {
       this.http.countries = ctx.countries;
       this.http.setFilters(buildFilters(config, pools, ctx));
     }
     // HTTP checks its access list per request (a trusted proxy may name the client); Layer 4 per connection.
-    const gate = new ConnectionGate(ctx.limits, config.name, config.rateLimit, config.protocol === 'http' ? undefined : config.access, ctx.countries);
+    const gate = new ConnectionGate(ctx.limits, config.name, config.rateLimit, config.protocol === 'http' || config.protocol === 'https' ? undefined : config.access, ctx.countries);
     this.gate = gate.empty ? null : gate;
   }
 }

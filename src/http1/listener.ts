@@ -35,6 +35,9 @@ export class Listener implements ServiceSource, ServiceListener {
   readonly #slots = new Map<Http1Connection, () => void>();
   /** Connections still sending their PROXY header (acceptProxyProtocol): no Http1Connection yet. */
   readonly #awaitingHeader = new Set<Socket>();
+  /** Connections in their TLS handshake (https): no Http1Connection yet. */
+  readonly #handshaking = new Set<Socket>();
+
   readonly #ctx: EngineContext;
   readonly #env: ListenerEnv;
 
@@ -69,16 +72,9 @@ export class Listener implements ServiceSource, ServiceListener {
    */
   #admit(socket: Socket, clientIp: string | null, initial: Buffer | null): void {
     const gate = this.service.gate;
-    if (gate === null) {
-      this.connections.add(new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial));
-      return;
-    }
+    if (gate === null) return this.#open(socket, clientIp, initial, null);
     const client = normaliseAddress(clientIp ?? socket.remoteAddress ?? '');
-    const open = (): void => {
-      const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial);
-      if (gate.countsConnections) this.#slots.set(conn, () => gate.release(client));
-      this.connections.add(conn);
-    };
+    const open = (): void => this.#open(socket, clientIp, initial, gate.countsConnections ? () => gate.release(client) : null);
     const decided = gate.admit(client, (refusal) => {
       if (!this.#awaitingGate.delete(socket)) {
         // Cut meanwhile (drain, destroyAll): a slot it was given goes back.
@@ -96,6 +92,41 @@ export class Listener implements ServiceSource, ServiceListener {
     } else {
       this.#refuse(socket, client, decided);
     }
+  }
+
+  /**
+   * An admitted connection becomes an Http1Connection: at once in clear text, after its TLS
+   * handshake on an https service. `release` gives back its open-connection slot when it closes.
+   */
+  #open(socket: Socket, clientIp: string | null, initial: Buffer | null, release: (() => void) | null): void {
+    const tls = this.service.tls;
+    if (tls === null) return this.#serve(socket, clientIp, initial, release);
+    this.#handshaking.add(socket);
+    tls.accept(
+      socket,
+      initial,
+      (secure) => {
+        if (!this.#handshaking.delete(socket)) {
+          // Cut meanwhile (drain, destroyAll).
+          secure.destroy();
+          release?.();
+          return;
+        }
+        this.#serve(secure, clientIp, null, release);
+      },
+      () => {
+        // A scanner, a client that does not trust the certificate, a port probe: not logged line
+        // by line (HAProxy's default too); the connection goes and its slot with it.
+        this.#handshaking.delete(socket);
+        release?.();
+      },
+    );
+  }
+
+  #serve(socket: Socket, clientIp: string | null, initial: Buffer | null, release: (() => void) | null): void {
+    const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial);
+    if (release !== null) this.#slots.set(conn, release);
+    this.connections.add(conn);
   }
 
   /** Over a connection limit: closed at once, with no response (there is no request yet), and logged as TCP logs it. */
@@ -160,7 +191,7 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   get connectionCount(): number {
-    return this.connections.size + this.#awaitingHeader.size + this.#awaitingGate.size;
+    return this.connections.size + this.#awaitingHeader.size + this.#awaitingGate.size + this.#handshaking.size;
   }
 
   destroyAll(): void {
@@ -169,7 +200,7 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   #dropAwaitingHeader(): void {
-    for (const set of [this.#awaitingHeader, this.#awaitingGate]) {
+    for (const set of [this.#awaitingHeader, this.#awaitingGate, this.#handshaking]) {
       for (const s of set) {
         set.delete(s);
         s.destroy();

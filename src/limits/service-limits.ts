@@ -49,7 +49,7 @@ export function configLimitSpecs(config: Config): LimitSpec[] {
   for (const vs of config.virtualServices) {
     const rateLimit = vs.rateLimit;
     if (rateLimit !== undefined) specs.push(...serviceLimitSpecs(vs.name, rateLimit));
-    if (vs.protocol !== 'http') continue;
+    if (vs.protocol !== 'http' && vs.protocol !== 'https') continue;
     const maxKeys = rateLimit?.maxTrackedClients ?? DEFAULT_MAX_TRACKED_CLIENTS;
     for (const rule of vs.rules) {
       const ruleLimit = (rule as { rateLimit?: RuleRateLimitConfig }).rateLimit;

@@ -13,11 +13,12 @@
  */
 export type MethodNeed = 'address' | 'http-request' | 'http-response' | 'stream-start';
 
-export type FrontEndProtocol = 'http' | 'tcp' | 'udp' | 'ftp';
+export type FrontEndProtocol = 'http' | 'https' | 'tcp' | 'udp' | 'ftp';
 
 /** What each front end hands the pick path. */
 export const PROTOCOL_OFFERS: Readonly<Record<FrontEndProtocol, readonly MethodNeed[]>> = {
   http: ['address', 'http-request', 'http-response'],
+  https: ['address', 'http-request', 'http-response'],
   tcp: ['address', 'stream-start'],
   udp: ['address'],
   ftp: ['address'],

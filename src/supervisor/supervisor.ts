@@ -13,7 +13,7 @@ import type { FromWorker, ToWorker } from '../worker/messages.ts';
 import { AdminServer, adminKey } from '../admin/server.ts';
 import { changeRealServerState } from '../admin/state-change.ts';
 import { apiSiteStatus, buildStatus, findRealServer } from '../admin/status.ts';
-import type { AdminBackend, ReloadOutcome, SetSiteStateOutcome, SetStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
+import type { AdminBackend, CertificateStatus, ReloadOutcome, SetSiteStateOutcome, SetStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
 import { StatsCollector } from '../admin/worker-stats.ts';
 import type { RealServerState } from '../config/schema.ts';
 import { canonicalAddress, type PoolTarget } from '../admin/config-edit.ts';
@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { configLimitSpecs, LimitAuthority } from '../limits/index.ts';
 import { REGEX_SAFETY_FLAGS } from '../rules/regex.ts';
 import type { SiteReport } from '../gslb/types.ts';
+import { CertificateWatch, certificateFilesOf, certificateStatus } from './certificate-watch.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
 /** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
@@ -77,6 +78,12 @@ class Supervisor {
   /** The admin API (src/admin); null when admin.listen is not set. */
   #admin: AdminServer | null = null;
   readonly #stats = new StatsCollector();
+  #certificateStatus = new Map<string, CertificateStatus[]>();
+  /** Certificate and key files of the running config: a change reloads, as SIGHUP does. */
+  readonly #certificates = new CertificateWatch((files) => {
+    this.#log.info({ files }, 'a certificate file changed: reloading');
+    this.#serially(() => this.#reload()).catch((error: unknown) => this.#log.error({ file: this.#configPath, error: String(error) }, 'reload failed'));
+  });
   readonly #adminBackend: AdminBackend = {
     status: () => this.#status(),
     setState: (target, address, state) => this.#setState(target, address, state),
@@ -173,6 +180,15 @@ class Supervisor {
     );
     this.#health.apply(this.#config);
     this.#agents.apply(this.#config);
+    this.#certificates.set(certificateFilesOf(this.#config));
+    this.#loadCertificateStatus(this.#config);
+  }
+
+  /** Certificates as loaded, for the status view; expired, expiring or chain-incomplete ones are served all the same, and said once per load. */
+  #loadCertificateStatus(config: Config): void {
+    const { byService, warnings } = certificateStatus(config, new Date());
+    this.#certificateStatus = byService;
+    for (const warning of warnings) this.#log.warn({ code: warning.code, file: warning.file }, warning.message);
   }
 
   /** Fork a worker and resolve once it listens on every virtual service of the current config. */
@@ -337,6 +353,8 @@ class Supervisor {
     this.#dnsSerial = serial;
     this.#gslb.apply(next.gslb);
     for (const w of live) this.#sendGslbSnapshot(w);
+    this.#certificates.set(certificateFilesOf(next));
+    this.#loadCertificateStatus(next);
     this.#health.apply(next);
     for (const w of live) this.#sendHealthSnapshot(w);
     this.#agents.apply(next);
@@ -369,6 +387,7 @@ class Supervisor {
       workers: live.map((w) => w.child.pid ?? 0),
       workersNotAnswering: missing,
       generation: this.#generation,
+      certificates: this.#certificateStatus,
       ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
     });
   }
@@ -454,6 +473,7 @@ class Supervisor {
 
   async #stopAll(graceMs: number): Promise<void> {
     this.#stopping = true;
+    this.#certificates.close();
     this.#health.stop();
     this.#agents.stop();
     this.#gslb.stop();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { FieldTablePool, RequestHeadPool } from '../exchange/tables.ts';
 import type { CountrySource } from '../filters/match-input.ts';
 import { LimitAuthority, LimitClient, LocalLink } from '../limits/index.ts';
@@ -32,6 +33,12 @@ export class EngineContext {
   readonly limits = new LimitClient(new LocalLink(new LimitAuthority()));
   /** virtual service → rule name → times it decided, kept across reloads while the names stay. */
   readonly ruleHits = new Map<string, Map<string, number>>();
+  /**
+   * TLS session ticket keys (48 bytes) for every certificate context this worker builds, so a
+   * ticket survives a reload and a client resumes whichever certificate served it. One per worker
+   * for now: a client that reaches another worker does a full handshake.
+   */
+  ticketKeys: Buffer = randomBytes(48);
   /** Clients' countries (the config's GeoIP database); null: none. */
   countries: CountrySource | null = null;
   /** Runs a young-generation GC; set by a worker started with --expose-gc (see COLLECT_EVERY_BYTES). */

@@ -19,6 +19,7 @@ import type { LimitsToAuthority, LimitsToWorker } from '../limits/protocol.ts';
 import { openGeoIpDatabase } from '../gslb/geoip.ts';
 import type { CountrySource } from '../filters/match-input.ts';
 import type { SiteReport } from '../gslb/types.ts';
+import { TlsFrontEnd } from '../frontend/tls-front-end.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -32,6 +33,7 @@ function listenKey(vs: VirtualServiceConfig): string {
 function createListener(service: VirtualService, env: ListenerEnv): ServiceListener {
   switch (service.config.protocol) {
     case 'http':
+    case 'https':
       return new Listener(service, env);
     case 'tcp':
       return new TcpListener(service, env);
@@ -88,6 +90,11 @@ export class WorkerRuntime {
    * `dnsSerial` is the SOA serial of its zones (the supervisor's, so that every worker agrees).
    */
   async apply(config: Config, dnsSerial = 1, workers = 1): Promise<void> {
+    // Certificates first: a file that broke since the config was checked (a renewal half
+    // written) fails the apply here, before anything has changed, and the running config stays.
+    const tls = new Map<VirtualServiceConfig, TlsFrontEnd>();
+    for (const vs of config.virtualServices) if (vs.protocol === 'https') tls.set(vs, new TlsFrontEnd(vs.tls, this.ctx.ticketKeys, vs.name));
+    this.#tls = tls;
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
     this.#prepareLimits(config, workers);
@@ -174,8 +181,11 @@ export class WorkerRuntime {
   }
 
   #service(config: VirtualServiceConfig, pools: PoolSet): VirtualService {
-    return new VirtualService(config, pools, this.ctx);
+    return new VirtualService(config, pools, this.ctx, this.#tls.get(config) ?? null);
   }
+
+  /** The TLS front ends of the config being applied, built before anything changes (apply). */
+  #tls = new Map<VirtualServiceConfig, TlsFrontEnd>();
 
   /**
    * Health as the supervisor's checks report it, per pool. Applies to the running pool at once

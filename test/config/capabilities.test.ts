@@ -63,7 +63,8 @@ const FORMS = [
 
 describe('what each protocol offers and each method reads (written out)', () => {
   it('the protocols, their offers and the needs of the methods the rest of this file leans on', () => {
-    assert.deepEqual(PROTOCOLS, ['http', 'tcp', 'udp', 'ftp']);
+    assert.deepEqual(PROTOCOLS, ['http', 'https', 'tcp', 'udp', 'ftp']);
+    assert.deepEqual(PROTOCOL_OFFERS.https, PROTOCOL_OFFERS.http, 'https is http behind TLS');
     assert.ok(PROTOCOL_OFFERS.http.includes('http-request') && PROTOCOL_OFFERS.http.includes('http-response'));
     assert.deepEqual([...PROTOCOL_OFFERS.tcp].sort(), ['address', 'stream-start']);
     assert.deepEqual(PROTOCOL_OFFERS.udp, ['address']);

@@ -199,7 +199,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       path: 'virtualServices[0].schedular',
       message: 'unknown key',
       suggestion: 'scheduler',
-      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies',
+      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, redirectToHttps',
     });
   });
 

@@ -3,6 +3,7 @@
  * config, or its problems with their lines.
  */
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { ConfigProblem } from '../../src/config/problem.ts';
 import type { Config } from '../../src/config/schema.ts';
@@ -36,7 +37,8 @@ export function lineOf(text: string, needle: string, after = 0): number {
 
 /**
  * A virtual service of `protocol` as YAML lines (indented as a list item of virtualServices:),
- * with `extra` lines (indented 4) after its protocol. ftp gets the passive ports it requires.
+ * with `extra` lines (indented 4) after its protocol. ftp gets the passive ports it requires,
+ * https the test certificate it requires.
  */
 export function serviceLines(protocol: FrontEndProtocol, name: string, port: number, extra: readonly string[]): string[] {
   return [
@@ -44,9 +46,12 @@ export function serviceLines(protocol: FrontEndProtocol, name: string, port: num
     `    listen: 127.0.0.1:${port}`,
     `    protocol: ${protocol}`,
     ...(protocol === 'ftp' ? ['    ftp: { passivePorts: 30000-30009 }'] : []),
+    ...(protocol === 'https' ? [`    tls: { certificates: [ { cert: ${TEST_CERT}.pem, key: ${TEST_CERT}.key } ] }`] : []),
     ...extra.map((line) => `    ${line}`),
   ];
 }
+
+const TEST_CERT = path.join(import.meta.dirname, '..', 'fixtures', 'tls', 'www.surveyor.lab.rsa');
 
 /** Every protocol a front end may speak, as the pick path's table of offers lists them. */
 export const PROTOCOLS = Object.keys(PROTOCOL_OFFERS) as FrontEndProtocol[];

@@ -104,4 +104,4 @@ const ftpAsk: Ask = (pool, client, exclude, now) => {
   return pool.pick({ clientAddress: client.address, exclude, clientKeys: slot, keys: slot }, now);
 };
 
-export const ASKS: Readonly<Record<FrontEndProtocol, Ask>> = { http: httpAsk, tcp: tcpAsk, udp: udpAsk, ftp: ftpAsk };
+export const ASKS: Readonly<Record<FrontEndProtocol, Ask>> = { http: httpAsk, https: httpAsk, tcp: tcpAsk, udp: udpAsk, ftp: ftpAsk };

@@ -16,6 +16,7 @@ import { FULL, type PickResult } from '../../src/pool/types.ts';
 import { EngineContext } from '../../src/worker/engine-context.ts';
 import { seededRandom } from '../scheduling/helpers.ts';
 import { Client, type Ask } from './engine-asks.ts';
+import { serviceLines } from '../config/yaml-config.ts';
 
 export const T0 = 1_700_000_000_000;
 export const SORRY = '127.0.0.1:9099';
@@ -41,13 +42,7 @@ export function comboConfig(scheduler: string, persistence: string | null, proto
     '      - { address: 127.0.0.1:9003, weight: 300, maxConnections: 2 }',
     '      - { address: 127.0.0.1:9004, weight: 100, maxConnections: 2, state: disabled }',
     'virtualServices:',
-    ...protocols.flatMap((protocol, i) => [
-      `  - name: ${protocol}-front`,
-      `    listen: 127.0.0.1:${8080 + i}`,
-      `    protocol: ${protocol}`,
-      ...(protocol === 'ftp' ? ['    ftp: { passivePorts: 30000-30009 }'] : []),
-      '    pool: pick',
-    ]),
+    ...protocols.flatMap((protocol, i) => serviceLines(protocol, `${protocol}-front`, 8080 + i, ['pool: pick'])),
   ].join('\n');
   const loaded = loadConfigText(text, 'pick.yaml');
   assert.ok(loaded.ok, `${text}\n${JSON.stringify(!loaded.ok && loaded.problems, null, 2)}`);

@@ -1,0 +1,91 @@
+/**
+ * The `tls:` of a virtual service that terminates TLS (protocol https): its certificates, chosen
+ * by SNI; a policy by name (Mozilla's server-side TLS profiles); ALPN; HSTS. And
+ * `redirectToHttps:`, the one-line HTTP-to-HTTPS service.
+ *
+ * Certificate files are read and checked at load (`fulcrum check`, a reload): a file that cannot
+ * be read, a key that does not belong to its certificate or an encrypted key is an error naming
+ * the file; an expired certificate, one that expires within 14 days or a chain without its
+ * intermediate is a warning (src/tls/certificate-file.ts) that the running service logs, with
+ * the date. A relative path is taken from the working directory, as geoipDatabase's is.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { loadCertificate } from '../tls/certificate-file.ts';
+import { POLICY_DESCRIPTIONS, TLS_POLICIES, TLS_VERSIONS } from '../tls/policy.ts';
+import { DURATION_PATTERN, parseAgeSeconds } from './duration.ts';
+import { duration, field, integer, parsedString } from './schema-builders.ts';
+
+/** ALPN protocols a front end can speak. h2 arrives with the HTTP/2 front end. */
+export const ALPN_PROTOCOLS = ['http/1.1', 'h2'] as const;
+
+const CertificateEntrySchema = z
+  .strictObject({
+    cert: field(z.string().min(1), 'PEM file with the certificate, then its intermediate certificates (the chain), leaf first.', { noun: 'a certificate file path' }),
+    key: field(z.string().min(1), 'PEM file with the private key of that certificate (unencrypted; readable by Fulcrum only).', { noun: 'a key file path' }),
+    default: field(z.boolean().default(false), 'Serve this certificate to clients that send no SNI name, or one no certificate covers. Default: the first certificate listed.'),
+  })
+  .transform((entry, ctx) => {
+    const paths = { cert: resolve(entry.cert), key: resolve(entry.key) };
+    // Read now, so that a missing file or a wrong key fails `fulcrum check`, not the first handshake.
+    const { certificate, problems } = loadCertificate(paths, new Date());
+    for (const problem of problems) {
+      if (problem.severity !== 'error') continue;
+      ctx.addIssue({ code: 'custom', message: `${problem.message} (${problem.code})`, input: entry, path: [problem.file === paths.key ? 'key' : 'cert'] });
+    }
+    return { ...paths, default: entry.default, names: certificate?.names ?? [] };
+  });
+
+const HstsSchema = z.strictObject({
+  maxAge: field(
+    parsedString((text) => parseAgeSeconds(text, 730), DURATION_PATTERN).prefault('365d'),
+    'How long browsers must use HTTPS only for this host (Strict-Transport-Security max-age, in whole seconds); 365d is what hstspreload.org asks for; 0s tells browsers to forget it.',
+    { noun: 'a duration', allowed: 'a number with a unit, e.g. 365d, 180d, 0s; at most 730d' },
+  ),
+  includeSubDomains: field(z.boolean().default(false), 'Apply to every subdomain too (only when all of them serve HTTPS).'),
+  preload: field(z.boolean().default(false), 'Add the preload token (for submission to the browsers\' preload lists; hard to undo).'),
+});
+
+const POLICY_TEXT = TLS_POLICIES.map((p) => `${p}: ${POLICY_DESCRIPTIONS[p]}`).join(' ');
+
+export const TlsSchema = z
+  .strictObject({
+    certificates: field(
+      z.array(CertificateEntrySchema).min(1).max(10_000),
+      'Certificate and key pairs. Each client gets the one whose names (the certificate\'s subject alternative names, wildcards included) cover the name it asks for by SNI; an RSA and an ECDSA certificate for the same name are both served, each to the clients that support it.',
+    ),
+    policy: field(z.enum(TLS_POLICIES).default('intermediate'), `Protocol versions, cipher suites and curves, by name (Mozilla's server-side TLS guidelines). ${POLICY_TEXT}`, { noun: 'a TLS policy' }),
+    minVersion: field(z.enum(TLS_VERSIONS).optional(), 'Lowest protocol version, instead of the policy\'s (for those who must).', { noun: 'a TLS version' }),
+    ciphers: field(z.string().min(1).max(4096).optional(), 'OpenSSL cipher list (TLS 1.2 ciphers and TLS 1.3 suites), instead of the policy\'s (for those who must).'),
+    alpn: field(
+      z
+        .array(z.enum(ALPN_PROTOCOLS))
+        .min(1)
+        .default(['http/1.1'])
+        .superRefine((list, ctx) => {
+          if (list.includes('h2')) {
+            ctx.addIssue({ code: 'custom', input: list, message: 'h2: the HTTP/2 front end is not built yet; list [http/1.1] for now (clients that offer h2 fall back to HTTP/1.1)' });
+          }
+        }),
+      'Application protocols offered by ALPN, in order of preference.',
+      { noun: 'an ALPN protocol' },
+    ),
+    hsts: field(HstsSchema.optional(), 'Send Strict-Transport-Security on every response, so browsers come back over HTTPS only.'),
+    handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one, as HAProxy does not by default.'),
+  })
+  .superRefine((tls, ctx) => {
+    const defaults = tls.certificates.filter((c) => c.default).length;
+    if (defaults > 1) ctx.addIssue({ code: 'custom', input: tls.certificates, path: ['certificates'], message: `${defaults} certificates say default: true; one at most` });
+  });
+
+export type TlsConfig = z.output<typeof TlsSchema>;
+
+export const RedirectToHttpsSchema = z.strictObject({
+  port: integer(1, 65_535, 443, 'The HTTPS port clients are sent to (left out of the URL when 443).'),
+  status: field(z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(301), 'Redirect status: 301 or 308 (permanent; 308 keeps the method and body), 302 or 307 (temporary).', {
+    noun: 'a redirect status',
+    allowed: '301, 302, 307, 308',
+  }),
+});
+
+export type RedirectToHttpsConfig = z.output<typeof RedirectToHttpsSchema>;

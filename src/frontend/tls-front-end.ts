@@ -1,0 +1,147 @@
+/**
+ * TLS termination for one virtual service's config: its certificates by SNI (one
+ * CertificateStore), its policy and ALPN, and the handshake of each admitted connection. Built
+ * when a worker applies a config, so a reload (SIGHUP, the admin API, a changed certificate file)
+ * serves the new certificates to new handshakes while established connections keep theirs.
+ *
+ * The handshake starts after the connection limits and the PROXY header: a client over a limit
+ * costs no handshake, and the PROXY header arrives in clear before the ClientHello.
+ */
+import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContextOptions } from 'node:tls';
+import type { TlsConfig } from '../config/tls.ts';
+import { CertificateStore } from '../tls/certificate-store.ts';
+import { loadCertificate, type CertificateProblem, type LoadedCertificate } from '../tls/certificate-file.ts';
+import { policyOptions } from '../tls/policy.ts';
+import { MAX_CLIENT_HELLO, readServerName } from '../tls/client-hello.ts';
+
+const EMPTY = Buffer.alloc(0);
+/** RFC 8446 5.1: a record is a 5-byte header (type, version, length), then its fragment. */
+const RECORD_HEADER = 5;
+const HANDSHAKE_RECORD = 22;
+/** A ClientHello of at most 64 KiB fits in 4 full records; a client that cuts it finer is not a browser. */
+const MAX_HELLO_RECORDS = 16;
+
+export class TlsFrontEnd {
+  readonly store: CertificateStore;
+  /** Warnings about the certificates (expired, expiring, chain incomplete), for the operational log. */
+  readonly warnings: readonly CertificateProblem[];
+  readonly #alpn: string[];
+  readonly #handshakeTimeoutMs: number;
+
+  /** Throws (a config error) when a certificate file changed since validation and no longer loads. */
+  constructor(config: TlsConfig, ticketKeys: Buffer | null, serviceName: string, now = new Date()) {
+    const loaded: LoadedCertificate[] = [];
+    const warnings: CertificateProblem[] = [];
+    for (const entry of config.certificates) {
+      const { certificate, problems } = loadCertificate({ cert: entry.cert, key: entry.key }, now);
+      for (const p of problems) {
+        if (p.severity === 'error') throw new Error(`${p.message} (${p.code})`);
+        warnings.push(p);
+      }
+      loaded.push({ ...certificate!, isDefault: entry.default });
+    }
+    const options: SecureContextOptions = { ...policyOptions(config.policy, { ciphers: config.ciphers, minVersion: config.minVersion }) };
+    if (ticketKeys !== null) options.ticketKeys = ticketKeys;
+    // Sessions belong to their virtual service: OpenSSL refuses to resume one made under another
+    // context id, so a ticket from one service cannot open a session on another (the tickets'
+    // key is the worker's, shared by all its services). At most 32 bytes.
+    options.sessionIdContext = createHash('sha256').update(serviceName).digest('hex').slice(0, 32);
+    this.store = CertificateStore.build(loaded, options);
+    this.warnings = warnings;
+    this.#alpn = [...config.alpn];
+    this.#handshakeTimeoutMs = config.handshakeTimeout;
+  }
+
+  /**
+   * Run the server side of the handshake on an admitted connection: `secure` with the TLS socket
+   * once it completes, `failed` with the reason if it fails or takes longer than the handshake
+   * timeout (the raw socket is then destroyed). `initial` holds bytes already read after a
+   * PROXY header: the start of the ClientHello.
+   *
+   * The ClientHello is read first for its SNI name, and the TLS socket is created with that
+   * name's context: a context chosen later, in an SNICallback, serves only one of an RSA and an
+   * ECDSA certificate for the name (src/tls/client-hello.ts says why).
+   */
+  accept(socket: Socket, initial: Buffer | null, secure: (tls: TLSSocket) => void, failed: (reason: string, timedOut: boolean) => void): void {
+    let hello: Buffer = EMPTY;
+    let tls: TLSSocket | null = null;
+    let started = false;
+    let done = false;
+    const finish = (error: Error | null, timedOut = false): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.removeListener('data', onHello);
+      socket.removeListener('error', onError);
+      socket.removeListener('close', onClose);
+      if (tls !== null) {
+        tls.removeListener('secure', onSecure);
+        tls.removeListener('error', onError);
+        tls.removeListener('close', onClose);
+      }
+      if (error === null) return secure(tls!);
+      tls?.destroy();
+      socket.destroy();
+      failed(error.message, timedOut);
+    };
+    const timer = setTimeout(() => finish(new Error(`no TLS handshake within ${this.#handshakeTimeoutMs} ms`), true), this.#handshakeTimeoutMs);
+    const onSecure = (): void => finish(null);
+    const onError = (error: Error): void => finish(error);
+    const onClose = (): void => finish(new Error('the client closed the connection during the TLS handshake'));
+    const start = (servername: string | null): void => {
+      started = true;
+      socket.removeListener('data', onHello);
+      socket.pause();
+      // Back into the socket: the TLS socket reads what the raw one has buffered first.
+      if (length > 0) socket.unshift(hello.subarray(0, length));
+      tls = new TLSSocket(socket, { isServer: true, secureContext: this.store.contextFor(servername), ALPNProtocols: this.#alpn });
+      tls.once('secure', onSecure);
+      tls.once('error', onError);
+      tls.once('close', onClose);
+    };
+    // A client that sends its hello a byte at a time must not cost a copy and a parse per byte:
+    // bytes go into one buffer that doubles, and the parse runs only when a record is complete.
+    let length = 0;
+    let scanned = 0;
+    let records = 0;
+    const feed = (chunk: Buffer): void => {
+      if (length + chunk.length > hello.length) {
+        const grown = Buffer.allocUnsafe(Math.max(length + chunk.length, hello.length * 2, 1024));
+        hello.copy(grown, 0, 0, length);
+        hello = grown;
+      }
+      chunk.copy(hello, length);
+      length += chunk.length;
+      const before = records;
+      while (scanned + RECORD_HEADER <= length) {
+        // Not a handshake record (plain HTTP on a TLS port, garbage): the TLS stack answers it.
+        if (hello[scanned] !== HANDSHAKE_RECORD) return start(null);
+        const end = scanned + RECORD_HEADER + hello.readUInt16BE(scanned + 3);
+        if (end > length) break;
+        scanned = end;
+        records++;
+      }
+      if (records === before && length < MAX_CLIENT_HELLO) return;
+      const read = readServerName(hello.subarray(0, length));
+      // Larger than any real ClientHello, or cut into more records than any real one: the TLS
+      // stack refuses it, without a name.
+      if (read.state === 'incomplete' && length < MAX_CLIENT_HELLO && records < MAX_HELLO_RECORDS) return;
+      start(read.state === 'done' ? read.servername : null);
+    };
+    const onHello = (chunk: Buffer): void => feed(chunk);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    // Closed while it waited for a connection limit's answer or its PROXY header.
+    if (socket.destroyed) return finish(new Error('the client closed the connection before its TLS handshake'));
+    socket.on('data', onHello);
+    if (initial !== null && initial.length > 0) feed(initial);
+    if (!started) socket.resume();
+  }
+}
+
+/** The certificate files of a TLS config, for whoever watches them for changes. */
+export function certificateFiles(config: TlsConfig): string[] {
+  return config.certificates.flatMap((c) => [c.cert, c.key]);
+}

@@ -1,0 +1,136 @@
+/**
+ * Hot reload of certificates: the supervisor watches every certificate and key file of the
+ * running config and reloads when one changes, as a SIGHUP would. New handshakes get the new
+ * certificate; established connections keep theirs (a reload never cuts a connection).
+ *
+ * The watch is on each file's directory, not the file: certbot, acme.sh and editors replace a
+ * file by renaming a new one over it, which ends a watch on the old inode. A change is acted on
+ * 500 ms after the last event, so that a certificate and its key written one after the other
+ * (and a renewal's symlink swap) are read as a pair.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import type { CertificateStatus } from '../admin/types.ts';
+import type { Config } from '../config/schema.ts';
+import { loadCertificate, type CertificateProblem } from '../tls/certificate-file.ts';
+
+export const SETTLE_MS = 500;
+
+/** Every certificate and key file of the config's https virtual services. */
+export function certificateFilesOf(config: Config): string[] {
+  const files = new Set<string>();
+  for (const vs of config.virtualServices) {
+    if (vs.protocol !== 'https') continue;
+    for (const c of vs.tls.certificates) {
+      files.add(c.cert);
+      files.add(c.key);
+    }
+  }
+  return [...files];
+}
+
+/**
+ * Every https virtual service's certificates as they are on disk now (for the status view), and
+ * their warnings (expired, expiring, chain incomplete) for the log.
+ */
+export function certificateStatus(config: Config, now: Date): { byService: Map<string, CertificateStatus[]>; warnings: CertificateProblem[] } {
+  const byService = new Map<string, CertificateStatus[]>();
+  const warnings: CertificateProblem[] = [];
+  for (const vs of config.virtualServices) {
+    if (vs.protocol !== 'https') continue;
+    const explicitDefault = vs.tls.certificates.some((c) => c.default);
+    const list = vs.tls.certificates.map((c, index): CertificateStatus => {
+      const { certificate, problems } = loadCertificate({ cert: c.cert, key: c.key }, now);
+      const own = problems.filter((p) => p.severity === 'warning');
+      for (const p of own) warnings.push({ ...p, message: `virtual service "${vs.name}": ${p.message}` });
+      const entry: CertificateStatus = {
+        names: certificate?.names ?? [],
+        keyType: certificate?.keyType ?? '',
+        issuer: certificate?.issuer ?? '',
+        notAfter: certificate?.notAfter.toISOString() ?? '',
+        certFile: c.cert,
+        isDefault: explicitDefault ? c.default : index === 0,
+      };
+      // A file that broke since the config was checked: the workers keep serving what they loaded.
+      const all = certificate === null ? problems : own;
+      if (all.length > 0) entry.warnings = all.map((p) => p.message);
+      return entry;
+    });
+    byService.set(vs.name, list);
+  }
+  return { byService, warnings };
+}
+
+export class CertificateWatch {
+  readonly #onChange: (files: string[]) => void;
+  readonly #settleMs: number;
+  #watchers = new Map<string, FSWatcher>();
+  /** directory → the file names in it that matter. */
+  #names = new Map<string, Set<string>>();
+  #changed = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(onChange: (files: string[]) => void, settleMs = SETTLE_MS) {
+    this.#onChange = onChange;
+    this.#settleMs = settleMs;
+  }
+
+  /** Watch exactly these files from now on (the running config's). */
+  set(files: readonly string[]): void {
+    const names = new Map<string, Set<string>>();
+    for (const file of files) {
+      const dir = path.dirname(file);
+      let set = names.get(dir);
+      if (set === undefined) names.set(dir, (set = new Set()));
+      set.add(path.basename(file));
+    }
+    for (const [dir, watcher] of this.#watchers) {
+      if (!names.has(dir)) {
+        watcher.close();
+        this.#watchers.delete(dir);
+      }
+    }
+    this.#names = names;
+    for (const dir of names.keys()) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, (_event, name) => this.#seen(dir, name));
+        // A directory removed or replaced under us: forget the watch, so that the next set()
+        // (the next load) watches the directory that is there now.
+        watcher.on('error', () => {
+          watcher.close();
+          if (this.#watchers.get(dir) === watcher) this.#watchers.delete(dir);
+        });
+        this.#watchers.set(dir, watcher);
+      } catch {
+        // Unreadable directory: the config check already named its files; nothing to watch.
+      }
+    }
+  }
+
+  close(): void {
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #seen(dir: string, name: string | Buffer | null): void {
+    const names = this.#names.get(dir);
+    if (names === undefined) return;
+    // Some file systems report no name: take it as any of this directory's files.
+    const file = name === null ? null : name.toString();
+    // A Kubernetes secret or config map swaps its `..data` symlink (its files link through it),
+    // so the event names `..data` or `..2026_...`, never the file: any `..` entry counts.
+    if (file !== null && !names.has(file) && !file.startsWith('..')) return;
+    this.#changed.add(file === null ? dir : path.join(dir, file));
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const changed = [...this.#changed];
+      this.#changed.clear();
+      this.#onChange(changed);
+    }, this.#settleMs);
+    this.#timer.unref();
+  }
+}
