@@ -9,10 +9,12 @@
  * intermediate is a warning (src/tls/certificate-file.ts) that the running service logs, with
  * the date. A relative path is taken from the working directory, as geoipDatabase's is.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadCertificate } from '../tls/certificate-file.ts';
 import { POLICY_DESCRIPTIONS, TLS_POLICIES, TLS_VERSIONS } from '../tls/policy.ts';
+import { MIN_SECRET_BYTES } from '../tls/ticket-keys.ts';
 import { DURATION_PATTERN, parseAgeSeconds } from './duration.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
 
@@ -46,6 +48,29 @@ const HstsSchema = z.strictObject({
   preload: field(z.boolean().default(false), 'Add the preload token (for submission to the browsers\' preload lists; hard to undo).'),
 });
 
+const SessionTicketsSchema = z.strictObject({
+  rotate: duration('12h', 'How often the session ticket key changes. Every worker derives the same key for the same period, so a client resumes on whichever worker it reaches; after a rotation, a client with an older ticket does one full handshake.'),
+  keyFile: field(
+    z
+      .string()
+      .min(1)
+      .optional()
+      .transform((file, ctx) => {
+        if (file === undefined) return undefined;
+        const path = resolve(file);
+        try {
+          const bytes = readFileSync(path);
+          if (bytes.length < MIN_SECRET_BYTES) ctx.addIssue({ code: 'custom', input: file, message: `${path} holds ${bytes.length} bytes; a ticket secret needs at least ${MIN_SECRET_BYTES} (e.g. head -c 48 /dev/urandom > ${path})` });
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', input: file, message: `cannot read the ticket secret ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+        }
+        return path;
+      }),
+    'A file of at least 32 random bytes that the ticket keys are derived from, instead of a secret drawn at each start: give two Fulcrum nodes the same file (and clocks within a second) and a client resumes on either, and a restart keeps every ticket valid. Keep it readable by Fulcrum only.',
+    { noun: 'a file path' },
+  ),
+});
+
 const POLICY_TEXT = TLS_POLICIES.map((p) => `${p}: ${POLICY_DESCRIPTIONS[p]}`).join(' ');
 
 export const TlsSchema = z
@@ -71,6 +96,7 @@ export const TlsSchema = z
       { noun: 'an ALPN protocol' },
     ),
     hsts: field(HstsSchema.optional(), 'Send Strict-Transport-Security on every response, so browsers come back over HTTPS only.'),
+    sessionTickets: field(SessionTicketsSchema.prefault({}), 'TLS session resumption by tickets (RFC 5077, and TLS 1.3\'s), with keys every worker shares and that rotate.'),
     handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one, as HAProxy does not by default.'),
   })
   .superRefine((tls, ctx) => {

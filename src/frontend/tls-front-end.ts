@@ -8,12 +8,14 @@
  * costs no handshake, and the PROXY header arrives in clear before the ClientHello.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
 import type { TlsConfig } from '../config/tls.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
 import { loadCertificate, type CertificateProblem, type LoadedCertificate } from '../tls/certificate-file.ts';
 import { policyOptions } from '../tls/policy.ts';
+import { periodOf, ticketKey } from '../tls/ticket-keys.ts';
 import { MAX_CLIENT_HELLO, readServerName } from '../tls/client-hello.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -29,9 +31,17 @@ export class TlsFrontEnd {
   readonly warnings: readonly CertificateProblem[];
   readonly #alpn: string[];
   readonly #handshakeTimeoutMs: number;
+  readonly #ticketSecret: Buffer;
+  readonly #rotateMs: number;
+  #ticketPeriod: number;
 
   /** Throws (a config error) when a certificate file changed since validation and no longer loads. */
-  constructor(config: TlsConfig, ticketKeys: Buffer | null, serviceName: string, now = new Date()) {
+  /**
+   * `ticketSecret`: the worker's (the supervisor draws one per start and gives it to every
+   * worker), unless the config names a key file. Throws (a config error) when a certificate file
+   * changed since validation and no longer loads.
+   */
+  constructor(config: TlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date()) {
     const loaded: LoadedCertificate[] = [];
     const warnings: CertificateProblem[] = [];
     for (const entry of config.certificates) {
@@ -43,7 +53,11 @@ export class TlsFrontEnd {
       loaded.push({ ...certificate!, isDefault: entry.default });
     }
     const options: SecureContextOptions = { ...policyOptions(config.policy, { ciphers: config.ciphers, minVersion: config.minVersion }) };
-    if (ticketKeys !== null) options.ticketKeys = ticketKeys;
+    const keyFile = config.sessionTickets.keyFile;
+    this.#ticketSecret = keyFile === undefined ? ticketSecret : readFileSync(keyFile);
+    this.#rotateMs = config.sessionTickets.rotate;
+    this.#ticketPeriod = periodOf(now.getTime(), this.#rotateMs);
+    options.ticketKeys = ticketKey(this.#ticketSecret, this.#ticketPeriod);
     // Sessions belong to their virtual service: OpenSSL refuses to resume one made under another
     // context id, so a ticket from one service cannot open a session on another (the tickets'
     // key is the worker's, shared by all its services). At most 32 bytes.
@@ -52,6 +66,14 @@ export class TlsFrontEnd {
     this.warnings = warnings;
     this.#alpn = [...config.alpn];
     this.#handshakeTimeoutMs = config.handshakeTimeout;
+  }
+
+  /** The worker's tick: a new ticket key when the rotation period has turned (the same moment in every worker). */
+  rotate(nowMs: number): void {
+    const period = periodOf(nowMs, this.#rotateMs);
+    if (period === this.#ticketPeriod) return;
+    this.#ticketPeriod = period;
+    this.store.setTicketKeys(ticketKey(this.#ticketSecret, period));
   }
 
   /**

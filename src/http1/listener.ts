@@ -183,8 +183,10 @@ export class Listener implements ServiceSource, ServiceListener {
     this.#dropAwaitingHeader();
   }
 
-  /** The worker's tick: the connections' deadlines (the pools tick on their own, once each). */
+  /** The worker's tick: the connections' deadlines (the pools tick on their own, once each), the TLS ticket key's rotation. */
   tick(now: number): void {
+    // Wall-clock time: every worker (and an HA peer with the same key file) turns at the same moment.
+    this.service.tls?.rotate(Date.now());
     for (const conn of this.connections) {
       if ((conn.deadline !== 0 && conn.deadline <= now) || (conn.upstreamDeadline !== 0 && conn.upstreamDeadline <= now)) conn.onTick(now);
     }

@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type LoadResult } from '../config/load.ts';
@@ -79,6 +80,8 @@ class Supervisor {
   #admin: AdminServer | null = null;
   readonly #stats = new StatsCollector();
   #certificateStatus = new Map<string, CertificateStatus[]>();
+  /** Drawn once per start; workers (restarted ones too) derive the same TLS ticket keys from it. */
+  readonly #ticketSecret = randomBytes(32).toString('hex');
   /** Certificate and key files of the running config: a change reloads, as SIGHUP does. */
   readonly #certificates = new CertificateWatch((files) => {
     this.#log.info({ files }, 'a certificate file changed: reloading');
@@ -196,7 +199,8 @@ class Supervisor {
     const child = fork(WORKER_ENTRY, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Which worker it is: resources that cannot be shared over SO_REUSEPORT (FTP passive ports) are split by it.
-      env: { ...process.env, FULCRUM_WORKER_INDEX: String(slot), FULCRUM_WORKER_COUNT: String(workerCount(this.#config)) },
+      // The TLS ticket secret: every worker derives the same ticket keys from it (src/tls/ticket-keys.ts).
+      env: { ...process.env, FULCRUM_WORKER_INDEX: String(slot), FULCRUM_WORKER_COUNT: String(workerCount(this.#config)), FULCRUM_TICKET_SECRET: this.#ticketSecret },
       serialization: 'advanced',
       // --expose-gc: the worker bounds the memory held by dead socket read buffers (engine-context.ts).
       // The regex flags: a user's pattern falls back to V8's linear-time engine instead of backtracking for ever (src/rules/regex.ts).

@@ -41,6 +41,10 @@ export interface CertificateSummary {
   isDefault: boolean;
 }
 
+interface NativeContextHolder {
+  context: { setTicketKeys(key: Buffer): void };
+}
+
 type SniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void;
 
 export class CertificateStore {
@@ -50,6 +54,8 @@ export class CertificateStore {
   readonly #wildcard = new Map<string, SecureContext>();
   readonly #certificates: readonly LoadedCertificate[];
   readonly #defaultIndex: number;
+  /** Every context built, once each (names share them). */
+  readonly #contexts: SecureContext[];
 
   /** The same as `new CertificateStore(...)`. Throws what createSecureContext throws. */
   static build(certificates: readonly LoadedCertificate[], base: ContextBase = {}): CertificateStore {
@@ -88,6 +94,16 @@ export class CertificateStore {
     const firstName = certificates[this.#defaultIndex]!.names[0];
     const group = firstName === undefined ? undefined : byName.get(normalizeName(firstName));
     this.defaultContext = contextOf(group?.includes(this.#defaultIndex) ? group : [this.#defaultIndex]);
+    this.#contexts = [...contexts.values()];
+  }
+
+  /**
+   * A new session ticket key for every context (the rotation, ticket-keys.ts). Through the
+   * native context's setTicketKeys, which tls.Server.setTicketKeys also uses: the store's
+   * contexts are not a server's.
+   */
+  setTicketKeys(key: Buffer): void {
+    for (const context of this.#contexts) (context as unknown as NativeContextHolder).context.setTicketKeys(key);
   }
 
   /** Exact name, then a wildcard one label deep, then the default. */

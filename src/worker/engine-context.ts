@@ -34,11 +34,11 @@ export class EngineContext {
   /** virtual service → rule name → times it decided, kept across reloads while the names stay. */
   readonly ruleHits = new Map<string, Map<string, number>>();
   /**
-   * TLS session ticket keys (48 bytes) for every certificate context this worker builds, so a
-   * ticket survives a reload and a client resumes whichever certificate served it. One per worker
-   * for now: a client that reaches another worker does a full handshake.
+   * The secret TLS session ticket keys are derived from (src/tls/ticket-keys.ts): the
+   * supervisor's, the same in every worker (FULCRUM_TICKET_SECRET), so a ticket from one worker
+   * resumes on another; a random one in a runtime started alone (tests).
    */
-  ticketKeys: Buffer = randomBytes(48);
+  ticketSecret: Buffer = ticketSecretFromEnv() ?? randomBytes(32);
   /** Clients' countries (the config's GeoIP database); null: none. */
   countries: CountrySource | null = null;
   /** Runs a young-generation GC; set by a worker started with --expose-gc (see COLLECT_EVERY_BYTES). */
@@ -62,4 +62,10 @@ export class EngineContext {
       this.collect?.();
     }
   }
+}
+
+/** The supervisor's ticket secret, hex in FULCRUM_TICKET_SECRET; null when not started by one. */
+function ticketSecretFromEnv(): Buffer | null {
+  const hex = process.env['FULCRUM_TICKET_SECRET'];
+  return hex !== undefined && /^[0-9a-f]{64,}$/.test(hex) ? Buffer.from(hex, 'hex') : null;
 }
