@@ -14,6 +14,7 @@ import { duration, field, integer, parsedString } from './schema-builders.ts';
 import { PoolRealServerSchema } from './pool.ts';
 import { RateLimitSchema } from './rate-limit.ts';
 import { AccessSchema } from './rules.ts';
+import { StreamTlsSchema } from './tls.ts';
 import {
   acceptProxyProtocol,
   listen,
@@ -83,6 +84,10 @@ export const TcpVirtualServiceSchema = z.strictObject({
   realServers: streamRealServers,
   access: field(AccessSchema.optional(), 'Who may connect, by client network and country; a connection from anyone else is closed at once (the status is not used).'),
   rateLimit: RateLimitSchema,
+  tls: field(
+    StreamTlsSchema.optional(),
+    'Terminate TLS for this TCP service (an NTRIP caster or any line protocol behind TLS): certificates by SNI, the policy, session tickets as for https; the real servers get the decrypted bytes. The handshake runs after access, connection limits and the PROXY header, before rdp-cookie reads the first packet.',
+  ),
 });
 
 const UdpSettingsSchema = z.strictObject({

@@ -73,15 +73,27 @@ const SessionTicketsSchema = z.strictObject({
 
 const POLICY_TEXT = TLS_POLICIES.map((p) => `${p}: ${POLICY_DESCRIPTIONS[p]}`).join(' ');
 
+/** What every TLS front end has: http's adds ALPN and HSTS, tcp's has these alone. */
+const tlsBase = {
+  certificates: field(
+    z.array(CertificateEntrySchema).min(1).max(10_000),
+    'Certificate and key pairs. Each client gets the one whose names (the certificate\'s subject alternative names, wildcards included) cover the name it asks for by SNI; an RSA and an ECDSA certificate for the same name are both served, each to the clients that support it.',
+  ),
+  policy: field(z.enum(TLS_POLICIES).default('intermediate'), `Protocol versions, cipher suites and curves, by name (Mozilla's server-side TLS guidelines). ${POLICY_TEXT}`, { noun: 'a TLS policy' }),
+  minVersion: field(z.enum(TLS_VERSIONS).optional(), 'Lowest protocol version, instead of the policy\'s (for those who must).', { noun: 'a TLS version' }),
+  ciphers: field(z.string().min(1).max(4096).optional(), 'OpenSSL cipher list (TLS 1.2 ciphers and TLS 1.3 suites), instead of the policy\'s (for those who must).'),
+  sessionTickets: field(SessionTicketsSchema.prefault({}), 'TLS session resumption by tickets (RFC 5077, and TLS 1.3\'s), with keys every worker shares and that rotate.'),
+  handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one on http services, as HAProxy does not by default; on tcp services each connection has its line (termination client-tls-failed).'),
+};
+
+function oneDefault(tls: { certificates: ReadonlyArray<{ default: boolean }> }, ctx: z.RefinementCtx): void {
+  const defaults = tls.certificates.filter((c) => c.default).length;
+  if (defaults > 1) ctx.addIssue({ code: 'custom', input: tls.certificates, path: ['certificates'], message: `${defaults} certificates say default: true; one at most` });
+}
+
 export const TlsSchema = z
   .strictObject({
-    certificates: field(
-      z.array(CertificateEntrySchema).min(1).max(10_000),
-      'Certificate and key pairs. Each client gets the one whose names (the certificate\'s subject alternative names, wildcards included) cover the name it asks for by SNI; an RSA and an ECDSA certificate for the same name are both served, each to the clients that support it.',
-    ),
-    policy: field(z.enum(TLS_POLICIES).default('intermediate'), `Protocol versions, cipher suites and curves, by name (Mozilla's server-side TLS guidelines). ${POLICY_TEXT}`, { noun: 'a TLS policy' }),
-    minVersion: field(z.enum(TLS_VERSIONS).optional(), 'Lowest protocol version, instead of the policy\'s (for those who must).', { noun: 'a TLS version' }),
-    ciphers: field(z.string().min(1).max(4096).optional(), 'OpenSSL cipher list (TLS 1.2 ciphers and TLS 1.3 suites), instead of the policy\'s (for those who must).'),
+    ...tlsBase,
     alpn: field(
       z
         .array(z.enum(ALPN_PROTOCOLS))
@@ -96,15 +108,14 @@ export const TlsSchema = z
       { noun: 'an ALPN protocol' },
     ),
     hsts: field(HstsSchema.optional(), 'Send Strict-Transport-Security on every response, so browsers come back over HTTPS only.'),
-    sessionTickets: field(SessionTicketsSchema.prefault({}), 'TLS session resumption by tickets (RFC 5077, and TLS 1.3\'s), with keys every worker shares and that rotate.'),
-    handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one, as HAProxy does not by default.'),
   })
-  .superRefine((tls, ctx) => {
-    const defaults = tls.certificates.filter((c) => c.default).length;
-    if (defaults > 1) ctx.addIssue({ code: 'custom', input: tls.certificates, path: ['certificates'], message: `${defaults} certificates say default: true; one at most` });
-  });
+  .superRefine(oneDefault);
+
+/** TLS in front of any TCP service (an NTRIP caster, a line protocol): the bytes after the handshake are relayed. */
+export const StreamTlsSchema = z.strictObject(tlsBase).superRefine(oneDefault);
 
 export type TlsConfig = z.output<typeof TlsSchema>;
+export type StreamTlsConfig = z.output<typeof StreamTlsSchema>;
 
 export const RedirectToHttpsSchema = z.strictObject({
   port: integer(1, 65_535, 443, 'The HTTPS port clients are sent to (left out of the URL when 443).'),

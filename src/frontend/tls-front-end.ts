@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContextOptions } from 'node:tls';
-import type { TlsConfig } from '../config/tls.ts';
+import type { StreamTlsConfig, TlsConfig } from '../config/tls.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
 import { loadCertificate, type CertificateProblem, type LoadedCertificate } from '../tls/certificate-file.ts';
 import { policyOptions } from '../tls/policy.ts';
@@ -41,7 +41,7 @@ export class TlsFrontEnd {
    * worker), unless the config names a key file. Throws (a config error) when a certificate file
    * changed since validation and no longer loads.
    */
-  constructor(config: TlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date()) {
+  constructor(config: TlsConfig | StreamTlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date()) {
     const loaded: LoadedCertificate[] = [];
     const warnings: CertificateProblem[] = [];
     for (const entry of config.certificates) {
@@ -64,7 +64,8 @@ export class TlsFrontEnd {
     options.sessionIdContext = createHash('sha256').update(serviceName).digest('hex').slice(0, 32);
     this.store = CertificateStore.build(loaded, options);
     this.warnings = warnings;
-    this.#alpn = [...config.alpn];
+    // A tcp service offers no ALPN: what it relays is not ours to name.
+    this.#alpn = 'alpn' in config ? [...config.alpn] : [];
     this.#handshakeTimeoutMs = config.handshakeTimeout;
   }
 

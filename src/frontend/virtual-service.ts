@@ -30,7 +30,8 @@ export class VirtualService {
     this.name = config.name;
     this.config = config;
     this.pool = pools.require(config.pool);
-    this.tls = config.protocol === 'https' ? (tls ?? new TlsFrontEnd(config.tls, ctx.ticketSecret, config.name)) : null;
+    const tlsConfig = config.protocol === 'https' || config.protocol === 'tcp' ? config.tls : undefined;
+    this.tls = tlsConfig === undefined ? null : (tls ?? new TlsFrontEnd(tlsConfig, ctx.ticketSecret, config.name));
     this.http = config.protocol === 'http' || config.protocol === 'https' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
     if (this.http !== null) {
       this.http.countries = ctx.countries;

@@ -37,7 +37,8 @@ export interface TcpConnectionHost {
 }
 
 export class TcpConnection implements PickRequest, PoolWaiter {
-  readonly socket: Socket;
+  /** The client's socket: the accepted one, or the TLS socket over it once `secured`. */
+  socket: Socket;
   readonly #host: TcpConnectionHost;
   /** The client's address: the socket's, or what an accepted PROXY header says (IPv4-mapped normalised). */
   clientIp: string;
@@ -86,6 +87,18 @@ export class TcpConnection implements PickRequest, PoolWaiter {
     // Until the relay owns it: a client that goes away while queued or connecting is noticed.
     socket.on('close', this.#onClientGone);
     socket.on('error', noop);
+  }
+
+  /**
+   * TLS terminated (tls on the service): the TLS socket, which wraps the accepted one, is the
+   * client from now on; paused until the relay (or the rdp-cookie peek) reads it.
+   */
+  secured(tls: Socket): void {
+    this.socket.off('close', this.#onClientGone);
+    this.socket = tls;
+    tls.pause();
+    tls.on('close', this.#onClientGone);
+    tls.on('error', noop);
   }
 
   /** A client address learnt from a PROXY header, before any server is chosen. */

@@ -143,6 +143,25 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
   }
 
   #afterGate(conn: TcpConnection): void {
+    const tls = this.service.tls;
+    if (tls === null) return this.#afterTls(conn);
+    // The handshake has its own timeout (tls.handshakeTimeout).
+    conn.deadline = 0;
+    const head = conn.head;
+    conn.head = null;
+    tls.accept(
+      conn.socket,
+      head,
+      (secure) => {
+        if (conn.phase === 'closed') return void secure.destroy();
+        conn.secured(secure);
+        this.#afterTls(conn);
+      },
+      (reason, timedOut) => conn.reject(`TLS handshake ${timedOut ? 'timed out' : 'failed'}: ${reason}`, Termination.CLIENT_TLS_FAILED),
+    );
+  }
+
+  #afterTls(conn: TcpConnection): void {
     const persistence = this.service.pool.persistence;
     if (persistence?.config.type !== 'rdp-cookie') return this.#admit(conn);
     // rdp-cookie: the user name is in the client's first packet, read before choosing a server.

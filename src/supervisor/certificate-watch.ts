@@ -20,8 +20,9 @@ export const SETTLE_MS = 500;
 export function certificateFilesOf(config: Config): string[] {
   const files = new Set<string>();
   for (const vs of config.virtualServices) {
-    if (vs.protocol !== 'https') continue;
-    for (const c of vs.tls.certificates) {
+    const tls = vs.protocol === 'https' || vs.protocol === 'tcp' ? vs.tls : undefined;
+    if (tls === undefined) continue;
+    for (const c of tls.certificates) {
       files.add(c.cert);
       files.add(c.key);
     }
@@ -37,9 +38,10 @@ export function certificateStatus(config: Config, now: Date): { byService: Map<s
   const byService = new Map<string, CertificateStatus[]>();
   const warnings: CertificateProblem[] = [];
   for (const vs of config.virtualServices) {
-    if (vs.protocol !== 'https') continue;
-    const explicitDefault = vs.tls.certificates.some((c) => c.default);
-    const list = vs.tls.certificates.map((c, index): CertificateStatus => {
+    const tls = vs.protocol === 'https' || vs.protocol === 'tcp' ? vs.tls : undefined;
+    if (tls === undefined) continue;
+    const explicitDefault = tls.certificates.some((c) => c.default);
+    const list = tls.certificates.map((c, index): CertificateStatus => {
       const { certificate, problems } = loadCertificate({ cert: c.cert, key: c.key }, now);
       const own = problems.filter((p) => p.severity === 'warning');
       for (const p of own) warnings.push({ ...p, message: `virtual service "${vs.name}": ${p.message}` });

@@ -93,7 +93,9 @@ export class WorkerRuntime {
     // Certificates first: a file that broke since the config was checked (a renewal half
     // written) fails the apply here, before anything has changed, and the running config stays.
     const tls = new Map<VirtualServiceConfig, TlsFrontEnd>();
-    for (const vs of config.virtualServices) if (vs.protocol === 'https') tls.set(vs, new TlsFrontEnd(vs.tls, this.ctx.ticketSecret, vs.name));
+    for (const vs of config.virtualServices) {
+      if (vs.protocol === 'https' || (vs.protocol === 'tcp' && vs.tls !== undefined)) tls.set(vs, new TlsFrontEnd(vs.tls!, this.ctx.ticketSecret, vs.name));
+    }
     this.#tls = tls;
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
