@@ -25,12 +25,14 @@ export const ErrorCode = {
   CONFIG_WRITE: 'FULCRUM_ERR_CONFIG_WRITE',
   /** A valid config could not be applied (an address is taken, a worker refused it); the running config stays. */
   RELOAD_FAILED: 'FULCRUM_ERR_RELOAD_FAILED',
-  /** A certificate or key file could not be read (missing, not permitted, a directory). */
+  /** A certificate, key, client CA or CRL file could not be read (missing, not permitted, a directory). */
   TLS_READ: 'FULCRUM_ERR_TLS_READ',
-  /** A certificate file holds no certificate, a key file no usable key, or the key is encrypted. */
+  /** A certificate (or client CA) file holds no certificate, a key file no usable key, or the key is encrypted. */
   TLS_PEM: 'FULCRUM_ERR_TLS_PEM',
   /** The private key does not belong to the certificate it is paired with. */
   TLS_KEY_MISMATCH: 'FULCRUM_ERR_TLS_KEY_MISMATCH',
+  /** A CRL file (tls.clientAuth.crl) holds no CRL, or one OpenSSL cannot parse. */
+  TLS_CRL: 'FULCRUM_ERR_TLS_CRL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

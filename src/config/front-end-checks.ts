@@ -1,7 +1,8 @@
 /**
  * Checks of a virtual service's front end that need the rest of the config: the pools its rules
  * route to exist (and who uses which pool, for the capability check), no redirect sends a client
- * back where it came from, request limits only on HTTP, and a country needs a GeoIP database.
+ * back where it came from, request limits only on HTTP, a country needs a GeoIP database, and a
+ * client certificate condition an https service that asks for certificates.
  */
 import type { z } from 'zod';
 import type { PoolUser } from './capabilities.ts';
@@ -10,6 +11,7 @@ import { redirectLoops } from './rules.ts';
 import type { PathSegment } from './problem.ts';
 import type { ParsedConfig, ParsedVirtualServiceConfig } from './schema.ts';
 import { suggest } from './suggest.ts';
+import { CLIENT_CERTIFICATE_HEADERS } from '../tls/client-certificate.ts';
 
 type Issue = (path: PathSegment[], message: string, suggestion?: string) => void;
 
@@ -36,6 +38,20 @@ export function checkFrontEnds(config: ParsedConfig, services: readonly ParsedVi
         }
         const loop = redirectLoops(rule, vs.protocol, vs.listen.port);
         if (loop !== null) issue([...ruleAt, 'redirect', 'to'], loop);
+        if (usesClientCertificate(rule.match) && (vs.protocol !== 'https' || vs.tls.clientAuth.mode === 'none')) {
+          issue(
+            [...ruleAt, 'match'],
+            vs.protocol === 'https'
+              ? `rule "${rule.name}" matches on clientCertificate, and this service asks clients for none: set tls.clientAuth (mode optional or required, and ca)`
+              : `rule "${rule.name}" matches on clientCertificate, which only an https virtual service with tls.clientAuth has`,
+          );
+        }
+        // A rule reads the request as the client sent it: there X-SSL-Client-* is the client's own
+        // (replaced only on the way to the real server), so a header condition on it could be forged.
+        const forgeable = vs.protocol === 'https' && vs.tls.clientAuth.mode !== 'none' ? clientCertificateHeaderIn(rule.match) : null;
+        if (forgeable !== null) {
+          issue([...ruleAt, 'match'], `rule "${rule.name}" matches the header ${forgeable}, which rules see as the client wrote it; match clientCertificate: { verified, subject } instead`);
+        }
         if (geoip === null && (usesCountry(rule.match) || (rule.access?.allowCountries ?? rule.access?.denyCountries) !== undefined)) {
           issue([...ruleAt, rule.access?.allowCountries !== undefined || rule.access?.denyCountries !== undefined ? 'access' : 'match'], COUNTRY_NEEDS_GEOIP);
         }
@@ -56,6 +72,23 @@ export function checkFrontEnds(config: ParsedConfig, services: readonly ParsedVi
 
 const COUNTRY_NEEDS_GEOIP =
   'a country needs a GeoIP database to tell where a client is: set geoipDatabase (a MaxMind .mmdb file, e.g. GeoLite2-Country.mmdb) at the top of the config';
+
+function usesClientCertificate(match: MatchConfig): boolean {
+  if (match.clientCertificate !== undefined) return true;
+  if (match.all?.some(usesClientCertificate) === true || match.any?.some(usesClientCertificate) === true) return true;
+  return match.not !== undefined && usesClientCertificate(match.not);
+}
+
+const CERTIFICATE_HEADERS: ReadonlySet<string> = new Set(CLIENT_CERTIFICATE_HEADERS);
+
+function clientCertificateHeaderIn(match: MatchConfig): string | null {
+  if (match.header !== undefined && CERTIFICATE_HEADERS.has(match.header.name)) return match.header.name;
+  for (const inner of [...(match.all ?? []), ...(match.any ?? []), ...(match.not === undefined ? [] : [match.not])]) {
+    const found = clientCertificateHeaderIn(inner);
+    if (found !== null) return found;
+  }
+  return null;
+}
 
 function usesCountry(match: MatchConfig): boolean {
   if (match.country !== undefined) return true;

@@ -51,7 +51,8 @@ export interface HealthCheckConfig {
   fall: number;
   rise: number;
   startAs: StartAs;
-  tls: { verify: boolean };
+  /** `ca`: a PEM file of the CAs to trust (a pool's tls.ca), else Node's public ones. */
+  tls: { verify: boolean; ca?: string };
   /** Present on dns checks only, so that other checks resolve (and compare) as before. */
   dns?: DnsQuestion;
 }

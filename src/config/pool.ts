@@ -16,6 +16,7 @@ import { DrainTimeoutSchema, PersistenceSchema, type PersistenceConfig } from '.
 import { duration, field, integer } from './schema-builders.ts';
 import { RealServerSchema, outlierDetection, scheduler, slowStart, sorryServer, type OutlierDetectionConfig, type RealServerState } from './service-fields.ts';
 import type { HostPort } from './address.ts';
+import { PoolTlsSchema, RealServerTlsSchema, type UpstreamTlsConfig } from './upstream-tls.ts';
 import type { SchedulingMethod } from '../scheduling/registry.ts';
 
 export const poolName = field(
@@ -29,7 +30,10 @@ export const maxConnections = field(
   'Most requests (http) or connections (tcp, ftp) this real server takes at once, per worker process; a new one goes to another server, or waits in the pool\'s queue when every server is full; one persisted to this server waits for it (HAProxy\'s maxconn). Default: no limit.',
 );
 
-export const PoolRealServerSchema = RealServerSchema.extend({ maxConnections }).describe(
+export const PoolRealServerSchema = RealServerSchema.extend({
+  maxConnections,
+  tls: field(RealServerTlsSchema.optional(), 'TLS to this real server (its SNI name, or another verify or CA than the pool\'s); with it alone, TLS with the defaults.'),
+}).describe(
   'A real server (backend): its address, weight, whether it takes traffic, and an optional limit.',
 );
 
@@ -81,6 +85,10 @@ export const PoolSchema = z
     healthCheck: HealthCheckSpecSchema,
     queue: field(QueueSchema.prefault({}), 'What happens to requests or connections when every real server is at its maxConnections: they wait in an ordered queue, or are refused.'),
     keepAlive: field(KeepAliveSchema.prefault({}), 'HTTP keep-alive connections to the real servers, shared by every http virtual service that uses the pool.'),
+    tls: field(
+      PoolTlsSchema.optional(),
+      'Speak TLS to the real servers (re-encryption): their certificates verified against `ca` by default, each server\'s name by its own tls.serverName. For http and https virtual services; the pool\'s health checks become https checks with the same settings unless healthCheck.type says otherwise.',
+    ),
     realServers: field(z.array(PoolRealServerSchema).min(1), 'The real servers (backends) that share the traffic.'),
   })
   .superRefine(checkAdaptiveScheduler)
@@ -96,6 +104,8 @@ export interface PoolRealServerConfig {
   state?: RealServerState | undefined;
   maxConnections?: number | undefined;
   healthCheck: HealthCheckConfig;
+  /** TLS to this server (the pool's and its own merged); null: clear text. */
+  tls: UpstreamTlsConfig | null;
 }
 
 /** A pool as the data path and the control plane read it: defaults applied, health checks resolved. */

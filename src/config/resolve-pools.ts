@@ -12,6 +12,7 @@ import { resolveHealthChecks, type VirtualServiceProtocol } from './health-check
 import { KeepAliveSchema, POOL_KEYS, QueueSchema, type PoolConfig, type PoolInput, type PoolRealServerConfig } from './pool.ts';
 import { checkPoolCapabilities, type PoolUser } from './capabilities.ts';
 import { checkFrontEnds } from './front-end-checks.ts';
+import { upstreamTls, type UpstreamTlsConfig } from './upstream-tls.ts';
 import type { PathSegment } from './problem.ts';
 import type { ParsedConfig, ParsedVirtualServiceConfig } from './schema.ts';
 import { suggest } from './suggest.ts';
@@ -104,6 +105,10 @@ export function resolvePools(config: ParsedConfig, ctx: z.RefinementCtx) {
     if (origin.get(pool.name)?.index !== index || origin.get(pool.name)?.inline) return;
     const poolUsers = users.get(pool.name) ?? [];
     const protocol = checkProtocol(pool, poolUsers, ['pools', index], issue);
+    const streamUser = poolUsers.find((u) => u.protocol !== 'http' && u.protocol !== 'https');
+    if ((pool.tls !== undefined || pool.realServers.some((rs) => rs.tls !== undefined)) && streamUser !== undefined) {
+      issue(['pools', index, pool.tls !== undefined ? 'tls' : 'realServers'], `pool "${pool.name}" speaks TLS to its real servers, which only http and https virtual services do yet; ${streamUser.protocol} virtual service "${streamUser.virtualService}" uses it: give it a pool of its own`);
+    }
     pools.push(namedPool(pool, ['pools', index], protocol, withPrefix(ctx, ['pools', index])));
   });
 
@@ -153,8 +158,24 @@ function namedPool(pool: PoolInput, at: PathSegment[], protocol: VirtualServiceP
     healthCheck: resolved.healthCheck,
     queue: pool.queue,
     keepAlive: pool.keepAlive,
-    realServers: resolved.realServers as PoolRealServerConfig[],
+    realServers: (resolved.realServers as Array<Omit<PoolRealServerConfig, 'tls'> & { tls?: RealServerTlsInput }>).map((rs) =>
+      withTls(rs, upstreamTls(pool.tls, rs.tls), pool.healthCheck?.type !== undefined),
+    ),
   };
+}
+
+type RealServerTlsInput = Parameters<typeof upstreamTls>[1];
+
+/**
+ * A real server with its TLS; a server spoken to over TLS is checked over TLS too, with the same
+ * verification, CA and name, unless the check's type was written (`typeWritten`, or its own).
+ */
+function withTls(rs: Omit<PoolRealServerConfig, 'tls'> & { tls?: RealServerTlsInput; healthCheck: PoolRealServerConfig['healthCheck'] }, tls: UpstreamTlsConfig | null, typeWritten: boolean): PoolRealServerConfig {
+  const { tls: _written, ...rest } = rs;
+  if (tls === null || typeWritten || rs.healthCheck.type !== 'http') return { ...rest, tls };
+  const check = { ...rs.healthCheck, type: 'https' as const, tls: { verify: tls.verify, ...(tls.ca !== null ? { ca: tls.ca } : {}) } };
+  if (check.host === null && tls.serverName !== null) check.host = tls.serverName;
+  return { ...rest, tls, healthCheck: check };
 }
 
 /** A virtual service's own pool, from the keys written on it (already resolved by its schema). */
@@ -176,7 +197,9 @@ function inlinePool(vs: ParsedVirtualServiceConfig, at: PathSegment[]): PoolConf
     healthCheck: v['healthCheck'] as PoolConfig['healthCheck'],
     queue: stream !== null ? stream.limits.queue : DEFAULT_QUEUE,
     keepAlive: http !== null ? { idle: http.timeouts.upstreamIdle, maxIdlePerServer: http.limits.maxIdlePerServer } : DEFAULT_KEEP_ALIVE,
-    realServers: v['realServers'] as PoolRealServerConfig[],
+    realServers: ((v['realServers'] ?? []) as Array<Omit<PoolRealServerConfig, 'tls'> & { tls?: RealServerTlsInput }>).map((rs) =>
+      withTls(rs, upstreamTls(undefined, rs.tls), (v['healthCheck'] as { type?: string } | undefined)?.type !== undefined),
+    ),
   };
 }
 

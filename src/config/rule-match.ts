@@ -21,6 +21,15 @@ export type FieldCondition =
   | { name: string; present: boolean }
   | { name: string; equals: string; ignoreCase: boolean }
   | { name: string; regex: string };
+/**
+ * The client's certificate (mTLS, tls.clientAuth): verified or not, and the subject of a verified
+ * one. Both keys given: both must hold.
+ */
+export interface ClientCertificateCondition {
+  verified?: boolean;
+  /** The subject DN as RFC 4514 writes it ("CN=client.example,O=Example"), of a verified certificate. */
+  subject?: { equals: string } | { regex: string };
+}
 
 /** A rule's match: every key given must hold. */
 export interface MatchConfig {
@@ -34,6 +43,7 @@ export interface MatchConfig {
   clientAddress?: string[];
   /** ISO 3166-1 alpha-2 codes, upper case. */
   country?: string[];
+  clientCertificate?: ClientCertificateCondition;
   all?: MatchConfig[];
   any?: MatchConfig[];
   not?: MatchConfig;
@@ -211,7 +221,31 @@ function fieldNameProblem(what: 'header' | 'query parameter' | 'cookie', name: s
   return `${JSON.stringify(name)} is not a valid ${what} name (letters, digits and !#$%&'*+.^_\`|~-)`;
 }
 
-const CONDITION_KEYS = ['host', 'path', 'method', 'header', 'query', 'cookie', 'clientAddress', 'country', 'all', 'any', 'not'] as const;
+const clientCertificateCondition = z
+  .strictObject({
+    verified: field(z.boolean().optional(), 'true: the client sent a certificate that verified against tls.clientAuth.ca (and crl); false: it sent none, or one that did not verify.'),
+    subject: field(
+      z.union([z.string().min(1), z.strictObject({ equals: z.string().min(1).optional(), regex: z.string().optional() })]).optional(),
+      'The subject of a verified certificate, as RFC 4514 writes it with the most specific part first ("CN=client.example,O=Example", as in X-SSL-Client-S-DN): a string or { equals: ... } for the whole name (case-sensitive), or { regex: "..." }. An unverified certificate\'s subject matches nothing: anyone can write any subject into a certificate of their own.',
+      { noun: 'a subject condition', allowed: 'CN=...,O=..., { equals: ... } or { regex: "..." }' },
+    ),
+  })
+  .transform((value, ctx): ClientCertificateCondition => {
+    const out: ClientCertificateCondition = {};
+    if (value.verified !== undefined) out.verified = value.verified;
+    const subject = value.subject;
+    if (typeof subject === 'string') out.subject = { equals: subject };
+    else if (subject !== undefined) {
+      if ((subject.equals === undefined) === (subject.regex === undefined)) report(ctx, ['subject'], 'write exactly one of equals or regex');
+      else if (subject.regex !== undefined) out.subject = { regex: checkedRegex(subject.regex, ctx, ['subject', 'regex']) };
+      else out.subject = { equals: subject.equals! };
+    }
+    if (value.verified === undefined && value.subject === undefined) report(ctx, [], 'write verified, subject or both');
+    if (value.verified === false && value.subject !== undefined) report(ctx, ['subject'], 'a subject is matched on verified certificates only, so with verified: false it never holds; to match an unverified client, use verified: false alone');
+    return out;
+  });
+
+const CONDITION_KEYS = ['host', 'path', 'method', 'header', 'query', 'cookie', 'clientAddress', 'country', 'clientCertificate', 'all', 'any', 'not'] as const;
 
 export const MatchSchema: z.ZodType<MatchConfig> = z
   .strictObject({
@@ -238,6 +272,11 @@ export const MatchSchema: z.ZodType<MatchConfig> = z
       countryList.optional(),
       "The client's country (ISO 3166-1 alpha-2, e.g. DE), or a list; needs a GeoIP database. A client whose country is unknown matches none.",
       { noun: 'a country code or list of codes', allowed: 'two upper-case letters, e.g. DE, or a list of them' },
+    ),
+    clientCertificate: field(
+      clientCertificateCondition.optional(),
+      "The client's certificate, on an https virtual service with tls.clientAuth (optional or required): { verified: true|false } and/or { subject: ... }.",
+      { noun: 'a client certificate condition' },
     ),
     get all() {
       return field(z.array(MatchSchema).min(1).optional(), 'A list of matches that must all hold.');

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadCertificate } from '../tls/certificate-file.ts';
+import { loadClientAuth } from '../tls/client-auth-files.ts';
 import { POLICY_DESCRIPTIONS, TLS_POLICIES, TLS_VERSIONS } from '../tls/policy.ts';
 import { MIN_SECRET_BYTES } from '../tls/ticket-keys.ts';
 import { DURATION_PATTERN, parseAgeSeconds } from './duration.ts';
@@ -71,6 +72,38 @@ const SessionTicketsSchema = z.strictObject({
   ),
 });
 
+/** mTLS modes, nginx's ssl_verify_client: off, optional, on. */
+export const CLIENT_AUTH_MODES = ['none', 'optional', 'required'] as const;
+
+const ClientAuthSchema = z
+  .strictObject({
+    mode: field(
+      z.enum(CLIENT_AUTH_MODES).default('none'),
+      'none: no client certificate is asked for. optional: one is asked for; a client without one, or with one that does not verify, is served, and the real servers (X-SSL-Client-Verify) and rules see the result. required: a client without a certificate that verifies against ca (and crl) is refused at the handshake.',
+      { noun: 'a client authentication mode' },
+    ),
+    ca: field(z.string().min(1).optional(), 'PEM file with the CA certificates client certificates must chain to (required unless mode is none). Their names are sent to clients as the acceptable issuers.', { noun: 'a file path' }),
+    crl: field(
+      z.string().min(1).optional(),
+      'PEM file with the certificate revocation lists of those CAs: a revoked certificate does not verify. With a CRL, every CA in ca needs its CRL in this file (OpenSSL checks the whole chain, as nginx does). A changed file is reloaded like a certificate.',
+      { noun: 'a file path' },
+    ),
+  })
+  .transform((auth, ctx) => {
+    const ca = auth.ca === undefined ? undefined : resolve(auth.ca);
+    const crl = auth.crl === undefined ? undefined : resolve(auth.crl);
+    if (ca === undefined) {
+      if (auth.mode !== 'none') ctx.addIssue({ code: 'custom', input: auth, path: ['ca'], message: `mode ${auth.mode} needs ca: the PEM file of the CAs that sign your clients' certificates` });
+      if (crl !== undefined) ctx.addIssue({ code: 'custom', input: auth, path: ['crl'], message: 'crl needs ca: the PEM file of the CAs the CRL belongs to' });
+      return { mode: auth.mode, ca, crl };
+    }
+    // Read now, so that a missing or unreadable file fails `fulcrum check`, not the first handshake.
+    for (const problem of loadClientAuth({ ca, crl }).problems) {
+      ctx.addIssue({ code: 'custom', input: auth, path: [problem.file === ca ? 'ca' : 'crl'], message: `${problem.message} (${problem.code})` });
+    }
+    return { mode: auth.mode, ca, crl };
+  });
+
 const POLICY_TEXT = TLS_POLICIES.map((p) => `${p}: ${POLICY_DESCRIPTIONS[p]}`).join(' ');
 
 /** What every TLS front end has: http's adds ALPN and HSTS, tcp's has these alone. */
@@ -108,6 +141,10 @@ export const TlsSchema = z
       { noun: 'an ALPN protocol' },
     ),
     hsts: field(HstsSchema.optional(), 'Send Strict-Transport-Security on every response, so browsers come back over HTTPS only.'),
+    clientAuth: field(
+      ClientAuthSchema.prefault({}),
+      'Client certificates (mutual TLS): ask clients for one and check it against your CAs. Unless mode is none, the real servers get X-SSL-Client-Verify, X-SSL-Client-S-DN, X-SSL-Client-I-DN, X-SSL-Client-Serial and X-SSL-Client-Fingerprint (the client\'s own fields of those names are removed).',
+    ),
   })
   .superRefine(oneDefault);
 

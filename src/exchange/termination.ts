@@ -18,6 +18,7 @@ export const Termination = {
   UPSTREAM_CONNECT_REFUSED: 'upstream-connect-refused',
   UPSTREAM_CONNECT_TIMEOUT: 'upstream-connect-timeout',
   UPSTREAM_CONNECT_ERROR: 'upstream-connect-error',
+  UPSTREAM_TLS_FAILED: 'upstream-tls-failed',
   UPSTREAM_RESPONSE_TIMEOUT: 'upstream-response-timeout',
   UPSTREAM_RESET: 'upstream-reset',
   UPSTREAM_MALFORMED: 'upstream-malformed-response',
@@ -39,6 +40,7 @@ export type Termination = (typeof Termination)[keyof typeof Termination];
 export const ANSWERS: Readonly<Partial<Record<Termination, { status: number; reason: string }>>> = {
   [Termination.UPSTREAM_CONNECT_REFUSED]: { status: 502, reason: 'the real server could not be reached' },
   [Termination.UPSTREAM_CONNECT_ERROR]: { status: 502, reason: 'the real server could not be reached' },
+  [Termination.UPSTREAM_TLS_FAILED]: { status: 502, reason: 'the real server could not be reached' },
   [Termination.UPSTREAM_CONNECT_TIMEOUT]: { status: 504, reason: 'the real server did not answer the connection in time' },
   [Termination.UPSTREAM_RESPONSE_TIMEOUT]: { status: 504, reason: 'the real server did not respond in time' },
   [Termination.UPSTREAM_RESET]: { status: 502, reason: 'the real server closed the connection without a response' },
@@ -66,6 +68,7 @@ export const TERMINATION_DESCRIPTIONS: Readonly<Record<Termination, string>> = {
   'upstream-connect-refused': 'The real server refused the connection (ECONNREFUSED), on every attempt the retries allowed.',
   'upstream-connect-timeout': 'No connection to the real server within timeouts.connect (504).',
   'upstream-connect-error': 'The connection to the real server failed otherwise: unreachable, reset while connecting (502).',
+  'upstream-tls-failed': "The TLS handshake with the real server failed (pool tls): its certificate was not trusted by ca, did not name serverName, or had expired, or no protocol was shared (502, after the retries).",
   'upstream-response-timeout': 'No response head from the real server within timeouts.response (504).',
   'upstream-reset': 'The real server closed or reset the connection before or during its response (502, or a cut response).',
   'upstream-malformed-response': "The real server's response was not valid HTTP/1.1, or its head was too large (502).",

@@ -9,6 +9,7 @@ import type { ResponseHead } from '../http/response-head.ts';
 import type { Exchange } from './exchange.ts';
 import type { HeaderEdits } from './headers.ts';
 import type { DeadlineKind } from './deadline.ts';
+import type { ClientCertificate } from '../tls/client-certificate.ts';
 
 /** A response head from a real server, as the forwarder parsed it (HTTP/1.1 bytes underneath). */
 export interface UpstreamResponseHead {
@@ -60,6 +61,11 @@ export interface Downstream {
   readonly upstreamDeadlineKind: DeadlineKind;
   /** The real server ended a tunnel (after a 101): end the client's side. */
   tunnelClosed(ex: Exchange): void;
+  /**
+   * The client's certificate as the TLS handshake left it (mTLS), the same for every exchange of
+   * the connection; null when the connection is not TLS or its service asks for none.
+   */
+  readonly clientCertificate: ClientCertificate | null;
 }
 
 /** What a downstream drives the upstream with, once the exchange is routed. */

@@ -99,5 +99,6 @@ function addressInput(address: string, countries: CountrySource | null): MatchIn
     clientFamily: family,
     clientBytes,
     country: () => (family === 0 || countries === null ? null : (countries.lookup(family, bytes)?.place?.country ?? null)),
+    clientCertificate: () => null,
   };
 }

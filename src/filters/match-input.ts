@@ -10,6 +10,7 @@ import type { GeoIpLookup } from '../gslb/geoip.ts';
 import { parseIpInto, type AddressFamily } from '../ip/bytes.ts';
 import { cookieValue } from '../persistence/request-keys.ts';
 import type { MatchInput } from '../rules/types.ts';
+import type { ClientCertificate } from '../tls/client-certificate.ts';
 import { normalizePath } from './normalize-path.ts';
 
 /** Where countries come from: a GeoIP database (src/gslb/geoip.ts), or none. */
@@ -113,6 +114,10 @@ export class ExchangeMatchInput implements MatchInput {
   get clientBytes(): Uint8Array {
     if (this.#family === -1) this.#family = parseIpInto(this.#ex.clientAddress, this.#bytes);
     return this.#family === 4 ? this.#bytes.subarray(0, 4) : this.#bytes;
+  }
+
+  clientCertificate(): ClientCertificate | null {
+    return this.#ex.downstream.clientCertificate;
   }
 
   country(): string | null {

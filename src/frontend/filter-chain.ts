@@ -1,7 +1,7 @@
 /**
  * The filter chain of each HTTP virtual service, built once per config: its access list, its
  * request limits, its redirect to HTTPS or its HSTS header, its content rules (and a body limit
- * when a rule has one), in that order. A
+ * when a rule has one), and the mTLS headers for real servers, in that order. A
  * virtual service with none of them gets an empty chain and its exchanges run no filter code.
  */
 import type { VirtualServiceConfig } from '../config/schema.ts';
@@ -12,6 +12,7 @@ import { AccessFilter } from '../filters/access-filter.ts';
 import { RateLimitFilter } from '../filters/rate-limit-filter.ts';
 import { BodyLimitFilter, RulesFilter } from '../filters/rules-filter.ts';
 import { HstsFilter, RedirectToHttpsFilter } from '../filters/https-filters.ts';
+import { ClientCertificateHeadersFilter } from '../filters/client-certificate-headers.ts';
 
 /** What filters share in one worker, across reloads (the worker's EngineContext holds it). */
 export interface FilterState {
@@ -47,5 +48,7 @@ export function buildFilters(config: VirtualServiceConfig, pools: PoolSet, state
   } else {
     state.ruleHits.delete(config.name);
   }
+  // Route phase: after the rules' edits, whichever way they finished.
+  if (config.protocol === 'https' && config.tls.clientAuth.mode !== 'none') filters.push(new ClientCertificateHeadersFilter());
   return filters;
 }

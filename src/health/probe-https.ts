@@ -11,6 +11,7 @@ import { runHttpCheck } from './probe-http.ts';
 import { chainErrorReason, expiryWords } from './reason.ts';
 import { hostHeaderValue, hostWithoutPort, serverName } from './target.ts';
 import type { CertificateInfo, ProbeResult } from './types.ts';
+import { readFileSync } from 'node:fs';
 
 const DAY_MS = 86_400_000;
 const NAME_ERROR = 'ERR_TLS_CERT_ALTNAME_INVALID';
@@ -30,7 +31,7 @@ export function probeHttps(address: HostPort, check: HealthCheckConfig, signal?:
   const now = options.now ?? Date.now;
   return runHttpCheck(address, check, signal, (target, attempt) => {
     // servername '' rather than undefined: Node would otherwise send the connect host as SNI.
-    const socket = connect({ host: target.host, port: target.port, servername: name ?? '', rejectUnauthorized: false, ca: options.ca });
+    const socket = connect({ host: target.host, port: target.port, servername: name ?? '', rejectUnauthorized: false, ca: check.tls.ca !== undefined ? readFileSync(check.tls.ca) : options.ca });
     attempt.detail.serverName = name;
     socket.once('connect', () => {
       attempt.phase = 'tls';

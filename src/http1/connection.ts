@@ -28,6 +28,7 @@ import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import { normaliseAddress } from '../ip/client-address.ts';
 import type { ClientKeys } from '../persistence/types.ts';
+import { clientCertificateOf, type ClientCertificate } from '../tls/client-certificate.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
 
 /** Bytes we hold from a client while a request is in flight before we stop reading (pipelining). */
@@ -78,6 +79,8 @@ export class Http1Connection implements Downstream {
   readonly socket: Socket;
   /** The peer's address (or the PROXY header's), IPv4-mapped normalised. */
   readonly peerAddress: string;
+  /** Read by the TLS front end once, at the handshake (null: plain HTTP, or no clientAuth). */
+  readonly clientCertificate: ClientCertificate | null;
   readonly #source: ServiceSource;
   readonly #ctx: EngineContext;
   readonly #onClosed: (c: Http1Connection) => void;
@@ -122,6 +125,7 @@ export class Http1Connection implements Downstream {
     this.#ctx = ctx;
     this.#onClosed = onClosed;
     this.peerAddress = normaliseAddress(clientIp ?? socket.remoteAddress ?? '');
+    this.clientCertificate = clientCertificateOf(socket);
     (socket as TaggedSocket)[kConn] = this;
     socket.setNoDelay(true);
     socket.on('data', onClientData);

@@ -24,6 +24,7 @@ import { WaitQueue } from './wait-queue.ts';
 import { ServerLifecycle } from './lifecycle.ts';
 import { RealServer } from './real-server.ts';
 import { FULL, type PickRequest, type PickResult, type PoolEventSink, type PoolWaiter } from './types.ts';
+import { upstreamTlsOptions } from '../upstream/upstream-tls.ts';
 
 /**
  * Waiters passed over (each still full) in one admission before it stops: bounds the work a
@@ -74,6 +75,14 @@ export class Pool {
       server.weight = rs.weight;
       server.state = realServerState(rs);
       server.maxConnections = rs.maxConnections ?? 0;
+      const tls = upstreamTlsOptions(rs.tls, server.host);
+      if (server.tls?.key !== tls?.key && server.connections != null) {
+        // Idle connections opened with other TLS settings (or none) must not be reused.
+        server.connections.retire();
+        server.connections = null;
+        server.tlsSession = null;
+      }
+      server.tls = tls;
       if (server !== made && !wasAvailable && server.available && config.slowStart > 0) fresh.push(server);
       this.#configureConnections(server);
       return server;

@@ -1,5 +1,6 @@
 import type { RealServerState } from '../config/schema.ts';
 import type { ConnectionPool } from '../upstream/connection-pool.ts';
+import type { UpstreamTls } from '../upstream/upstream-tls.ts';
 
 /**
  * A real server (RS) as the data path sees it: its address, its weight and state, and the live
@@ -7,6 +8,10 @@ import type { ConnectionPool } from '../upstream/connection-pool.ts';
  */
 export class RealServer {
   readonly id: string;
+  /** TLS to this server (re-encryption), set at each config apply; null: clear text. */
+  tls: UpstreamTls | null = null;
+  /** The last TLS session it gave, offered on the next connection (abbreviated handshake). */
+  tlsSession: Buffer | null = null;
   readonly host: string;
   readonly port: number;
   /** Position in the pool's realServers list (stable across scheduler rebuilds); -1 for the sorry server. */

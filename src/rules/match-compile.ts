@@ -230,6 +230,19 @@ class CompiledMatcher implements RuleMatcher {
         return country !== null && countries.has(country);
       });
     }
+    if (match.clientCertificate !== undefined) {
+      // Facts of the connection, already read: one property read, plus a regex on the subject.
+      const { verified, subject } = match.clientCertificate;
+      const regex = subject !== undefined && 'regex' in subject ? this.#regex(subject.regex) : null;
+      const equals = subject !== undefined && 'equals' in subject ? subject.equals : null;
+      atom(`cert:${JSON.stringify(match.clientCertificate)}`, AtomKind.LAZY, regex === null ? Cost.CHEAP : Cost.REGEX, (input) => {
+        const facts = input.clientCertificate();
+        const ok = facts !== null && facts.verified;
+        if (verified !== undefined && verified !== ok) return false;
+        if (subject === undefined) return true;
+        return ok && (regex === null ? facts.subject === equals : regex.test(facts.subject));
+      });
+    }
     if (match.all !== undefined) for (const inner of match.all) parts.push(this.#compile(inner, conjunctAtoms));
     if (match.any !== undefined) parts.push(disjunction(match.any.map((inner) => this.#compile(inner, null))));
     if (match.not !== undefined) {

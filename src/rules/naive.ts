@@ -5,7 +5,8 @@
  * cache, CIDRs parsed on each use).
  */
 import { parseCidr } from '../ip/bytes.ts';
-import { conjunctPathRegex, type FieldCondition, type HostCondition, type MatchConfig, type PathCondition } from '../config/rule-match.ts';
+import type { ClientCertificate } from '../tls/client-certificate.ts';
+import { conjunctPathRegex, type ClientCertificateCondition, type FieldCondition, type HostCondition, type MatchConfig, type PathCondition } from '../config/rule-match.ts';
 import { MAX_CAPTURES } from './captures.ts';
 import type { Captures, MatchInput } from './types.ts';
 
@@ -38,10 +39,21 @@ export function naiveHolds(match: MatchConfig, input: MatchInput): boolean {
     const country = input.country();
     if (country === null || !match.country.includes(country)) return false;
   }
+  if (match.clientCertificate !== undefined && !clientCertificateHolds(match.clientCertificate, input.clientCertificate())) return false;
   if (match.all !== undefined && !match.all.every((inner) => naiveHolds(inner, input))) return false;
   if (match.any !== undefined && !match.any.some((inner) => naiveHolds(inner, input))) return false;
   if (match.not !== undefined && naiveHolds(match.not, input)) return false;
   return true;
+}
+
+/** verified: the certificate is present and verified (or, false, it is not); subject: a verified one's subject. */
+export function clientCertificateHolds(condition: ClientCertificateCondition, facts: ClientCertificate | null): boolean {
+  const verified = facts !== null && facts.verified;
+  if (condition.verified !== undefined && condition.verified !== verified) return false;
+  const subject = condition.subject;
+  if (subject === undefined) return true;
+  if (!verified) return false;
+  return 'equals' in subject ? facts.subject === subject.equals : cachedRegex(subject.regex).test(facts.subject);
 }
 
 export function hostHolds(condition: HostCondition, host: string): boolean {

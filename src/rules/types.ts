@@ -3,6 +3,7 @@
  * The exchange implements MatchInput and MutableHeaders over its own request and response;
  * the rule engine reads and edits through them and never sees bytes or sockets.
  */
+import type { ClientCertificate } from '../tls/client-certificate.ts';
 
 /** What a rule's match reads of one request; the exchange implements it (lazily, per request). */
 export interface MatchInput {
@@ -24,6 +25,8 @@ export interface MatchInput {
   readonly clientBytes: Uint8Array;
   /** ISO 3166-1 alpha-2, upper case, or null. */
   country(): string | null;
+  /** The connection's client certificate facts (mTLS); null when its service asks for none. */
+  clientCertificate(): ClientCertificate | null;
 }
 
 /** Capture groups of the matched rule's path regex ($1..$9), '' for groups that did not take part. */

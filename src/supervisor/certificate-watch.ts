@@ -1,7 +1,8 @@
 /**
- * Hot reload of certificates: the supervisor watches every certificate and key file of the
- * running config and reloads when one changes, as a SIGHUP would. New handshakes get the new
- * certificate; established connections keep theirs (a reload never cuts a connection).
+ * Hot reload of certificates: the supervisor watches every certificate and key file (and mTLS
+ * client CA and CRL file) of the running config and reloads when one changes, as a SIGHUP would.
+ * New handshakes get the new certificate; established connections keep theirs (a reload never
+ * cuts a connection).
  *
  * The watch is on each file's directory, not the file: certbot, acme.sh and editors replace a
  * file by renaming a new one over it, which ends a watch on the old inode. A change is acted on
@@ -25,6 +26,12 @@ export function certificateFilesOf(config: Config): string[] {
     for (const c of tls.certificates) {
       files.add(c.cert);
       files.add(c.key);
+    }
+    // A CA bundle or a CRL replaced (a new CRL every few days) reloads too.
+    const clientAuth = vs.protocol === 'https' ? vs.tls.clientAuth : undefined;
+    if (clientAuth !== undefined && clientAuth.mode !== 'none') {
+      if (clientAuth.ca !== undefined) files.add(clientAuth.ca);
+      if (clientAuth.crl !== undefined) files.add(clientAuth.crl);
     }
   }
   return [...files];

@@ -43,6 +43,8 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_FIELDS = 256;
 const NO_FIELDS: RequestEdits['added'] = [];
 const EMPTY = Buffer.alloc(0);
+/** Errors of the connection itself; on a TLS server, anything else failed in its handshake (a certificate, a name, an alert). */
+const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 const NO_TABLE = new FieldTable(0);
 /** Response head scratch of this worker: one per response being read at once (one, but for nesting). */
 const SPARE_HEADS: ResponseHeadView[] = [];
@@ -448,7 +450,8 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
       if (!up.connected) {
         const code = up.error;
         if (code === 'connect timeout') return this.#retryOrFail(Termination.UPSTREAM_CONNECT_TIMEOUT, `timed out connecting to real server ${server.id}`, true);
-        const termination = code === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : Termination.UPSTREAM_CONNECT_ERROR;
+        const termination =
+          code === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : server.tls !== null && code !== null && !SOCKET_ERRORS.has(code) ? Termination.UPSTREAM_TLS_FAILED : Termination.UPSTREAM_CONNECT_ERROR;
         return this.#retryOrFail(termination, `could not connect to real server ${server.id} (${code ?? 'closed'})`, true);
       }
       const whole = this.#firstWrite !== null && !this.#sent1xx;

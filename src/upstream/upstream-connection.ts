@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { RealServer } from '../pool/real-server.ts';
 
 /** What an upstream connection reports to whoever currently uses it (a client exchange). */
@@ -37,16 +38,29 @@ export class UpstreamConnection {
   constructor(server: RealServer, owner: UpstreamOwner) {
     this.server = server;
     this.owner = owner;
-    const socket = new Socket({ allowHalfOpen: false }) as TaggedSocket;
-    socket[kUp] = this;
-    socket.setNoDelay(true);
-    socket.on('connect', onConnect);
+    const tls = server.tls;
+    if (tls !== null) {
+      // Re-encryption: "connected" once the handshake is done (the connect timeout covers it).
+      const session = server.tlsSession;
+      const socket = tlsConnect({ ...tls.options, host: server.host, port: server.port, ...(session !== null ? { session } : {}) }) as unknown as TaggedSocket;
+      socket[kUp] = this;
+      socket.setNoDelay(true);
+      socket.on('secureConnect', onConnect);
+      socket.on('session', onSession);
+      this.socket = socket;
+    } else {
+      const socket = new Socket({ allowHalfOpen: false }) as TaggedSocket;
+      socket[kUp] = this;
+      socket.setNoDelay(true);
+      socket.on('connect', onConnect);
+      this.socket = socket;
+    }
+    const socket = this.socket;
     socket.on('data', onData);
     socket.on('drain', onDrain);
     socket.on('error', onError);
     socket.on('close', onClose);
-    this.socket = socket;
-    socket.connect(server.port, server.host);
+    if (tls === null) socket.connect(server.port, server.host);
   }
 
   destroy(): void {
@@ -73,6 +87,11 @@ function fault(up: UpstreamConnection, owner: UpstreamOwner, error: unknown): vo
   } catch {
     up.destroy();
   }
+}
+
+/** The server's session ticket: the next connection to it offers it. */
+function onSession(this: TaggedSocket, session: Buffer): void {
+  this[kUp].server.tlsSession = session;
 }
 
 function onData(this: TaggedSocket, chunk: Buffer): void {

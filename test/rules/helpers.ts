@@ -3,6 +3,7 @@ import { issuesFromZod } from '../../src/config/issues.ts';
 import { type RuleConfig, RulesSchema } from '../../src/config/rules.ts';
 import { parseIpInto } from '../../src/ip/bytes.ts';
 import type { MatchInput, MutableHeaders } from '../../src/rules/types.ts';
+import type { ClientCertificate } from '../../src/tls/client-certificate.ts';
 
 export interface RequestSpec {
   method?: string;
@@ -13,6 +14,7 @@ export interface RequestSpec {
   cookies?: Record<string, string>;
   client?: string;
   country?: string | null;
+  clientCertificate?: ClientCertificate | null;
 }
 
 /** A MatchInput over plain values that counts the reads of each lazy accessor ("header:x-a", "country"). */
@@ -42,6 +44,10 @@ export function request(spec: RequestSpec = {}): MatchInput & { reads: Map<strin
     country() {
       count('country');
       return spec.country ?? null;
+    },
+    clientCertificate() {
+      count('clientCertificate');
+      return spec.clientCertificate ?? null;
     },
     reads,
   };

@@ -5,6 +5,7 @@ import { MatchSchema, type MatchConfig } from '../../src/config/rules.ts';
 import { createCaptures } from '../../src/rules/captures.ts';
 import { compileMatcher } from '../../src/rules/match-compile.ts';
 import { naiveMatch } from '../../src/rules/naive.ts';
+import { NO_CLIENT_CERTIFICATE, type ClientCertificate } from '../../src/tls/client-certificate.ts';
 import { request, type RequestSpec } from './helpers.ts';
 
 /** The index of the first match (as written in YAML) that holds; the compiled matcher and the naive one must agree. */
@@ -242,5 +243,48 @@ describe('captures', () => {
   it('keeps at most 9 groups', () => {
     const [, groups] = captured([{ path: { regex: '^/(a)(b)(c)(d)(e)(f)(g)(h)(i)(j)$' } }], { path: '/abcdefghij' });
     assert.deepEqual(groups, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']);
+  });
+});
+
+describe('match: clientCertificate', () => {
+  const facts = (verified: boolean, subject: string): ClientCertificate => ({
+    ...NO_CLIENT_CERTIFICATE,
+    present: true,
+    verified,
+    verifyCode: verified ? '' : 'CERT_REVOKED',
+    verifyError: verified ? '' : 'certificate revoked',
+    subject,
+  });
+  const alice = facts(true, 'CN=alice.example,O=Example');
+  const forged = facts(false, 'CN=alice.example,O=Example');
+
+  it('verified: true holds for a verified certificate only; false for none, an unverified one, or no clientAuth', () => {
+    assert.ok(holds({ clientCertificate: { verified: true } }, { clientCertificate: alice }));
+    assert.ok(!holds({ clientCertificate: { verified: true } }, { clientCertificate: forged }));
+    assert.ok(!holds({ clientCertificate: { verified: true } }, { clientCertificate: NO_CLIENT_CERTIFICATE }));
+    assert.ok(holds({ clientCertificate: { verified: false } }, { clientCertificate: forged }));
+    assert.ok(holds({ clientCertificate: { verified: false } }, { clientCertificate: NO_CLIENT_CERTIFICATE }));
+    assert.ok(holds({ clientCertificate: { verified: false } }, { clientCertificate: null }));
+    assert.ok(!holds({ clientCertificate: { verified: false } }, { clientCertificate: alice }));
+  });
+
+  it('subject: exact or regex, on a verified certificate only', () => {
+    assert.ok(holds({ clientCertificate: { subject: 'CN=alice.example,O=Example' } }, { clientCertificate: alice }));
+    assert.ok(holds({ clientCertificate: { subject: { equals: 'CN=alice.example,O=Example' } } }, { clientCertificate: alice }));
+    assert.ok(!holds({ clientCertificate: { subject: 'cn=alice.example,o=example' } }, { clientCertificate: alice }));
+    assert.ok(holds({ clientCertificate: { verified: true, subject: { regex: '^CN=[a-z]+\\.example,' } } }, { clientCertificate: alice }));
+    assert.ok(!holds({ clientCertificate: { subject: { regex: '^CN=alice' } } }, { clientCertificate: forged }), 'anyone can write any subject');
+    assert.ok(!holds({ clientCertificate: { subject: { regex: '' } } }, { clientCertificate: null }));
+    assert.ok(holds({ not: { clientCertificate: { subject: { regex: '^CN=alice' } } } }, { clientCertificate: forged }));
+  });
+
+  it('refuses an empty condition, both equals and regex, and a subject with verified: false', () => {
+    const problems = (match: unknown): string[] => {
+      const parsed = z.safeParse(MatchSchema, match);
+      return parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+    };
+    assert.match(problems({ clientCertificate: {} }).join('\n'), /verified, subject or both/);
+    assert.match(problems({ clientCertificate: { subject: { equals: 'CN=a', regex: 'a' } } }).join('\n'), /exactly one of equals or regex/);
+    assert.match(problems({ clientCertificate: { verified: false, subject: 'CN=a' } }).join('\n'), /never holds/);
   });
 });

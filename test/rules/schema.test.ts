@@ -131,7 +131,7 @@ describe('RulesSchema refuses, saying what to write instead', () => {
     assert.equal(raw.error?.issues[0]?.message, 'a rule needs match; to match every request, write match: { path: { prefix: / } }');
     assert.deepEqual(problemOf({ match: {}, pool: 'web' }), {
       path: '[0].match',
-      message: 'a match needs at least one condition (host, path, method, header, query, cookie, clientAddress, country, all, any, not); to match every request, write match: { path: { prefix: / } }',
+      message: 'a match needs at least one condition (host, path, method, header, query, cookie, clientAddress, country, clientCertificate, all, any, not); to match every request, write match: { path: { prefix: / } }',
     });
     assert.equal(problemOf({ match: { all: [{ any: [{}] }] }, pool: 'web' }).path, '[0].match.all[0].any[0]');
   });
