@@ -184,7 +184,7 @@ async function checkServer(server: RunningDnsServer, s: DnsScenario): Promise<vo
 const CLOCK_TICKS = 100;
 
 /** User plus system CPU time of these processes (all their threads) so far, in seconds. */
-async function cpuSeconds(pids: readonly number[]): Promise<number> {
+export async function cpuSeconds(pids: readonly number[]): Promise<number> {
   let ticks = 0;
   for (const pid of pids) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');

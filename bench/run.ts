@@ -7,19 +7,20 @@
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
  * answer correctly gets an error row; the run goes on. HTTP rows first (http.ts), then latency at a
  * fixed rate (fixed-rate.ts, for small and rules), then the memory table (when an HTTP scenario
- * ran), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
+ * ran), then the HTTPS rows (tls.ts), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
  *   BENCH_WARMUP=2              seconds of warm-up before each measured run
- *   BENCH_CONNECT_DURATION=5    seconds per measured tcp-connect run
+ *   BENCH_CONNECT_DURATION=5    seconds per measured tcp-connect and tls-handshake run
  *   BENCH_CONNECTIONS=50        wrk connections
  *   BENCH_IDLE_CONNECTIONS=5000 idle keep-alive connections for the memory measurement (0: skip)
  *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx,
  *                               http-proxy, node-pipe, gdnsd, fulcrum-2workers (each in the tables
  *                               it belongs to)
  *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k, rules (HTTP);
- *                               tcp-small, tcp-bulk, tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
+ *                               tls-keepalive, tls-handshake (HTTPS); tcp-small, tcp-bulk,
+ *                               tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
  *   BENCH_FIXED_RATE=N          the fixed-rate table's requests/s (default: half HAProxy's; 0 skips it)
  *   BENCH_BASELINE=7d8d887      also run Fulcrum at this commit (baseline.ts), as column fulcrum@SHA
  *   BENCH_DNS_CLIENTS=16        dnsperf -c (sockets)
@@ -45,12 +46,20 @@ import { gdnsdVersion } from './dns-servers.ts';
 import { dnsperfVersion } from './dnsperf.ts';
 import { DIRECT, PROXIES, startBackendNginx, type BackendNginx, type HttpProxyContext, type HttpProxyDef } from './proxies.ts';
 import { SCENARIOS, type ConfigShape, type Scenario } from './scenarios.ts';
+import { renderTlsTable, runTls, TLS_PROXY_NAMES, TLS_SCENARIOS, type TlsRow, type TlsScenarioName } from './tls.ts';
+import { TLS_PROXIES } from './tls-proxies.ts';
 
 function versionOf(cmd: string, args: string[]): string {
   // nginx -v prints to stderr, haproxy -v to stdout
   const { stdout, stderr } = spawnSync(cmd, args, { encoding: 'utf8' });
   const line = `${stdout ?? ''}${stderr ?? ''}`.split('\n')[0]?.trim() ?? '';
   return line.replace(/ - https?:\/\/\S+/, '') || '?';
+}
+
+/** "OpenSSL 3.0.19 27 Jan 2026 (Library: OpenSSL 3.0.19 27 Jan 2026)" -> "OpenSSL 3.0.19": the library the system's programs load. */
+function openSslLibrary(): string {
+  const line = versionOf(peer('openssl'), ['version']);
+  return /Library: (OpenSSL \S+)/.exec(line)?.[1] ?? line.split(' ').slice(0, 2).join(' ');
 }
 
 async function cpuModel(): Promise<string> {
@@ -91,8 +100,15 @@ async function main(): Promise<void> {
   const httpProxyNames = [DIRECT, ...PROXIES.map((p) => p.name)];
   const allProxyNames = [...new Set([...httpProxyNames, ...L4_PROXIES.map((p) => p.name), ...DNS_SERVER_NAMES])];
   const proxyNames = envList('BENCH_ONLY', allProxyNames);
-  const scenarioNames = envList('BENCH_SCENARIOS', [...SCENARIOS.map((s) => s.name), ...L4_SCENARIOS.map((s) => s.name), ...DNS_SCENARIOS.map((s) => s.name)]);
+  const scenarioNames = envList('BENCH_SCENARIOS', [
+    ...SCENARIOS.map((s) => s.name),
+    ...TLS_SCENARIOS.map((s) => s.name),
+    ...L4_SCENARIOS.map((s) => s.name),
+    ...DNS_SCENARIOS.map((s) => s.name),
+  ]);
   const scenarios = SCENARIOS.filter((s) => scenarioNames.includes(s.name));
+  const tlsScenarios = TLS_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): TlsScenarioName => s.name);
+  const tlsProxies = proxyNames.filter((n) => TLS_PROXY_NAMES.includes(n));
   const l4Scenarios = L4_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): L4ScenarioName => s.name);
   const httpProxies = proxyNames.filter((n) => httpProxyNames.includes(n));
   const l4Proxies = proxyNames.filter((n) => L4_PROXY_NAMES.includes(n));
@@ -109,6 +125,7 @@ async function main(): Promise<void> {
 
   const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
   if (fixedRateScenarios.length > 0) needed.push('h2load');
+  if (tlsScenarios.length > 0) needed.push('openssl');
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
   // gdnsd is a column: missing, it gets an error row like a proxy that fails to start.
   if (dnsScenarios.length > 0) needed.push('dnsperf');
@@ -128,6 +145,7 @@ async function main(): Promise<void> {
   let rows: HttpRow[] = [];
   let fixedRows: FixedRateRow[] = [];
   let memory: MemoryRow[] = [];
+  let tlsRows: TlsRow[] = [];
   let l4Rows: L4Row[] = [];
   let dnsRows: DnsRow[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
@@ -188,6 +206,22 @@ async function main(): Promise<void> {
     if (idleConnections > 0 && scenarios.length > 0) {
       memory = await runMemory(PROXIES.filter((p) => httpProxies.includes(p.name)), context, idleConnections, log);
     }
+    if (tlsScenarios.length > 0 && tlsProxies.length > 0) {
+      tlsRows = await runTls({
+        scenarios: tlsScenarios,
+        proxies: tlsProxies,
+        durationS,
+        warmupS,
+        connectDurationS,
+        connections,
+        proxyCpus,
+        loadCpus,
+        dir,
+        backend: backend.address,
+        cpuProfileRoot,
+        log,
+      });
+    }
     if (l4Scenarios.length > 0 && l4Proxies.length > 0) {
       l4Rows = await runL4({
         scenarios: l4Scenarios,
@@ -242,6 +276,24 @@ async function main(): Promise<void> {
   }
   if (fixedRows.length > 0) out.push('', renderFixedRateTable(fixedRows, fixedRateHeader(connections, durationS, warmupS, fixedRate)).trimEnd());
   if (memory.length > 0) out.push('', renderMemoryTable(memory).trimEnd());
+  if (tlsRows.length > 0) {
+    const tlsHeader = [
+      '### HTTPS (TLS 1.3)',
+      '',
+      `Proxies on core 0, TLS 1.3 only, one certificate for www.surveyor.lab (chain included), in front of the same nginx: ${TLS_PROXIES.filter((p) => tlsProxies.includes(p.name))
+        .map((p) => `\`${p.name}\` (${p.description})`)
+        .join('; ')}. ` +
+        `wrk on core 1: 1 thread, ${connections} connections to https://www.surveyor.lab:PORT/ (SNI and Host www.surveyor.lab, connecting to 127.0.0.1), ` +
+        `${durationS} s per run (tls-handshake: ${connectDurationS} s) after ${warmupS} s of warm-up. ` +
+        `OpenSSL: Fulcrum runs Node's own ${process.versions.openssl}; HAProxy, nginx, wrk and s_client the system's (${openSslLibrary()}). ` +
+        '`proxy CPU` is the CPU time of the proxy\'s processes per second of the run (100%: its core busy); `per CPU-second` divides the rate by it, ' +
+        'what the proxy would do with its core kept busy (an estimate), and the target lines use it when fulcrum or haproxy was under 90%. ' +
+        '`wrk negotiated` is what `openssl s_client` (wrk\'s library) got: suite, group, signature.',
+      '',
+      ...TLS_SCENARIOS.filter((s) => tlsScenarios.includes(s.name)).map((s) => `- \`${s.name}\`: ${s.description}`),
+    ];
+    out.push('', renderTlsTable(tlsRows, tlsHeader).trimEnd());
+  }
   if (l4Rows.length > 0) {
     const l4Header = [
       '### Layer 4 (TCP)',
