@@ -23,6 +23,20 @@ export interface HeaderEdits {
   apply(headers: MutableHeaders): void;
 }
 
+/**
+ * `first`'s edits (a rule's), then the front end's own (HSTS, the client certificate's facts),
+ * which so have the last word; `then` alone when there is no first.
+ */
+export function editsThen(first: HeaderEdits | null, then: HeaderEdits): HeaderEdits {
+  if (first === null) return then;
+  return {
+    apply: (headers) => {
+      first.apply(headers);
+      then.apply(headers);
+    },
+  };
+}
+
 export class H1Headers implements MutableHeaders {
   readonly #buf: Buffer;
   readonly #fields: FieldTable;

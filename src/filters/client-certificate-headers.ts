@@ -11,7 +11,7 @@
  */
 import type { Exchange } from '../exchange/exchange.ts';
 import { FilterStatus, type HttpFilter } from '../exchange/filter.ts';
-import type { HeaderEdits, MutableHeaders } from '../exchange/headers.ts';
+import { editsThen, type HeaderEdits, type MutableHeaders } from '../exchange/headers.ts';
 import { CLIENT_CERTIFICATE_HEADERS, NO_CLIENT_CERTIFICATE, verifyHeaderValue, type ClientCertificate } from '../tls/client-certificate.ts';
 
 function applyFacts(headers: MutableHeaders, facts: ClientCertificate): void {
@@ -31,19 +31,9 @@ export class ClientCertificateHeadersFilter implements HttpFilter {
 
   onRoute(ex: Exchange): FilterStatus {
     const facts = ex.downstream.clientCertificate ?? NO_CLIENT_CERTIFICATE;
-    const rules = ex.requestEdits;
-    if (rules === null) {
-      let edit = this.#edits.get(facts);
-      if (edit === undefined) this.#edits.set(facts, (edit = { apply: (headers) => applyFacts(headers, facts) }));
-      ex.requestEdits = edit;
-    } else {
-      ex.requestEdits = {
-        apply: (headers) => {
-          rules.apply(headers);
-          applyFacts(headers, facts);
-        },
-      };
-    }
+    let edit = this.#edits.get(facts);
+    if (edit === undefined) this.#edits.set(facts, (edit = { apply: (headers) => applyFacts(headers, facts) }));
+    ex.requestEdits = editsThen(ex.requestEdits, edit);
     return FilterStatus.CONTINUE;
   }
 }

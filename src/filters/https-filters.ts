@@ -5,7 +5,7 @@
 import type { RedirectToHttpsConfig, TlsConfig } from '../config/tls.ts';
 import type { Exchange } from '../exchange/exchange.ts';
 import { FilterStatus, type HttpFilter } from '../exchange/filter.ts';
-import type { HeaderEdits, MutableHeaders } from '../exchange/headers.ts';
+import { editsThen, type HeaderEdits, type MutableHeaders } from '../exchange/headers.ts';
 import { Termination } from '../exchange/termination.ts';
 
 const NO_BODY = Buffer.alloc(0);
@@ -40,29 +40,15 @@ export class RedirectToHttpsFilter implements HttpFilter {
 /** Strict-Transport-Security on every response from a real server (it replaces the server's own). */
 export class HstsFilter implements HttpFilter {
   readonly name = 'hsts';
-  readonly #value: string;
   readonly #edit: HeaderEdits;
 
   constructor(hsts: NonNullable<TlsConfig['hsts']>) {
-    this.#value = `max-age=${hsts.maxAge}${hsts.includeSubDomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`;
-    const value = this.#value;
+    const value = `max-age=${hsts.maxAge}${hsts.includeSubDomains ? '; includeSubDomains' : ''}${hsts.preload ? '; preload' : ''}`;
     this.#edit = { apply: (headers: MutableHeaders) => headers.set('Strict-Transport-Security', value) };
   }
 
   onResponseHeaders(ex: Exchange): FilterStatus {
-    const rules = ex.responseEdits;
-    if (rules === null) {
-      ex.responseEdits = this.#edit;
-    } else {
-      // A rule's response edits run first; HSTS is the front end's and has the last word.
-      const value = this.#value;
-      ex.responseEdits = {
-        apply: (headers) => {
-          rules.apply(headers);
-          headers.set('Strict-Transport-Security', value);
-        },
-      };
-    }
+    ex.responseEdits = editsThen(ex.responseEdits, this.#edit);
     return FilterStatus.CONTINUE;
   }
 }
