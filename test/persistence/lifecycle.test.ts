@@ -185,7 +185,10 @@ describe('forged and garbled cookies', () => {
         const answer = await get(node.port, '/', { cookie, localAddress });
         assert.equal(answer.status, 200, cookie);
         assert.equal(answer.app, honest.app, `${cookie}: the fallback (source address) decides`);
-        assert.equal(cookieFrom(answer), valid, `${cookie}: replaced by a valid cookie`);
+        // The same server token; the expiry may have moved on by a second since the honest one.
+        const replacement = cookieFrom(answer)!;
+        assert.equal(replacement.slice(0, 'FULCRUMID='.length + 16), valid.slice(0, 'FULCRUMID='.length + 16), `${cookie}: replaced by a cookie for the same server`);
+        assert.deepEqual((await get(node.port, '/', { cookie: replacement, localAddress: '127.0.6.2' })).setCookies, [], `${cookie}: the replacement is genuine`);
       }
       assert.deepEqual((await get(node.port, '/', { cookie: valid, localAddress: '127.0.6.1' })).setCookies, [], 'the genuine one is accepted as is');
     } finally {
