@@ -29,7 +29,12 @@ export type Peer =
   // GeoIP: MaxMind's C reader, to check the test database writer
   | 'mmdblookup'
   // the bench's paced load generator (nghttp2-client), for latency at a fixed request rate
-  | 'h2load';
+  | 'h2load'
+  // ACME: Let's Encrypt's test CA and its mock DNS server (Debian package pebble)
+  | 'pebble'
+  | 'pebble-challtestsrv'
+  // HTTP/2: nghttp (nghttp2-client) shows the frames
+  | 'nghttp';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

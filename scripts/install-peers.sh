@@ -7,7 +7,12 @@
 # a second DNS client), ping (iputils-ping: the icmp site check), dnsperf (the DNS load generator)
 # gdnsd (the reference authoritative server of the bench) and mmdblookup (mmdb-bin: MaxMind's C
 # reader, which checks the test GeoIP database writer); for the bench's latency at a fixed rate
-# h2load (nghttp2-client: an HTTP/1.1 load generator paced with --rps). Idempotent: runs
+# h2load (nghttp2-client: an HTTP/1.1 load generator paced with --rps, and HTTP/2 load), nghttp (the
+# same package: HTTP/2 frames in the interop suite); for the TLS policies
+# testssl (testssl.sh: scans each policy for weak protocols, ciphers and known vulnerabilities); for
+# ACME pebble (Let's Encrypt's ACME test CA, with pebble-challtestsrv: issue, renew and revoke end to
+# end); for the bench's HTTP/2 rows h2o (a reference HTTP/2 proxy beside nginx and HAProxy).
+# Idempotent: runs
 # `apt-get update` and `apt-get install` only for what is missing.
 #
 # We never use the system nginx, haproxy, vsftpd, unbound or gdnsd services: tests and the bench start
@@ -40,6 +45,10 @@ declare -A PEERS=(
   [mmdblookup]=mmdb-bin
   [ip]=iproute2
   [h2load]=nghttp2-client
+  [nghttp]=nghttp2-client
+  [testssl]=testssl.sh
+  [pebble]=pebble
+  [h2o]=h2o
 )
 
 have() {

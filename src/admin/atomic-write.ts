@@ -11,6 +11,8 @@ import { basename, dirname, join } from 'node:path';
 export interface AtomicWriteOptions {
   /** Called with the temporary file's path once it is written and fsynced, before the rename (tests use it to fail there). */
   beforeRename?: (tempPath: string) => void | Promise<void>;
+  /** Permission bits of a new file (default 0o644; an existing file keeps its own): 0o600 for a private key. */
+  mode?: number;
 }
 
 export async function writeFileAtomic(path: string, data: string, options: AtomicWriteOptions = {}): Promise<void> {
@@ -24,7 +26,7 @@ export async function writeFileAtomic(path: string, data: string, options: Atomi
   // A dot file, so that a glob over the directory (conf.d/*.yaml) never picks it up half-written.
   const tempPath = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   // The new file keeps the old one's permission bits: a config may hold secrets (cookie keys).
-  const mode = existing === null ? 0o644 : existing.mode & 0o7777;
+  const mode = existing === null ? (options.mode ?? 0o644) : existing.mode & 0o7777;
   let renamed = false;
   try {
     const file = await open(tempPath, 'wx', mode);

@@ -12,7 +12,7 @@ import type { WorkerRealServerStats, WorkerStats } from '../worker/messages.ts';
 import type { GslbConfig } from '../config/gslb.ts';
 import { addDnsCounters, emptyDnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
-import type { ApiSiteStatus, CertificateStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
+import type { AcmeCertificateStatus, ApiSiteStatus, CertificateStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
 
 export interface StatusInput {
   config: Config;
@@ -29,6 +29,8 @@ export interface StatusInput {
   now?: number;
   /** Each https virtual service's certificates, by its name (the supervisor reads them at each load). */
   certificates?: ReadonlyMap<string, CertificateStatus[]>;
+  /** The certificates tls.acme manages (AcmeManager.status()), matched to those by their file. */
+  acme?: readonly AcmeCertificateStatus[];
 }
 
 export function buildStatus(input: StatusInput): StatusDocument {
@@ -54,8 +56,10 @@ export function buildStatus(input: StatusInput): StatusDocument {
       })),
     };
     if (pool?.persistenceEntries !== undefined) entry.persistenceEntries = pool.persistenceEntries;
+    const http2 = http2Events(perWorker);
+    if (http2 !== null) entry.http2 = http2;
     const certificates = input.certificates?.get(vs.name);
-    if (certificates !== undefined) entry.certificates = certificates;
+    if (certificates !== undefined) entry.certificates = withAcme(certificates, input.acme);
     return entry;
   });
   for (const vs of virtualServices) {
@@ -71,6 +75,28 @@ export function buildStatus(input: StatusInput): StatusDocument {
   };
   if (input.config.gslb !== undefined && input.gslb !== undefined) doc.gslb = gslbStatus(input.config.gslb, input.gslb, input.stats);
   return doc;
+}
+
+/** A service's certificates, each one ACME manages with what the ACME client knows of it now (state, last renewal, next attempt, last error). */
+function withAcme(certificates: CertificateStatus[], acme: readonly AcmeCertificateStatus[] | undefined): CertificateStatus[] {
+  if (acme === undefined || acme.length === 0) return certificates;
+  const byFile = new Map(acme.map((a) => [a.certFile, a]));
+  return certificates.map((c) => {
+    const managed = byFile.get(c.certFile);
+    return managed === undefined ? c : { ...c, acme: managed };
+  });
+}
+
+/** The workers' HTTP/2 counters of one virtual service, summed; null when none has any. */
+function http2Events(perWorker: ReadonlyArray<{ http2?: { floods: Record<string, number>; protocolErrors: number } }>): VirtualServiceStatus['http2'] | null {
+  let total: NonNullable<VirtualServiceStatus['http2']> | null = null;
+  for (const w of perWorker) {
+    if (w.http2 === undefined) continue;
+    total ??= { floods: {}, protocolErrors: 0 };
+    total.protocolErrors += w.http2.protocolErrors;
+    for (const [limit, n] of Object.entries(w.http2.floods)) total.floods[limit] = (total.floods[limit] ?? 0) + n;
+  }
+  return total;
 }
 
 function poolStatus(pool: PoolConfig, input: StatusInput, now: number): PoolStatus {

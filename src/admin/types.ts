@@ -53,6 +53,8 @@ export interface VirtualServiceStatus {
   rules: RuleStatus[];
   /** An https service's certificates, as last loaded (at start, reload or a changed file). */
   certificates?: CertificateStatus[];
+  /** HTTP/2 connections closed for floods (by limit) and protocol errors, summed over the workers; absent when none. */
+  http2?: { floods: Record<string, number>; protocolErrors: number };
 }
 
 export interface CertificateStatus {
@@ -67,6 +69,36 @@ export interface CertificateStatus {
   isDefault: boolean;
   /** Expired, expiring within 14 days, chain incomplete: the warning's message; absent when none. */
   warnings?: string[];
+  /** A certificate tls.acme obtains and renews: what the ACME client knows of it now. */
+  acme?: AcmeCertificateStatus;
+}
+
+/** One certificate of tls.acme, as the supervisor's ACME client (src/acme/manager.ts) sees it. */
+export interface AcmeCertificateStatus {
+  name: string;
+  /** The https virtual services that serve it. */
+  virtualServices: string[];
+  directory: string;
+  challenge: string;
+  /**
+   * placeholder: no certificate issued yet (a self-signed one is served); valid; expired (a
+   * renewal kept failing); ordering: an order is in progress; locked: another node is ordering
+   * it; revoking: it left the config and is being revoked.
+   */
+  state: 'placeholder' | 'valid' | 'expired' | 'ordering' | 'locked' | 'revoking';
+  /** The issuing CA's name (its certificate's subject); null for a placeholder. */
+  issuer: string | null;
+  /** ISO 8601; null for a placeholder. */
+  notAfter: string | null;
+  /** ISO 8601: when the certificate in service was obtained; null before the first. */
+  lastRenewal: string | null;
+  /** ISO 8601: the next order (the renewal's due time, or the back-off's end after a failure). */
+  nextAttempt: string | null;
+  /** The last attempt's error, until an attempt succeeds; null when none. */
+  lastError: string | null;
+  /** Failed attempts in a row. */
+  failures: number;
+  certFile: string;
 }
 
 export interface RuleStatus {

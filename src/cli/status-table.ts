@@ -13,6 +13,7 @@ const RULE_HEADER = ['VIRTUAL SERVICE', 'RULE', 'ACTION', 'POOL', 'HITS'] as con
 const POOL_HEADER = ['POOL', 'SCHEDULER', 'PERSISTENCE', 'QUEUED', 'USED BY'] as const;
 const HEADER = ['POOL', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
 const CERTIFICATE_HEADER = ['VIRTUAL SERVICE', 'CERTIFICATE', 'KEY', 'EXPIRES', 'ISSUER', 'NOTE'] as const;
+const ACME_HEADER = ['ACME NAME', 'STATE', 'ISSUER', 'EXPIRES', 'RENEWED', 'NEXT ATTEMPT', 'LAST ERROR'] as const;
 
 export function formatStatusTable(doc: StatusDocument): string {
   const out: string[] = [];
@@ -25,6 +26,8 @@ export function formatStatusTable(doc: StatusDocument): string {
       (vs.certificates ?? []).map((c) => [vs.name, c.names.join(' '), c.keyType, c.notAfter.slice(0, 10), issuerName(c.issuer), [c.isDefault ? 'default' : '', ...(c.warnings ?? [])].filter((n) => n !== '').join('; ')]),
     );
     if (certificates.length > 0) out.push('', ...table(CERTIFICATE_HEADER, certificates));
+    const acme = acmeRows(doc);
+    if (acme.length > 0) out.push('', ...table(ACME_HEADER, acme));
     const pools = doc.pools.map((pool) => [pool.name, pool.scheduler, pool.persistence ?? 'off', String(pool.queued), usedBy(pool.usedBy)]);
     out.push('', ...table(POOL_HEADER, pools));
     const rows: string[][] = [];
@@ -46,6 +49,27 @@ export function formatStatusTable(doc: StatusDocument): string {
     out.push(`warning: workers ${doc.workersNotAnswering.join(', ')} did not answer in time; ${doc.gslb !== undefined ? 'the counters (ACTIVE, REQUESTS, DNS queries)' : 'ACTIVE and REQUESTS'} leave them out`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/** One line per certificate tls.acme manages (once, however many services serve it): its name, state, issuer, expiry, last renewal, next attempt, last error. */
+function acmeRows(doc: StatusDocument): string[][] {
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const vs of doc.virtualServices) {
+    for (const c of vs.certificates ?? []) {
+      const acme = c.acme;
+      if (acme === undefined || seen.has(acme.certFile)) continue;
+      seen.add(acme.certFile);
+      const error = acme.lastError === null ? '-' : `${acme.lastError}${acme.failures > 1 ? ` (${acme.failures} failures in a row)` : ''}`;
+      rows.push([acme.name, acme.state, acme.issuer ?? '-', acme.notAfter?.slice(0, 10) ?? '-', minutes(acme.lastRenewal), minutes(acme.nextAttempt), error]);
+    }
+  }
+  return rows;
+}
+
+/** "2026-12-06 10:41" (UTC) from ISO 8601; "-" for none. */
+function minutes(iso: string | null): string {
+  return iso === null ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 }
 
 /** The issuer's CN (or its whole name when it has none): "Fulcrum Test Intermediate CA". */

@@ -51,8 +51,11 @@ export interface HealthCheckConfig {
   fall: number;
   rise: number;
   startAs: StartAs;
-  /** `ca`: a PEM file of the CAs to trust (a pool's tls.ca), else Node's public ones. */
-  tls: { verify: boolean; ca?: string };
+  /**
+   * `ca`: a PEM file of the CAs to trust (a pool's tls.ca), else Node's public ones; `cert` and
+   * `key`: the pool's client certificate, sent when the server asks for one.
+   */
+  tls: { verify: boolean; ca?: string; cert?: string; key?: string };
   /** Present on dns checks only, so that other checks resolve (and compare) as before. */
   dns?: DnsQuestion;
 }

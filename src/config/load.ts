@@ -3,8 +3,10 @@
  * at the line and column it came from. Bad user input never throws; it becomes problems.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ErrorCode } from '../errors.ts';
+import { withConfigDirectory } from './config-directory.ts';
 import { formatPath } from './format.ts';
 import { locate } from './positions.ts';
 import type { ConfigProblem } from './problem.ts';
@@ -54,7 +56,8 @@ export function loadConfigText(text: string, fileName: string): LoadResult {
     return { ok: false, problems: [{ code: ErrorCode.CONFIG_YAML, file: fileName, line: 1, column: 1, path: '', message: errorMessage(error) }] };
   }
 
-  const result = validateConfig(data);
+  // Defaults that live next to the config file (the ACME storage folder) are put beside this one.
+  const result = withConfigDirectory(dirname(resolve(fileName)), () => validateConfig(data));
   if (result.ok) return result;
   const problems = result.issues.map((issue): ConfigProblem => {
     const { line, column } = locate(doc, lineCounter, issue.path, issue.target);

@@ -169,11 +169,17 @@ type RealServerTlsInput = Parameters<typeof upstreamTls>[1];
 /**
  * A real server with its TLS; a server spoken to over TLS is checked over TLS too, with the same
  * verification, CA and name, unless the check's type was written (`typeWritten`, or its own).
+ * Every https check of it, written or not, sends its client certificate: a server that asks for
+ * one would otherwise fail the check while serving requests.
  */
 function withTls(rs: Omit<PoolRealServerConfig, 'tls'> & { tls?: RealServerTlsInput; healthCheck: PoolRealServerConfig['healthCheck'] }, tls: UpstreamTlsConfig | null, typeWritten: boolean): PoolRealServerConfig {
   const { tls: _written, ...rest } = rs;
-  if (tls === null || typeWritten || rs.healthCheck.type !== 'http') return { ...rest, tls };
-  const check = { ...rs.healthCheck, type: 'https' as const, tls: { verify: tls.verify, ...(tls.ca !== null ? { ca: tls.ca } : {}) } };
+  if (tls === null) return { ...rest, tls };
+  const client = tls.cert !== null && tls.key !== null ? { cert: tls.cert, key: tls.key } : {};
+  // A written https check keeps its own verification and sends the client certificate.
+  if (rs.healthCheck.type === 'https') return { ...rest, tls, healthCheck: { ...rs.healthCheck, tls: { ...rs.healthCheck.tls, ...client } } };
+  if (typeWritten || rs.healthCheck.type !== 'http') return { ...rest, tls };
+  const check = { ...rs.healthCheck, type: 'https' as const, tls: { verify: tls.verify, ...(tls.ca !== null ? { ca: tls.ca } : {}), ...client } };
   if (check.host === null && tls.serverName !== null) check.host = tls.serverName;
   return { ...rest, tls, healthCheck: check };
 }

@@ -14,6 +14,7 @@ import { AccessSchema, makeRulesSchema } from './rules.ts';
 import { RateLimitSchema, RuleRateLimitSchema } from './rate-limit.ts';
 import { TrustedProxiesSchema } from './trusted-proxies.ts';
 import { RedirectToHttpsSchema, TlsSchema } from './tls.ts';
+import { Http2Schema } from './http2.ts';
 import { GeoipDatabaseSchema } from './gslb-geo.ts';
 import { FtpVirtualServiceSchema, TcpVirtualServiceSchema, UdpVirtualServiceSchema, resolveInlineHealthChecks } from './l4-services.ts';
 import { DrainTimeoutSchema, PersistenceSchema } from './persistence.ts';
@@ -91,6 +92,7 @@ const HttpVirtualServiceSchema = z.strictObject({
   access: field(AccessSchema.optional(), 'Who may use this virtual service, by client network and country; others get its status (403). Checked before the rules.'),
   rateLimit: RateLimitSchema,
   trustedProxies: TrustedProxiesSchema,
+  http2: field(Http2Schema.prefault({}), 'HTTP/2: cleartext prior knowledge (h2c) on http services, the SETTINGS announced, and the abuse limits. Every stream is a request on the same path as HTTP/1.1 (rules, limits, pools, logs); real servers are spoken to in HTTP/1.1.'),
   redirectToHttps: field(
     RedirectToHttpsSchema.optional(),
     'Answer every request with a redirect to the same host and path over HTTPS (the HTTP-to-HTTPS service in one line); such a service needs no pool.',
@@ -101,6 +103,10 @@ const HttpVirtualServiceSchema = z.strictObject({
 const HttpsVirtualServiceSchema = HttpVirtualServiceSchema.omit({ redirectToHttps: true }).extend({
   protocol: protocol('https'),
   tls: field(TlsSchema, 'TLS termination: certificates chosen by SNI, the policy (versions and ciphers), ALPN, HSTS.'),
+  http2: field(
+    Http2Schema.extend({ cleartext: field(z.literal(false).default(false), 'Cleartext HTTP/2 (h2c) is for http services; over TLS, HTTP/2 is on when tls.alpn lists h2.') }).prefault({}),
+    'HTTP/2 (on when tls.alpn lists h2): the SETTINGS announced and the abuse limits. Every stream is a request on the same path as HTTP/1.1 (rules, limits, pools, logs); real servers are spoken to in HTTP/1.1.',
+  ),
 });
 
 /** One member per protocol, each a strict object with its `protocol` literal. */

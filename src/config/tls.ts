@@ -1,7 +1,8 @@
 /**
  * The `tls:` of a virtual service that terminates TLS (protocol https): its certificates, chosen
  * by SNI; a policy by name (Mozilla's server-side TLS profiles); ALPN; HSTS. And
- * `redirectToHttps:`, the one-line HTTP-to-HTTPS service.
+ * `redirectToHttps:`, the one-line HTTP-to-HTTPS service. `acme:` (acme.ts) obtains certificates
+ * automatically, beside or instead of the files listed.
  *
  * Certificate files are read and checked at load (`fulcrum check`, a reload): a file that cannot
  * be read, a key that does not belong to its certificate or an encrypted key is an error naming
@@ -14,12 +15,13 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { loadCertificate } from '../tls/certificate-file.ts';
 import { loadClientAuth } from '../tls/client-auth-files.ts';
+import { AcmeSchema } from './acme.ts';
 import { POLICY_DESCRIPTIONS, TLS_POLICIES, TLS_VERSIONS } from '../tls/policy.ts';
 import { MIN_SECRET_BYTES } from '../tls/ticket-keys.ts';
 import { DURATION_PATTERN, parseAgeSeconds } from './duration.ts';
 import { duration, field, integer, parsedString } from './schema-builders.ts';
 
-/** ALPN protocols a front end can speak. h2 arrives with the HTTP/2 front end. */
+/** ALPN protocols an https front end can speak. */
 export const ALPN_PROTOCOLS = ['http/1.1', 'h2'] as const;
 
 const CertificateEntrySchema = z
@@ -119,6 +121,12 @@ const tlsBase = {
   handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one on http services, as HAProxy does not by default; on tcp services each connection has its line (termination client-tls-failed).'),
 };
 
+function certificatesOrAcme(tls: { certificates: readonly unknown[]; acme?: unknown }, ctx: z.RefinementCtx): void {
+  if (tls.certificates.length === 0 && tls.acme === undefined) {
+    ctx.addIssue({ code: 'custom', input: tls, path: [], message: 'tls needs certificates, acme, or both: list certificate files, or names for ACME to obtain certificates for' });
+  }
+}
+
 function oneDefault(tls: { certificates: ReadonlyArray<{ default: boolean }> }, ctx: z.RefinementCtx): void {
   const defaults = tls.certificates.filter((c) => c.default).length;
   if (defaults > 1) ctx.addIssue({ code: 'custom', input: tls.certificates, path: ['certificates'], message: `${defaults} certificates say default: true; one at most` });
@@ -127,17 +135,15 @@ function oneDefault(tls: { certificates: ReadonlyArray<{ default: boolean }> }, 
 export const TlsSchema = z
   .strictObject({
     ...tlsBase,
+    // May be empty beside acme: certificatesOrAcme asks for one of the two.
+    certificates: field(z.array(CertificateEntrySchema).max(10_000).default([]), `${tlsBase.certificates.description} With acme, optional: a certificate listed here for an acme name is served until ACME's first one for it exists.`),
     alpn: field(
       z
         .array(z.enum(ALPN_PROTOCOLS))
         .min(1)
         .default(['http/1.1'])
-        .superRefine((list, ctx) => {
-          if (list.includes('h2')) {
-            ctx.addIssue({ code: 'custom', input: list, message: 'h2: the HTTP/2 front end is not built yet; list [http/1.1] for now (clients that offer h2 fall back to HTTP/1.1)' });
-          }
-        }),
-      'Application protocols offered by ALPN, in order of preference.',
+        .refine((list) => new Set(list).size === list.length, { message: 'each protocol once' }),
+      'Application protocols offered by ALPN, in order of preference: h2 (HTTP/2, see http2:) and http/1.1. A client that offers none of them gets HTTP/1.1.',
       { noun: 'an ALPN protocol' },
     ),
     hsts: field(HstsSchema.optional(), 'Send Strict-Transport-Security on every response, so browsers come back over HTTPS only.'),
@@ -145,8 +151,13 @@ export const TlsSchema = z
       ClientAuthSchema.prefault({}),
       'Client certificates (mutual TLS): ask clients for one and check it against your CAs. Unless mode is none, the real servers get X-SSL-Client-Verify, X-SSL-Client-S-DN, X-SSL-Client-I-DN, X-SSL-Client-Serial and X-SSL-Client-Fingerprint (the client\'s own fields of those names are removed).',
     ),
+    acme: field(
+      AcmeSchema.optional(),
+      'Certificates obtained and renewed automatically from an ACME CA (Let\'s Encrypt by default) for the names listed, and only those: answered by http-01 on the http virtual services or tls-alpn-01 here, stored next to the config, renewed at two thirds of their lifetime, revoked when a name leaves the list. See the README, "Automatic certificates (ACME)".',
+    ),
   })
-  .superRefine(oneDefault);
+  .superRefine(oneDefault)
+  .superRefine(certificatesOrAcme);
 
 /** TLS in front of any TCP service (an NTRIP caster, a line protocol): the bytes after the handshake are relayed. */
 export const StreamTlsSchema = z.strictObject(tlsBase).superRefine(oneDefault);

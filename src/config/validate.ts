@@ -1,3 +1,4 @@
+import { acmeConflicts } from './acme.ts';
 import { findConflicts } from './conflicts.ts';
 import { issuesFromZod } from './issues.ts';
 import { inlineKeysBesidePool } from './resolve-pools.ts';
@@ -17,6 +18,7 @@ export function validateConfig(data: unknown): ValidationResult {
   const conflicts = [
     ...inlineKeysBesidePool(data).map((found): ConfigIssue => ({ code: ErrorCode.CONFIG_CONFLICT, path: found.path, target: 'key', message: found.message })),
     ...findConflicts(parsed.data),
+    ...acmeConflicts(parsed.data),
   ];
   return conflicts.length > 0 ? { ok: false, issues: conflicts } : { ok: true, config: parsed.data };
 }

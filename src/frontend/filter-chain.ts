@@ -1,5 +1,6 @@
 /**
- * The filter chain of each HTTP virtual service, built once per config: its access list, its
+ * The filter chain of each HTTP virtual service, built once per config: the ACME http-01
+ * answers (http services of a config with tls.acme names), its access list, its
  * request limits, its redirect to HTTPS or its HSTS header, its content rules (and a body limit
  * when a rule has one), and the mTLS headers for real servers, in that order. A
  * virtual service with none of them gets an empty chain and its exchanges run no filter code.
@@ -13,6 +14,8 @@ import { RateLimitFilter } from '../filters/rate-limit-filter.ts';
 import { BodyLimitFilter, RulesFilter } from '../filters/rules-filter.ts';
 import { HstsFilter, RedirectToHttpsFilter } from '../filters/https-filters.ts';
 import { ClientCertificateHeadersFilter } from '../filters/client-certificate-headers.ts';
+import { AcmeChallengeFilter } from '../filters/acme-challenge-filter.ts';
+import type { AcmeChallengeStore } from '../acme/challenge-store.ts';
 
 /** What filters share in one worker, across reloads (the worker's EngineContext holds it). */
 export interface FilterState {
@@ -20,11 +23,15 @@ export interface FilterState {
   readonly ruleHits: Map<string, Map<string, number>>;
   /** Rate and connection limits for every virtual service (src/limits). */
   readonly limits: LimitClient;
+  /** ACME challenges to answer (the config's tls.acme names); null or absent without any. */
+  readonly acme?: AcmeChallengeStore | null;
 }
 
 export function buildFilters(config: VirtualServiceConfig, pools: PoolSet, state: FilterState): HttpFilter[] {
   if (config.protocol !== 'http' && config.protocol !== 'https') return [];
   const filters: HttpFilter[] = [];
+  // First: a CA's http-01 check must pass whatever the access list, limits, rules or redirect say.
+  if (config.protocol === 'http' && state.acme != null) filters.push(new AcmeChallengeFilter(state.acme));
   if (config.access !== undefined) filters.push(new AccessFilter(config.access));
   if (config.rateLimit !== undefined) {
     const limits = new RateLimitFilter(state.limits, config.name, config.rateLimit);

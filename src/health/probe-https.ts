@@ -2,9 +2,11 @@
  * https checks: the http check over TLS, with SNI set to `host` (no SNI for an IP address), the
  * certificate read and reported (expiry, chain) whether or not it is verified, and verified
  * (expiry, chain, name) when tls.verify is on. Node's own verification is off so that a failing
- * certificate can still be described; this file verifies the same three things itself.
+ * certificate can still be described; this file verifies the same three things itself. A pool's
+ * client certificate (tls.cert, tls.key) is sent when the server asks for one; its files are read
+ * at each check, as the CA is, so that a renewed certificate is used from the next check on.
  */
-import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import type { HostPort } from '../config/address.ts';
 import type { HealthCheckConfig } from '../config/health-check.ts';
 import { runHttpCheck } from './probe-http.ts';
@@ -29,9 +31,19 @@ export function probeHttps(address: HostPort, check: HealthCheckConfig, signal?:
   const name = serverName(address, check);
   const identity = hostWithoutPort(hostHeaderValue(address, check));
   const now = options.now ?? Date.now;
+  let files: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
+  try {
+    files = {
+      ca: check.tls.ca !== undefined ? readFileSync(check.tls.ca) : options.ca,
+      ...(check.tls.cert !== undefined && check.tls.key !== undefined ? { cert: readFileSync(check.tls.cert), key: readFileSync(check.tls.key) } : {}),
+    };
+  } catch (error) {
+    const failed = error as NodeJS.ErrnoException;
+    return Promise.resolve({ ok: false, latencyMs: 0, reason: `cannot read ${failed.path ?? 'a TLS file'} (${failed.code ?? failed.message}): the pool's tls files must stay readable by Fulcrum` });
+  }
   return runHttpCheck(address, check, signal, (target, attempt) => {
     // servername '' rather than undefined: Node would otherwise send the connect host as SNI.
-    const socket = connect({ host: target.host, port: target.port, servername: name ?? '', rejectUnauthorized: false, ca: check.tls.ca !== undefined ? readFileSync(check.tls.ca) : options.ca });
+    const socket = connect({ host: target.host, port: target.port, servername: name ?? '', rejectUnauthorized: false, ...files });
     attempt.detail.serverName = name;
     socket.once('connect', () => {
       attempt.phase = 'tls';

@@ -60,6 +60,10 @@ export function socketErrorReason(error: NodeJS.ErrnoException, target: string, 
       return `connection to ${target} timed out`;
   }
   if (phase === 'tls' || error.code?.startsWith('ERR_SSL_') === true) {
+    // TLS 1.3: the server says so after our side of the handshake, so this may come as a response error.
+    if (error.code === 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED') {
+      return `TLS handshake failed on ${target}: the server asks for a client certificate; give the pool's tls a cert and key`;
+    }
     if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL|record layer failure/i.test(`${error.code ?? ''} ${error.message}`)) {
       return `TLS handshake failed on ${target}: the port does not speak TLS; use type http, or the port that serves https`;
     }

@@ -27,7 +27,7 @@ import type { Downstream, LocalAnswer, UpstreamResponseHead } from '../exchange/
 import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import { normaliseAddress } from '../ip/client-address.ts';
-import type { ClientKeys } from '../persistence/types.ts';
+import { ClientKeySlot } from '../persistence/client-key-slot.ts';
 import { clientCertificateOf, type ClientCertificate } from '../tls/client-certificate.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
 
@@ -59,21 +59,6 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 
 const kConn = Symbol('fulcrum.http1');
 type TaggedSocket = Socket & { [kConn]: Http1Connection };
-
-/** Per client: its persistence keys, kept while its address stays the same. */
-class ClientKeySlot implements ClientKeys {
-  readonly clientIp: string;
-  connectionKey: string | null = null;
-  sourceKey = '';
-  sourceMask4 = -1;
-  sourceMask6 = -1;
-  lastKey: string | null = null;
-  lastFallbackKey: string | null = null;
-
-  constructor(clientIp: string) {
-    this.clientIp = clientIp;
-  }
-}
 
 export class Http1Connection implements Downstream {
   readonly socket: Socket;

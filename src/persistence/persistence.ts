@@ -19,6 +19,7 @@
  *   the same server until the set of available servers changes, without sharing tables.
  * - The sorry server is never persisted to.
  */
+import { ClientKeySlot } from './client-key-slot.ts';
 import type { PersistenceConfig } from '../config/persistence.ts';
 import type { FieldTable } from '../http/fields.ts';
 import type { RequestHead } from '../http/request-head.ts';
@@ -41,21 +42,10 @@ const SWEEP_BUDGET = 10_000;
  * connection makes (RequestKeys). An HTTP exchange holds its RequestKeys itself and shares its
  * connection's ClientKeys (src/exchange/exchange.ts).
  */
-export class PersistSlot implements ClientKeys, RequestKeys {
-  readonly clientIp: string;
-  connectionKey: string | null = null;
-  sourceKey = '';
-  sourceMask4 = -1;
-  sourceMask6 = -1;
-  lastKey: string | null = null;
-  lastFallbackKey: string | null = null;
+export class PersistSlot extends ClientKeySlot implements RequestKeys {
   key: string | null = null;
   fallbackKey: string | null = null;
   setCookie = '';
-
-  constructor(clientIp: string) {
-    this.clientIp = clientIp;
-  }
 }
 
 /** Chooses a server when persistence does not: the pool (its scheduler, then its sorry server). */

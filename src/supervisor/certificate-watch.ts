@@ -13,7 +13,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import type { CertificateStatus } from '../admin/types.ts';
 import type { Config } from '../config/schema.ts';
-import { loadCertificate, type CertificateProblem } from '../tls/certificate-file.ts';
+import { CertificateProblemCode, loadCertificate, type CertificateProblem } from '../tls/certificate-file.ts';
+import { certificateFile } from '../acme/paths.ts';
+import { clientCertificateWarnings, upstreamTlsFiles } from '../config/upstream-tls.ts';
 
 export const SETTLE_MS = 500;
 
@@ -34,6 +36,8 @@ export function certificateFilesOf(config: Config): string[] {
       if (clientAuth.crl !== undefined) files.add(clientAuth.crl);
     }
   }
+  // Pools' CAs and client certificates towards the real servers: a renewed one is used from that reload on.
+  for (const file of upstreamTlsFiles(config.pools)) files.add(file);
   return [...files];
 }
 
@@ -48,9 +52,12 @@ export function certificateStatus(config: Config, now: Date): { byService: Map<s
     const tls = vs.protocol === 'https' || vs.protocol === 'tcp' ? vs.tls : undefined;
     if (tls === undefined) continue;
     const explicitDefault = tls.certificates.some((c) => c.default);
+    // ACME renews its own certificates (and says so when it cannot): "expires soon, renew it" is not the operator's to act on.
+    const acme = vs.protocol === 'https' && vs.tls.acme !== undefined ? vs.tls.acme : undefined;
+    const managed = new Set(acme?.names.map((name) => certificateFile(acme.storage, name)));
     const list = tls.certificates.map((c, index): CertificateStatus => {
       const { certificate, problems } = loadCertificate({ cert: c.cert, key: c.key }, now);
-      const own = problems.filter((p) => p.severity === 'warning');
+      const own = problems.filter((p) => p.severity === 'warning' && !(p.code === CertificateProblemCode.EXPIRES_SOON && managed.has(c.cert)));
       for (const p of own) warnings.push({ ...p, message: `virtual service "${vs.name}": ${p.message}` });
       const entry: CertificateStatus = {
         names: certificate?.names ?? [],
@@ -67,6 +74,7 @@ export function certificateStatus(config: Config, now: Date): { byService: Map<s
     });
     byService.set(vs.name, list);
   }
+  warnings.push(...clientCertificateWarnings(config.pools, now));
   return { byService, warnings };
 }
 

@@ -26,6 +26,7 @@ import { configLimitSpecs, LimitAuthority } from '../limits/index.ts';
 import { REGEX_SAFETY_FLAGS } from '../rules/regex.ts';
 import type { SiteReport } from '../gslb/types.ts';
 import { CertificateWatch, certificateFilesOf, certificateStatus } from './certificate-watch.ts';
+import { AcmeManager } from '../acme/manager.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
 /** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
@@ -87,6 +88,11 @@ class Supervisor {
     this.#log.info({ files }, 'a certificate file changed: reloading');
     this.#serially(() => this.#reload()).catch((error: unknown) => this.#log.error({ file: this.#configPath, error: String(error) }, 'reload failed'));
   });
+  /**
+   * ACME (tls.acme, src/acme): orders and renews here, once; what it writes is in the services'
+   * certificate lists (prepare), so the certificate watch above reloads the workers with it.
+   */
+  readonly #acme: AcmeManager;
   readonly #adminBackend: AdminBackend = {
     status: () => this.#status(),
     setState: (target, address, state) => this.#setState(target, address, state),
@@ -97,6 +103,12 @@ class Supervisor {
     this.#configPath = configPath;
     this.#config = config;
     this.#log = log;
+    this.#acme = new AcmeManager({
+      log,
+      configFile: configPath,
+      // Another node renewed into the shared storage folder: this machine's file watch may not see it.
+      onExternalChange: () => this.#serially(() => this.#reload()).catch((error: unknown) => this.#log.error({ file: this.#configPath, error: String(error) }, 'reload failed')),
+    });
     this.#limits = new LimitAuthority({ workers: workerCount(config) });
     this.#limits.configure(configLimitSpecs(config));
     // The checks run here, once, not in every worker: N workers would mean N times the probes,
@@ -160,6 +172,14 @@ class Supervisor {
         process.exit(1);
       }
     }
+    // ACME names get their certificate files (a placeholder until the first is issued) before any worker needs them.
+    try {
+      this.#config = await this.#acme.prepare(this.#config);
+    } catch (error) {
+      startupDone();
+      this.#log.fatal({ error: String(error) }, `start failed: the ACME storage folder: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
     // Site checks start before the workers, so that a worker's first snapshot has the cold-start state.
     this.#gslb.apply(this.#config.gslb);
     const count = workerCount(this.#config);
@@ -185,6 +205,12 @@ class Supervisor {
     this.#agents.apply(this.#config);
     this.#certificates.set(certificateFilesOf(this.#config));
     this.#loadCertificateStatus(this.#config);
+    this.#applyAcme(this.#config);
+  }
+
+  /** Orders start once the listeners are up: the http-01 and tls-alpn-01 challenges arrive on them. */
+  #applyAcme(config: Config): void {
+    this.#acme.apply(config).catch((error: unknown) => this.#log.error({ error: String(error) }, `ACME: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** Certificates as loaded, for the status view; expired, expiring or chain-incomplete ones are served all the same, and said once per load. */
@@ -308,7 +334,14 @@ class Supervisor {
       this.#log.error({ file: this.#configPath, problems: result.problems, text }, 'reload failed');
       return { ok: false, reason: text };
     }
-    const next = result.config;
+    let next: Config;
+    try {
+      next = await this.#acme.prepare(result.config);
+    } catch (error) {
+      const reason = `the ACME storage folder: ${error instanceof Error ? error.message : String(error)}`;
+      this.#log.error({ file: this.#configPath, problems: [reason] }, 'reload failed');
+      return { ok: false, reason };
+    }
     const conflicts = await probeAddresses(next, listenKeys(this.#config));
     if (conflicts.length > 0) {
       this.#log.error({ file: this.#configPath, problems: conflicts }, 'reload failed');
@@ -359,6 +392,7 @@ class Supervisor {
     for (const w of live) this.#sendGslbSnapshot(w);
     this.#certificates.set(certificateFilesOf(next));
     this.#loadCertificateStatus(next);
+    this.#applyAcme(next);
     this.#health.apply(next);
     for (const w of live) this.#sendHealthSnapshot(w);
     this.#agents.apply(next);
@@ -392,6 +426,7 @@ class Supervisor {
       workersNotAnswering: missing,
       generation: this.#generation,
       certificates: this.#certificateStatus,
+      acme: this.#acme.status(),
       ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
     });
   }
@@ -478,6 +513,8 @@ class Supervisor {
   async #stopAll(graceMs: number): Promise<void> {
     this.#stopping = true;
     this.#certificates.close();
+    // An order in flight is left to finish or die with the process; nothing new starts.
+    void this.#acme.stop();
     this.#health.stop();
     this.#agents.stop();
     this.#gslb.stop();

@@ -20,6 +20,7 @@
  *   standard group as strong as the certificate's key (2048 bits for RSA-2048), so no
  *   dhparam file is needed and the DHE ciphers stay in.
  */
+import { constants } from 'node:crypto';
 
 export const TLS_POLICIES = ['modern', 'intermediate', 'old'] as const;
 export type TlsPolicyName = (typeof TLS_POLICIES)[number];
@@ -44,6 +45,8 @@ export interface PolicyOptions {
   /** True: the server's cipher order wins (old); false: the client's, which knows its hardware. */
   honorCipherOrder: boolean;
   dhparam: 'auto';
+  /** OpenSSL options: SSL_OP_NO_RENEGOTIATION. */
+  secureOptions: number;
 }
 
 export interface PolicyOverrides {
@@ -115,7 +118,11 @@ export function policyOptions(name: TlsPolicyName, overrides: PolicyOverrides = 
   const minVersion = overrides.minVersion ?? profile.minVersion;
   let ciphers = overrides.ciphers ?? defaultCiphers(profile, minVersion);
   if (needsSecurityLevelZero(minVersion) && !ciphers.includes('@SECLEVEL=')) ciphers += ':@SECLEVEL=0';
-  return { minVersion, maxVersion: 'TLSv1.3', ciphers, ecdhCurve: GROUPS, honorCipherOrder: profile.honorCipherOrder, dhparam: 'auto' };
+  // No renegotiation at all (TLS 1.2 and below; TLS 1.3 has none): a client-initiated one costs
+  // the server a full handshake for the client's asking (testssl rates it HIGH, a DoS), and Node
+  // limits it (3 per 10 minutes) only on sockets a tls.Server made, not on the TLSSockets the
+  // front end builds itself. Nothing Fulcrum serves needs it.
+  return { minVersion, maxVersion: 'TLSv1.3', ciphers, ecdhCurve: GROUPS, honorCipherOrder: profile.honorCipherOrder, dhparam: 'auto', secureOptions: constants.SSL_OP_NO_RENEGOTIATION };
 }
 
 export function versionIndex(version: TlsVersion): number {

@@ -455,6 +455,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
         return this.#retryOrFail(termination, `could not connect to real server ${server.id} (${code ?? 'closed'})`, true);
       }
       const whole = this.#firstWrite !== null && !this.#sent1xx;
+      if (up.tlsRefused) return this.#retryOrFail(Termination.UPSTREAM_TLS_FAILED, `real server ${server.id} refused the TLS handshake (${up.error})`, whole);
       if (up.uses > 0 && whole && !this.#replayedStale) {
         // A pooled connection the server had closed (the keep-alive race), or a server that just
         // went away: the request is idempotent and whole in #firstWrite, so replay it once on a

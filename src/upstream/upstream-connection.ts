@@ -63,6 +63,15 @@ export class UpstreamConnection {
     if (tls === null) socket.connect(server.port, server.host);
   }
 
+  /**
+   * Did the server refuse our TLS handshake after we took it as done? TLS 1.3 lets the client
+   * finish first, so a server that refuses our client certificate (or its absence) says so with
+   * an alert after "connected": a TLS error on a connection's first exchange, before any response.
+   */
+  get tlsRefused(): boolean {
+    return this.uses === 0 && this.error !== null && this.error.startsWith('ERR_SSL_');
+  }
+
   destroy(): void {
     if (!this.closed) this.socket.destroy();
   }

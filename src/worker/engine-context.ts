@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FieldTablePool, RequestHeadPool } from '../exchange/tables.ts';
 import type { CountrySource } from '../filters/match-input.ts';
+import type { AcmeChallengeStore } from '../acme/challenge-store.ts';
 import { LimitAuthority, LimitClient, LocalLink } from '../limits/index.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
 
@@ -13,6 +14,12 @@ import type { AccessLogSink } from '../log/access-log.ts';
  * the data path survives it, so at 1 GB/s it costs a few percent and at small requests nothing.
  */
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+
+/** HTTP/2 connections closed by us, by reason (flood-guard.ts's limits; nghttp2's protocol errors). */
+export interface Http2Events {
+  floods: Record<string, number>;
+  protocolErrors: number;
+}
 
 /** What the data path tells the operator (the worker's logger implements it). */
 export type EventSink = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
@@ -31,6 +38,8 @@ export class EngineContext {
    * the supervisor's authority with several (the runtime switches the link).
    */
   readonly limits = new LimitClient(new LocalLink(new LimitAuthority()));
+  /** virtual service → its HTTP/2 connections closed for floods (by limit) and protocol errors. */
+  readonly http2Events = new Map<string, Http2Events>();
   /** virtual service → rule name → times it decided, kept across reloads while the names stay. */
   readonly ruleHits = new Map<string, Map<string, number>>();
   /**
@@ -41,6 +50,8 @@ export class EngineContext {
   ticketSecret: Buffer = ticketSecretFromEnv() ?? randomBytes(32);
   /** Clients' countries (the config's GeoIP database); null: none. */
   countries: CountrySource | null = null;
+  /** ACME challenges the http services answer (the config's tls.acme names, src/acme); null: none. */
+  acme: AcmeChallengeStore | null = null;
   /** Runs a young-generation GC; set by a worker started with --expose-gc (see COLLECT_EVERY_BYTES). */
   collect: (() => void) | null = null;
   #readSinceCollect = 0;
@@ -52,6 +63,14 @@ export class EngineContext {
   fault(error: unknown, fields: Record<string, unknown>): void {
     const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
     this.events('error', `internal error in the data path: ${error instanceof Error ? error.message : String(error)}`, { ...fields, stack, event: 'internal-error' });
+  }
+
+  /** An HTTP/2 connection of `service` closed for a flood (`limit`) or, with null, a protocol error. */
+  noteHttp2(service: string, limit: string | null): void {
+    let events = this.http2Events.get(service);
+    if (events === undefined) this.http2Events.set(service, (events = { floods: {}, protocolErrors: 0 }));
+    if (limit === null) events.protocolErrors++;
+    else events.floods[limit] = (events.floods[limit] ?? 0) + 1;
   }
 
   /** Count bytes read from a socket; collect the dead read buffers every COLLECT_EVERY_BYTES. */

@@ -1,3 +1,4 @@
+import type { Http2Events } from './engine-context.ts';
 import type { AgentVerdict } from '../agent/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
@@ -43,6 +44,8 @@ export interface WorkerServiceStats {
   clientConnections: number;
   /** How often each rule decided, by rule name (since this worker built the rule). */
   ruleHits: Record<string, number>;
+  /** HTTP/2 connections closed for floods (by limit) and protocol errors, since the worker started. */
+  http2?: Http2Events;
 }
 
 export interface WorkerPoolStats {

@@ -1,7 +1,7 @@
 import type { Config, VirtualServiceConfig } from '../config/schema.ts';
 import { transportOf } from '../config/service-fields.ts';
 import { JsonAccessLog } from '../log/access-log.ts';
-import { Listener } from '../http1/listener.ts';
+import { Listener } from '../frontend/http-listener.ts';
 import { VirtualService } from '../frontend/virtual-service.ts';
 import { TcpListener } from '../l4/tcp-listener.ts';
 import { UdpListener } from '../l4/udp-listener.ts';
@@ -20,6 +20,7 @@ import { openGeoIpDatabase } from '../gslb/geoip.ts';
 import type { CountrySource } from '../filters/match-input.ts';
 import type { SiteReport } from '../gslb/types.ts';
 import { TlsFrontEnd } from '../frontend/tls-front-end.ts';
+import { AcmeChallengeStore } from '../acme/challenge-store.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -94,13 +95,14 @@ export class WorkerRuntime {
     // written) fails the apply here, before anything has changed, and the running config stays.
     const tls = new Map<VirtualServiceConfig, TlsFrontEnd>();
     for (const vs of config.virtualServices) {
-      if (vs.protocol === 'https' || (vs.protocol === 'tcp' && vs.tls !== undefined)) tls.set(vs, new TlsFrontEnd(vs.tls!, this.ctx.ticketSecret, vs.name));
+      if (vs.protocol === 'https' || (vs.protocol === 'tcp' && vs.tls !== undefined)) tls.set(vs, await TlsFrontEnd.create(vs.tls!, this.ctx.ticketSecret, vs.name));
     }
     this.#tls = tls;
     const configs = new Map<string, VirtualServiceConfig>();
     for (const vsConfig of config.virtualServices) configs.set(listenKey(vsConfig), vsConfig);
     this.#prepareLimits(config, workers);
     this.ctx.countries = countriesOf(config);
+    this.ctx.acme = AcmeChallengeStore.fromServices(config.virtualServices);
     // New addresses first, on pools of their own (no previous, so nothing shared is touched):
     // binding is the one step that can fail, and the running config must survive it untouched.
     // Their services are replaced by the committed ones below.
@@ -266,6 +268,8 @@ export class WorkerRuntime {
       let entry = services.get(service.name);
       if (entry === undefined) {
         entry = { name: service.name, clientConnections: 0, ruleHits: Object.fromEntries(this.ctx.ruleHits.get(service.name) ?? []) };
+        const http2 = this.ctx.http2Events.get(service.name);
+        if (http2 !== undefined) entry.http2 = { floods: { ...http2.floods }, protocolErrors: http2.protocolErrors };
         services.set(service.name, entry);
       }
       entry.clientConnections += listener.connectionCount;

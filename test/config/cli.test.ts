@@ -77,7 +77,7 @@ describe('fulcrum CLI', () => {
     assert.equal(result.stdout, '');
     assert.equal(
       result.stderr,
-      `${invalid}:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, redirectToHttps\n` +
+      `${invalid}:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, http2, redirectToHttps\n` +
         `${invalid}: 1 problem\n`,
     );
   });

@@ -88,7 +88,7 @@ describe('formatProblems', () => {
     const lines = formatProblems(result.problems).split('\n');
     assert.equal(
       lines[0],
-      'examples/bad.yaml:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, redirectToHttps',
+      'examples/bad.yaml:5:5: virtualServices[0].schedular: unknown key; did you mean "scheduler"? allowed keys: name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, http2, redirectToHttps',
     );
     assert.equal(
       lines[1],

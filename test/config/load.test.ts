@@ -21,6 +21,20 @@ const VS_DEFAULTS = {
   notAvailable: { status: 503 },
   rules: [],
   trustedProxies: [],
+  http2: {
+    cleartext: false,
+    maxConcurrentStreams: 100,
+    initialWindowSize: 65_535,
+    floods: {
+      resets: { burst: 200, perSecond: 33 },
+      settings: { burst: 20, perSecond: 2 },
+      pings: { burst: 50, perSecond: 10 },
+      priority: { burst: 500, perSecond: 100 },
+      windowUpdates: { burst: 1000, perSecond: 100 },
+      emptyFrames: { burst: 100, perSecond: 10 },
+      continuationFrames: 16,
+    },
+  },
 } satisfies Partial<VirtualServiceConfig>;
 
 /** The defaults every pool gets for the keys it leaves out (an inline pool: from its virtual service). */
@@ -199,7 +213,7 @@ describe('schema problems point at the line, the path and a fix', () => {
       path: 'virtualServices[0].schedular',
       message: 'unknown key',
       suggestion: 'scheduler',
-      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, redirectToHttps',
+      allowed: 'name, listen, protocol, acceptProxyProtocol, pool, scheduler, forwardedHeaders, timeouts, limits, retries, slowStart, sorryServer, notAvailable, outlierDetection, adaptive, persistence, drainTimeout, healthCheck, realServers, rules, access, rateLimit, trustedProxies, http2, redirectToHttps',
     });
   });
 

@@ -3,12 +3,42 @@
 // the two wrong, each refused at its line with a message that says what to do. Also the checks
 // of a front end that need the rest of the config (redirects, countries, request rate limits).
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ErrorCode } from '../../src/errors.ts';
 import { lineOf, loads, problemAt, problemsOf, serviceLines } from './yaml-config.ts';
 
 const examples = new URL('../../examples/', import.meta.url);
+const tlsFixtures = path.join(import.meta.dirname, '..', 'fixtures', 'tls');
+
+/**
+ * examples/https.yaml names certs/... relative to the folder Fulcrum runs in (issue 11's sample):
+ * load it from a folder that has them, as interop/https-sample.test.ts runs it.
+ */
+async function withSampleCertificates<T>(load: () => T): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'https-sample-'));
+  const from = process.cwd();
+  try {
+    await mkdir(path.join(dir, 'certs'));
+    for (const [to, fixture] of [
+      ['internal-ca.pem', 'internal-ca.pem'],
+      ['www.surveyor.lab.pem', 'www.surveyor.lab.rsa.pem'],
+      ['www.surveyor.lab.key', 'www.surveyor.lab.rsa.key'],
+      ['wildcard.bussines.lab.pem', 'wildcard.bussines.lab.pem'],
+      ['wildcard.bussines.lab.key', 'wildcard.bussines.lab.key'],
+      ['clients-ca.pem', 'clients-ca.pem'],
+    ]) {
+      await copyFile(path.join(tlsFixtures, fixture!), path.join(dir, 'certs', to!));
+    }
+    process.chdir(dir);
+    return load();
+  } finally {
+    process.chdir(from);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 const SERVER = 'realServers: [ { address: 127.0.0.1:9001 } ]';
 
 function pool(name: string, ...lines: string[]): string[] {
@@ -37,7 +67,8 @@ describe('the issue\'s sample and the examples', () => {
     const files = (await readdir(examples)).filter((f) => f.endsWith('.yaml'));
     assert.ok(files.length >= 7, files.join(', '));
     for (const file of files) {
-      const config = loads(await readFile(new URL(file, examples), 'utf8'));
+      const text = await readFile(new URL(file, examples), 'utf8');
+      const config = file === 'https.yaml' ? await withSampleCertificates(() => loads(text)) : loads(text);
       const named = new Set(config.pools.filter((p) => !p.inline).map((p) => p.name));
       for (const [index, vs] of config.virtualServices.entries()) {
         const own = config.pools.find((p) => p.name === vs.pool);

@@ -11,7 +11,7 @@ import type { Exchange } from '../../src/exchange/exchange.ts';
 import { FilterChain, FilterStatus, type HttpFilter } from '../../src/exchange/filter.ts';
 import { Termination } from '../../src/exchange/termination.ts';
 import type { HttpFrontEnd } from '../../src/frontend/http-front-end.ts';
-import { Listener } from '../../src/http1/listener.ts';
+import { Listener } from '../../src/frontend/http-listener.ts';
 import type { AccessRecord } from '../../src/log/access-log.ts';
 import { EngineContext } from '../../src/worker/engine-context.ts';
 import { startBackends, type Backends } from '../helpers/backends.ts';

@@ -4,7 +4,7 @@
  *
  * Set FULCRUM_BIN to run another entry point (a built bundle, say) with the same arguments.
  */
-import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument, stringify } from 'yaml';
@@ -41,6 +41,8 @@ export interface FulcrumOptions {
   args?: string[];
   /** Pin the process (and the workers it forks) to these CPUs with `taskset -c` (taskset execs, so the pid is Fulcrum's). */
   cpus?: string;
+  /** Files to write next to the config before it starts, by path relative to it (certificates a config names as certs/x.pem); Fulcrum then runs in that folder. */
+  files?: Record<string, string | Buffer>;
 }
 
 export interface Fulcrum {
@@ -77,6 +79,11 @@ export async function startFulcrum(options: FulcrumOptions): Promise<Fulcrum> {
   const configPath = path.join(dir, 'fulcrum.yaml');
   const configText = options.workers === undefined ? options.config : withWorkers(options.config, options.workers);
   await writeFile(configPath, configText);
+  for (const [relative, content] of Object.entries(options.files ?? {})) {
+    const file = path.join(dir, relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+  }
 
   const stderrLines: string[] = [];
   const stdoutLines: string[] = [];
@@ -100,7 +107,9 @@ export async function startFulcrum(options: FulcrumOptions): Promise<Fulcrum> {
   };
 
   const proc = startProcess('fulcrum', process.execPath, [fulcrumBin, 'start', '-c', configPath, ...(options.args ?? [])], {
-    cwd: repoRoot,
+    // With files beside the config, relative paths in it are taken from there (as a user runs
+    // `fulcrum start -c fulcrum.yaml` in the config's folder).
+    cwd: options.files === undefined ? repoRoot : dir,
     env: { ...process.env, ...options.env },
     maxOutput: 64 * 1024,
     ...(options.cpus !== undefined ? { cpus: options.cpus } : {}),

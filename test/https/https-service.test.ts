@@ -213,6 +213,24 @@ describe('protocol https (one worker)', () => {
     assert.match(String((error as NodeJS.ErrnoException).code ?? error.message), /ALERT|VERSION|ECONNRESET/i);
     assert.equal((await get(ports.https, 'www.surveyor.lab', '/')).status, 200);
   });
+
+  it('refuses a TLS 1.2 client that asks to renegotiate (a DoS testssl rates HIGH); the worker serves on', async () => {
+    const socket = tls.connect({ host: '127.0.0.1', port: ports.https, servername: 'www.surveyor.lab', ca: ROOT_CA, maxVersion: 'TLSv1.2' });
+    await once(socket, 'secureConnect');
+    assert.equal(socket.getProtocol(), 'TLSv1.2');
+    const outcome = await new Promise<string>((resolve) => {
+      socket.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code ?? e.message}`));
+      socket.on('close', () => resolve('closed'));
+      const asked = socket.renegotiate({ rejectUnauthorized: false }, (error) => resolve(error === null ? 'renegotiated' : `refused ${error.message}`));
+      if (!asked) resolve('refused locally');
+      // The server answers nothing to a refused renegotiation (a warning alert): a request on the
+      // same connection then shows whether it still serves.
+      socket.write('GET / HTTP/1.1\r\nHost: www.surveyor.lab\r\n\r\n');
+    });
+    socket.destroy();
+    assert.notEqual(outcome, 'renegotiated');
+    assert.equal((await get(ports.https, 'www.surveyor.lab', '/')).status, 200);
+  });
 });
 
 describe('https config errors', () => {
@@ -236,8 +254,14 @@ describe('https config errors', () => {
     assert.ok(found.some((p) => p.includes('nope.pem') && p.includes('FULCRUM_ERR_TLS_READ')), found.join('\n'));
   });
 
-  it('refuses h2 until the HTTP/2 front end exists, and an unknown policy with the allowed ones', () => {
-    assert.ok(problems(base({ certificates: [SURVEYOR], alpn: ['h2', 'http/1.1'] })).some((p) => p.includes('HTTP/2 front end is not built yet')));
+  it('takes h2 in alpn, refuses a protocol listed twice, h2c on https, and an unknown policy with the allowed ones', () => {
+    assert.equal(loadConfigText(base({ certificates: [SURVEYOR], alpn: ['h2', 'http/1.1'] }), 'fulcrum.yaml').ok, true);
+    assert.ok(problems(base({ certificates: [SURVEYOR], alpn: ['h2', 'h2'] })).some((p) => p.includes('each protocol once')));
+    const cleartext = loadConfigText(
+      stringify({ virtualServices: [{ name: 's', listen: '127.0.0.1:8443', protocol: 'https', realServers: [{ address: '127.0.0.1:9001' }], tls: { certificates: [SURVEYOR] }, http2: { cleartext: true } }] }),
+      'fulcrum.yaml',
+    );
+    assert.equal(cleartext.ok, false);
     const policy = loadConfigText(base({ certificates: [SURVEYOR], policy: 'paranoid' }), 'fulcrum.yaml');
     assert.equal(policy.ok, false);
     if (!policy.ok) assert.match(JSON.stringify(policy.problems), /modern.*intermediate.*old/);

@@ -25,6 +25,10 @@ export interface ServiceSpec {
   limits?: Record<string, number>;
   forwardedHeaders?: Record<string, unknown>;
   rules?: Record<string, unknown>[];
+  /** The http2 section (e.g. { cleartext: true } for h2c on the same port). */
+  http2?: Record<string, unknown>;
+  rateLimit?: Record<string, unknown>;
+  persistence?: Record<string, unknown>;
 }
 
 export interface AccessLine {
@@ -69,6 +73,9 @@ export function configText(spec: ServiceSpec, port: number, accessLogPath: strin
   if (spec.limits !== undefined) vs['limits'] = spec.limits;
   if (spec.retries !== undefined) vs['retries'] = spec.retries;
   if (spec.rules !== undefined) vs['rules'] = spec.rules;
+  if (spec.http2 !== undefined) vs['http2'] = spec.http2;
+  if (spec.rateLimit !== undefined) vs['rateLimit'] = spec.rateLimit;
+  if (spec.persistence !== undefined) vs['persistence'] = spec.persistence;
   vs['realServers'] = spec.realServers.map((rs) => (typeof rs === 'string' ? { address: rs } : rs));
   return stringify({
     workers: 1,

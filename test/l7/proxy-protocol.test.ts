@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { EngineContext } from '../../src/worker/engine-context.ts';
-import { Listener } from '../../src/http1/listener.ts';
+import { Listener } from '../../src/frontend/http-listener.ts';
 import { serviceOf } from '../helpers/service.ts';
 import type { AccessRecord } from '../../src/log/access-log.ts';
 import { encodeProxyV1, encodeProxyV2 } from '../../src/proxy-protocol/encode.ts';

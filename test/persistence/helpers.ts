@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { stringify } from 'yaml';
 import { EngineContext } from '../../src/worker/engine-context.ts';
-import { Listener } from '../../src/http1/listener.ts';
+import { Listener } from '../../src/frontend/http-listener.ts';
 import type { VirtualService } from '../../src/frontend/virtual-service.ts';
 import { serviceOf } from '../helpers/service.ts';
 import { WorkerRuntime } from '../../src/worker/runtime.ts';

@@ -3,6 +3,7 @@
 // name. The clients verify against the test
 // root, so a served certificate must also carry its chain and cover the name asked for.
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { loadCertificate } from '../../src/tls/certificate-file.ts';
 import type { LoadedCertificate } from '../../src/tls/certificate.ts';
@@ -231,5 +232,32 @@ describe('1,000 certificates', () => {
     assert.notEqual(ec.contextFor('host1.bench.lab'), ec.contextFor('host2.bench.lab'));
     assert.notEqual(rsa.contextFor('host999.bench.lab'), rsa.defaultContext);
     assert.equal(shared.contextFor('host999.bench.lab'), shared.defaultContext);
+  });
+
+  it('built in slices, the event loop keeps turning: no gap near the whole build (issue 11: reloading 1,000 certificates must not stall traffic)', async () => {
+    const options = policyOptions('intermediate');
+    const certificates = many(WWW_EC, 1000);
+    let last = performance.now();
+    let longest = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 1);
+    const start = performance.now();
+    const store = await CertificateStore.buildInSlices(certificates, options, 5);
+    const total = performance.now() - start;
+    clearInterval(ticker);
+    console.log(`# 1,000 P-256 certificates in slices: ${total.toFixed(1)} ms in all, the longest the event loop waited: ${longest.toFixed(1)} ms`);
+    // The whole build takes hundreds of milliseconds; a slice is 5 ms of work plus one context.
+    assert.ok(longest < total / 3, `the event loop waited ${longest.toFixed(1)} ms of a ${total.toFixed(1)} ms build`);
+    assert.notEqual(store.contextFor('host1.bench.lab'), store.contextFor('host2.bench.lab'));
+    assert.notEqual(store.contextFor('host999.bench.lab'), store.defaultContext);
+    assert.equal(store.contextFor('unknown.lab'), store.defaultContext);
+  });
+
+  it('built in slices, a certificate OpenSSL refuses still fails the build', async () => {
+    const broken = { ...WWW_EC, names: ['broken.lab'], certPem: Buffer.from('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n') };
+    await assert.rejects(CertificateStore.buildInSlices([...many(WWW_EC, 3), broken], policyOptions('intermediate')));
   });
 });

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { readServerName } from '../../src/tls/client-hello.ts';
+import { readClientHello, readServerName } from '../../src/tls/client-hello.ts';
 
 /** The first bytes a Node TLS client sends: its ClientHello. */
 async function captureHello(options: tls.ConnectionOptions): Promise<Buffer> {
@@ -62,6 +62,15 @@ describe('ClientHellos from Node', () => {
     assert.deepEqual(readServerName(named), { state: 'done', servername: 'WWW.Surveyor.lab' });
     assert.deepEqual(readServerName(unnamed), { state: 'done', servername: null });
     assert.deepEqual(readServerName(tls12), { state: 'done', servername: 'a.multi.lab' });
+  });
+
+  it('readClientHello: the name and the ALPN protocols offered (ACME tls-alpn-01 looks for acme-tls/1)', async () => {
+    const acme = await captureHello({ servername: 'www.example.com', ALPNProtocols: ['acme-tls/1'] });
+    assert.deepEqual(readClientHello(acme), { state: 'done', servername: 'www.example.com', alpn: ['acme-tls/1'] });
+    const browser = await captureHello({ servername: 'www.example.com', ALPNProtocols: ['h2', 'http/1.1'] });
+    assert.deepEqual(readClientHello(browser), { state: 'done', servername: 'www.example.com', alpn: ['h2', 'http/1.1'] });
+    assert.deepEqual(readClientHello(unnamed), { state: 'done', servername: null, alpn: [] });
+    assert.deepEqual(readClientHello(acme.subarray(0, 20)), { state: 'incomplete' });
   });
 
   it('a post-quantum key share makes the hello over 1 KiB, still one record', () => {

@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { WorkerRuntime } from '../../src/worker/runtime.ts';
 import { freePort } from '../helpers/processes.ts';
-import { parseConfig, rawExchange } from '../l7/harness.ts';
+import { parseConfig } from '../l7/harness.ts';
+import { get, lastLogLine, poolConfig } from './reencrypt-harness.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures', 'tls');
 const fixture = (name: string): string => path.join(FIXTURES, name);
@@ -47,16 +47,7 @@ async function tlsBackend(name: string, cert: string): Promise<TlsBackend> {
 }
 
 const LOG = path.join(mkdtempSync(path.join(tmpdir(), 'fulcrum-reencrypt-')), 'access.log');
-
-function config(port: number, pool: Record<string, unknown>): string {
-  return stringify({ workers: 1, accessLog: { path: LOG },  pools: [{ name: 'web', ...pool }], virtualServices: [{ name: 'front', listen: `127.0.0.1:${port}`, protocol: 'http', pool: 'web', retries: 1 }] });
-}
-
-async function get(port: number): Promise<{ status: number; body: string }> {
-  const res = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: www.surveyor.lab\r\nConnection: close\r\n\r\n');
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(res.text)?.[1] ?? 0);
-  return { status, body: res.text.slice(res.text.indexOf('\r\n\r\n') + 4) };
-}
+const config = (port: number, pool: Record<string, unknown>): string => poolConfig(LOG, port, pool);
 
 describe('TLS to the real servers', () => {
   let app1: TlsBackend;
@@ -124,12 +115,7 @@ describe('TLS to the real servers', () => {
     const failed = await get(port);
     assert.equal(failed.status, 502);
     assert.doesNotMatch(failed.body, /127\.0\.0\.1|ERR_|wrong\.internal/, 'the client reads no internals');
-    let last: { termination?: string; error?: string } = {};
-    for (let i = 0; i < 100 && last.termination !== 'upstream-tls-failed'; i++) {
-      const lines = readFileSync(LOG, 'utf8').trim().split('\n');
-      last = JSON.parse(lines[lines.length - 1]!) as typeof last;
-      if (last.termination !== 'upstream-tls-failed') await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const last = await lastLogLine(LOG, (line) => line.termination === 'upstream-tls-failed');
     assert.equal(last.termination, 'upstream-tls-failed');
     assert.match(last.error ?? '', /ERR_TLS_CERT_ALTNAME_INVALID/, 'the log says why');
   });

@@ -1,9 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { HttpServiceConfig } from '../config/schema.ts';
+import type { TLSSocket } from 'node:tls';
 import { acceptProxyHeader, type AcceptResult } from '../proxy-protocol/accept.ts';
-import { Http1Connection, type ServiceSource } from './connection.ts';
+import { Http1Connection, type ServiceSource } from '../http1/connection.ts';
+import { Http2Connection } from '../http2/h2-connection.ts';
+import { PrefaceSniff, sniffPreface } from '../http2/preface.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
-import type { VirtualService } from '../frontend/virtual-service.ts';
+import type { VirtualService } from './virtual-service.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { listenShared } from '../worker/listen-shared.ts';
 import { normaliseAddress } from '../ip/client-address.ts';
@@ -14,6 +17,19 @@ import { normaliseAddress } from '../ip/client-address.ts';
  * HAProxy's own accept-proxy gives it its "timeout client".
  */
 const PROXY_HEADER_TIMEOUT_MS = 3000;
+
+/** What the listener needs of a client connection, HTTP/1.1 or HTTP/2. */
+interface ClientConnection {
+  readonly socket: Socket;
+  /** The soonest deadline of the client's side, and of the upstream side (0: none). */
+  readonly deadline: number;
+  readonly upstreamDeadline: number;
+  onTick(now: number): void;
+  drain(): void;
+}
+
+/** How long a client of an h2c-enabled service may take to send enough bytes to tell HTTP/2 from HTTP/1.1 (its head deadline then runs on). */
+const SNIFF_TIMEOUT_MS = 10_000;
 
 function httpOf(service: VirtualService): NonNullable<VirtualService['http']> {
   if (service.http === null) throw new Error(`virtual service "${service.name}" is not an http service`);
@@ -28,11 +44,15 @@ function httpOf(service: VirtualService): NonNullable<VirtualService['http']> {
 export class Listener implements ServiceSource, ServiceListener {
   service: VirtualService;
   readonly server: Server;
-  readonly connections = new Set<Http1Connection>();
+  readonly connections = new Set<ClientConnection>();
   /** Connections waiting for the limits authority's answer (connection limits across workers). */
   readonly #awaitingGate = new Set<Socket>();
   /** What gives back each connection's open-connection slot when it closes. */
-  readonly #slots = new Map<Http1Connection, () => void>();
+  readonly #slots = new Map<ClientConnection, () => void>();
+  /** Cleartext connections of an h2c service whose first bytes do not yet tell HTTP/2 from HTTP/1.1, and until when they may. */
+  readonly #sniffing = new Map<Socket, number>();
+  /** drain() was called: connections that start from now on start draining. */
+  #draining = false;
   /** Connections still sending their PROXY header (acceptProxyProtocol): no Http1Connection yet. */
   readonly #awaitingHeader = new Set<Socket>();
   /** Connections in their TLS handshake (https): no Http1Connection yet. */
@@ -123,10 +143,41 @@ export class Listener implements ServiceSource, ServiceListener {
     );
   }
 
+  /**
+   * HTTP/2 when TLS chose h2 by ALPN, or when an h2c service's client starts with the HTTP/2
+   * preface (prior knowledge); HTTP/1.1 otherwise.
+   */
   #serve(socket: Socket, clientIp: string | null, initial: Buffer | null, release: (() => void) | null): void {
-    const conn = new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial);
+    if ((socket as TLSSocket).alpnProtocol === 'h2') return this.#start(socket, clientIp, initial, release, true);
+    const config = this.service.config as HttpServiceConfig;
+    if (this.service.tls !== null || !config.http2.cleartext) return this.#start(socket, clientIp, initial, release, false);
+    const sniff = new PrefaceSniff();
+    const decide = (chunk: Buffer): void => {
+      const verdict = sniff.feed(chunk);
+      if (verdict === 'more') return;
+      socket.removeListener('data', decide);
+      socket.pause();
+      if (!this.#sniffing.delete(socket)) return; // cut meanwhile
+      this.#start(socket, clientIp, sniff.bytes(), release, verdict === 'h2');
+    };
+    if (initial !== null && initial.length > 0 && sniffPreface(initial) !== 'more') return this.#start(socket, clientIp, initial, release, sniffPreface(initial) === 'h2');
+    if (initial !== null) sniff.feed(initial);
+    this.#sniffing.set(socket, Date.now() + SNIFF_TIMEOUT_MS);
+    socket.on('data', decide);
+    socket.once('close', () => {
+      if (this.#sniffing.delete(socket)) release?.();
+    });
+    socket.resume();
+  }
+
+  #start(socket: Socket, clientIp: string | null, initial: Buffer | null, release: (() => void) | null, http2: boolean): void {
+    const conn: ClientConnection = http2
+      ? new Http2Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial)
+      : new Http1Connection(socket, this, this.#ctx, this.#onClosed, clientIp, initial);
     if (release !== null) this.#slots.set(conn, release);
     this.connections.add(conn);
+    // Its handshake or first bytes were still on the way when the drain began.
+    if (this.#draining) conn.drain();
   }
 
   /** Over a connection limit: closed at once, with no response (there is no request yet), and logged as TCP logs it. */
@@ -160,7 +211,7 @@ export class Listener implements ServiceSource, ServiceListener {
     });
   }
 
-  readonly #onClosed = (conn: Http1Connection): void => {
+  readonly #onClosed = (conn: ClientConnection): void => {
     this.connections.delete(conn);
     const release = this.#slots.get(conn);
     if (release !== undefined) {
@@ -178,6 +229,7 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   drain(): void {
+    this.#draining = true;
     for (const c of this.connections) c.drain();
     // Nothing in flight there yet: like an idle keep-alive connection, it goes.
     this.#dropAwaitingHeader();
@@ -190,14 +242,17 @@ export class Listener implements ServiceSource, ServiceListener {
     for (const conn of this.connections) {
       if ((conn.deadline !== 0 && conn.deadline <= now) || (conn.upstreamDeadline !== 0 && conn.upstreamDeadline <= now)) conn.onTick(now);
     }
+    for (const [socket, until] of this.#sniffing) if (until <= now) socket.destroy();
   }
 
   get connectionCount(): number {
-    return this.connections.size + this.#awaitingHeader.size + this.#awaitingGate.size + this.#handshaking.size;
+    return this.connections.size + this.#awaitingHeader.size + this.#awaitingGate.size + this.#handshaking.size + this.#sniffing.size;
   }
 
   destroyAll(): void {
     for (const c of this.connections) c.socket.destroy();
+    // Not on drain: their first bytes may be a request already on its way (they start draining).
+    for (const socket of this.#sniffing.keys()) socket.destroy();
     this.#dropAwaitingHeader();
   }
 
@@ -208,5 +263,6 @@ export class Listener implements ServiceSource, ServiceListener {
         s.destroy();
       }
     }
+
   }
 }
