@@ -7,19 +7,22 @@
  * Each (proxy, scenario) gets a warm-up run, then a measured run. A proxy that fails to start or to
  * answer correctly gets an error row; the run goes on. HTTP rows first (http.ts), then latency at a
  * fixed rate (fixed-rate.ts, for small and rules), then the memory table (when an HTTP scenario
- * ran), then the HTTPS rows (tls.ts), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
+ * ran), then the HTTPS rows (tls.ts), then the HTTP/2 row (h2.ts) and the memory per idle TLS and
+ * HTTP/2 connection (tls-idle.ts), then the Layer 4 rows (l4.ts), then the DNS rows (dns.ts).
  *
  * Environment:
  *   BENCH_DURATION=10           seconds per measured run
  *   BENCH_WARMUP=2              seconds of warm-up before each measured run
  *   BENCH_CONNECT_DURATION=5    seconds per measured tcp-connect and tls-handshake run
  *   BENCH_CONNECTIONS=50        wrk connections
- *   BENCH_IDLE_CONNECTIONS=5000 idle keep-alive connections for the memory measurement (0: skip)
+ *   BENCH_IDLE_CONNECTIONS=5000 idle keep-alive connections for the memory measurement, and idle
+ *                               TLS and HTTP/2 connections for tls-idle-memory, h2-idle-memory (0: skip)
  *   BENCH_ONLY=haproxy,nginx    proxies to run: direct, fulcrum, fulcrum+accesslog, haproxy, nginx,
- *                               http-proxy, node-pipe, gdnsd, fulcrum-2workers (each in the tables
- *                               it belongs to)
+ *                               http-proxy, node-pipe, gdnsd, fulcrum-2workers, h2o (each in the
+ *                               tables it belongs to)
  *   BENCH_SCENARIOS=small       scenarios to run: small, realistic, 1MiB, post10k, rules (HTTP);
- *                               tls-keepalive, tls-handshake (HTTPS); tcp-small, tcp-bulk,
+ *                               tls-keepalive, tls-handshake (HTTPS); h2, tls-idle-memory,
+ *                               h2-idle-memory (HTTP/2 and idle TLS memory); tcp-small, tcp-bulk,
  *                               tcp-connect (Layer 4); dns-gslb, dns-static (DNS)
  *   BENCH_FIXED_RATE=N          the fixed-rate table's requests/s (default: half HAProxy's; 0 skips it)
  *   BENCH_BASELINE=7d8d887      also run Fulcrum at this commit (baseline.ts), as column fulcrum@SHA
@@ -48,6 +51,9 @@ import { DIRECT, PROXIES, startBackendNginx, type BackendNginx, type HttpProxyCo
 import { SCENARIOS, type ConfigShape, type Scenario } from './scenarios.ts';
 import { renderTlsTable, runTls, TLS_PROXY_NAMES, TLS_SCENARIOS, type TlsRow, type TlsScenarioName } from './tls.ts';
 import { TLS_PROXIES } from './tls-proxies.ts';
+import { H2_SCENARIOS, renderH2Table, runH2, type H2Row } from './h2.ts';
+import { H2_PROXIES, H2_PROXY_NAMES, h2oVersion } from './h2-proxies.ts';
+import { renderTlsIdleTable, runTlsIdle, TLS_IDLE_SCENARIOS, type TlsIdleRow, type TlsIdleScenarioName } from './tls-idle.ts';
 
 function versionOf(cmd: string, args: string[]): string {
   // nginx -v prints to stderr, haproxy -v to stdout
@@ -98,17 +104,22 @@ async function main(): Promise<void> {
   const connections = envNumber('BENCH_CONNECTIONS', 50);
   const idleConnections = envNumber('BENCH_IDLE_CONNECTIONS', 5000);
   const httpProxyNames = [DIRECT, ...PROXIES.map((p) => p.name)];
-  const allProxyNames = [...new Set([...httpProxyNames, ...L4_PROXIES.map((p) => p.name), ...DNS_SERVER_NAMES])];
+  const allProxyNames = [...new Set([...httpProxyNames, ...L4_PROXIES.map((p) => p.name), ...DNS_SERVER_NAMES, ...H2_PROXY_NAMES])];
   const proxyNames = envList('BENCH_ONLY', allProxyNames);
   const scenarioNames = envList('BENCH_SCENARIOS', [
     ...SCENARIOS.map((s) => s.name),
     ...TLS_SCENARIOS.map((s) => s.name),
+    ...H2_SCENARIOS.map((s) => s.name),
+    ...TLS_IDLE_SCENARIOS.map((s) => s.name),
     ...L4_SCENARIOS.map((s) => s.name),
     ...DNS_SCENARIOS.map((s) => s.name),
   ]);
   const scenarios = SCENARIOS.filter((s) => scenarioNames.includes(s.name));
   const tlsScenarios = TLS_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): TlsScenarioName => s.name);
   const tlsProxies = proxyNames.filter((n) => TLS_PROXY_NAMES.includes(n));
+  const h2Proxies = H2_PROXY_NAMES.filter((n) => proxyNames.includes(n));
+  const runH2Row = H2_SCENARIOS.some((s) => scenarioNames.includes(s.name)) && h2Proxies.length > 0;
+  const tlsIdleScenarios = idleConnections > 0 ? TLS_IDLE_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): TlsIdleScenarioName => s.name) : [];
   const l4Scenarios = L4_SCENARIOS.filter((s) => scenarioNames.includes(s.name)).map((s): L4ScenarioName => s.name);
   const httpProxies = proxyNames.filter((n) => httpProxyNames.includes(n));
   const l4Proxies = proxyNames.filter((n) => L4_PROXY_NAMES.includes(n));
@@ -124,7 +135,7 @@ async function main(): Promise<void> {
   const fixedRateProxies = ['fulcrum', 'haproxy'].filter((n) => proxyNames.includes(n));
 
   const needed: Peer[] = ['wrk', 'nginx', 'haproxy', 'taskset'];
-  if (fixedRateScenarios.length > 0) needed.push('h2load');
+  if (fixedRateScenarios.length > 0 || runH2Row) needed.push('h2load');
   if (tlsScenarios.length > 0) needed.push('openssl');
   if (l4Scenarios.includes('tcp-bulk')) needed.push('iperf3');
   // gdnsd is a column: missing, it gets an error row like a proxy that fails to start.
@@ -146,6 +157,8 @@ async function main(): Promise<void> {
   let fixedRows: FixedRateRow[] = [];
   let memory: MemoryRow[] = [];
   let tlsRows: TlsRow[] = [];
+  let h2Rows: H2Row[] = [];
+  let tlsIdleRows: TlsIdleRow[] = [];
   let l4Rows: L4Row[] = [];
   let dnsRows: DnsRow[] = [];
   const log = (msg: string): void => console.error(`bench: ${msg}`);
@@ -222,6 +235,12 @@ async function main(): Promise<void> {
         log,
       });
     }
+    if (runH2Row) {
+      h2Rows = await runH2({ proxies: h2Proxies, durationS, warmupS, proxyCpus, loadCpus, dir, backend: backend.address, cpuProfileDir: await profileDir('fulcrum', 'h2'), log });
+    }
+    if (tlsIdleScenarios.length > 0 && h2Proxies.length > 0) {
+      tlsIdleRows = await runTlsIdle({ scenarios: tlsIdleScenarios, proxies: h2Proxies, connections: idleConnections, context, log });
+    }
     if (l4Scenarios.length > 0 && l4Proxies.length > 0) {
       l4Rows = await runL4({
         scenarios: l4Scenarios,
@@ -294,6 +313,23 @@ async function main(): Promise<void> {
     ];
     out.push('', renderTlsTable(tlsRows, tlsHeader).trimEnd());
   }
+  if (h2Rows.length > 0) {
+    const h2Header = [
+      '### HTTP/2 (h2 over TLS 1.3)',
+      '',
+      `Proxies on core 0, TLS 1.3 only, the ECDSA P-256 certificate for www.surveyor.lab, ALPN h2 and http/1.1, HTTP/1.1 to the same nginx: ${H2_PROXIES.filter((p) => h2Proxies.includes(p.name))
+        .map((p) => `\`${p.name}\` (${p.description}${p.name === 'h2o' ? `, ${h2oVersion()}` : ''})`)
+        .join('; ')}. ` +
+        `${versionOf(peer('h2load'), ['--version'])} on core 1: 1 thread, 100 connections to https://www.surveyor.lab:PORT/ (SNI and :authority www.surveyor.lab, \`--connect-to\` 127.0.0.1), 10 streams in flight on each, ` +
+        `${durationS} s per run after ${warmupS} s of warm-up. OpenSSL: Fulcrum runs Node's own ${process.versions.openssl}; the others and h2load the system's (${openSslLibrary()}). ` +
+        '`mean` and `max` are h2load\'s time per request; `proxy CPU` and `per CPU-second` as in the HTTPS table; `proxy core busy` and `load core busy`: ' +
+        'how busy cores 0 and 1 were during the run, whoever used them (/proc/stat: the proxy or h2load and nginx, the kernel\'s softirq network work, any other process).',
+      '',
+      ...H2_SCENARIOS.map((s) => `- \`${s.name}\`: ${s.description}`),
+    ];
+    out.push('', renderH2Table(h2Rows, h2Header).trimEnd());
+  }
+  if (tlsIdleRows.length > 0) out.push('', renderTlsIdleTable(tlsIdleRows).trimEnd());
   if (l4Rows.length > 0) {
     const l4Header = [
       '### Layer 4 (TCP)',
