@@ -177,6 +177,9 @@ export class Http2Connection implements StreamHost {
   /** The worker's tick: the connection's deadline and its streams'. */
   onTick(now: number): void {
     try {
+      // Rebuilt by the walk below; a deadline armed meanwhile (a retry on another stream, a
+      // queued stream given a server by one that ended) lowers it through armed() and stays.
+      this.deadline = 0;
       if (this.#ownDeadline !== 0 && this.#ownDeadline <= now) this.#onOwnDeadline();
       let soonest = this.#ownDeadline;
       for (const h2 of this.#streams) {
@@ -189,7 +192,7 @@ export class Http2Connection implements StreamHost {
         if (!this.#guarded.sealed && !this.#guard.scan(Buffer.alloc(0), now)) this.#onViolation();
         soonest = soonest === 0 ? now + 100 : Math.min(soonest, now + 100);
       }
-      this.deadline = soonest;
+      if (soonest !== 0 && (this.deadline === 0 || soonest < this.deadline)) this.deadline = soonest;
     } catch (error) {
       this.fault(error, null);
     }
