@@ -14,13 +14,14 @@
  * tables' connections stay open while the rest are opened.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, startFulcrum } from '../test/helpers/fulcrum.ts';
 import { startNginx } from '../interop/nginx.ts';
 import { peer } from '../interop/peers.ts';
 import { cpuOpt, cpuProfileEnv, startHaproxyConfig, startProcessProxy, type ProxyContext, type RunningProxy } from './proxies.ts';
-import { CERTIFICATES, type RunningTlsProxy } from './tls-proxies.ts';
+import { CERTIFICATES, haproxyPem, nginxTlsServer, type RunningTlsProxy } from './tls-proxies.ts';
+import { HAPROXY_HTTP_MODE, haproxyHead } from './haproxy-config.ts';
 
 /** Idle upstream connections each column may keep: more than the h2 load's 1,000 requests in flight. */
 export const UPSTREAM_IDLE = 1024;
@@ -84,19 +85,7 @@ const nginx: H2ProxyDef = {
       // nginx 1.22: http2 is a parameter of listen (the http2 directive came in 1.25.1).
       listenOptions: 'ssl http2',
       http: `upstream real { server ${ctx.backend}; keepalive ${UPSTREAM_IDLE}; }`,
-      server: `
-        ssl_certificate ${CERT};
-        ssl_certificate_key ${KEY};
-        ssl_protocols TLSv1.3;
-        location / {
-          proxy_pass http://real;
-          proxy_http_version 1.1;
-          proxy_set_header Connection "";
-          proxy_set_header Host $host;
-          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-          proxy_set_header X-Forwarded-Proto https;
-        }
-      `,
+      server: nginxTlsServer(CERT, KEY),
     });
     return {
       port: instance.port,
@@ -151,22 +140,8 @@ const haproxy: H2ProxyDef = {
   name: 'haproxy',
   description: 'HAProxy, nbthread 1, mode http, `bind ... ssl crt ... ssl-min-ver TLSv1.3 alpn h2,http/1.1`, `http-reuse always`',
   async start(ctx) {
-    // HAProxy reads the certificate, its chain and its key from one file.
-    const crt = path.join(ctx.dir, 'haproxy-h2-ecdsa.pem');
-    await writeFile(crt, `${(await readFile(CERT, 'utf8')).trimEnd()}\n${await readFile(KEY, 'utf8')}`);
-    const configFor = (port: number): string => `global
-  nbthread 1
-  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
-  maxconn 9000
-defaults
-  mode http
-  option http-keep-alive
-  option forwardfor
-  timeout http-keep-alive 60s
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
+    const crt = await haproxyPem(path.join(ctx.dir, 'haproxy-h2-ecdsa.pem'), CERT, KEY);
+    const configFor = (port: number): string => `${haproxyHead(HAPROXY_HTTP_MODE)}  http-reuse always
 frontend bench
   bind 127.0.0.1:${port} ssl crt ${crt} ssl-min-ver TLSv1.3 alpn h2,http/1.1
   http-request set-header X-Forwarded-Proto https

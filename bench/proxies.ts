@@ -12,6 +12,7 @@ import { peer } from '../interop/peers.ts';
 import { rulesServerBlocks, type RulesPools } from './rules.ts';
 import { rulesFulcrumConfig } from './rules-fulcrum.ts';
 import { rulesHaproxyConfig } from './rules-haproxy.ts';
+import { haproxyHead } from './haproxy-config.ts';
 import { BIG_BYTES, BODY_100, type ConfigShape } from './scenarios.ts';
 
 export interface RunningProxy {
@@ -132,16 +133,7 @@ export async function startHaproxyConfig(file: string, configFor: (port: number)
 
 /** HAProxy with one thread in front of `backend`; `mode` holds the mode and its options (mode http ..., or mode tcp). */
 export function startHaproxy(file: string, mode: string, { backend, cpus }: ProxyContext): Promise<RunningProxy> {
-  const configFor = (port: number): string => `global
-  nbthread 1
-  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
-  maxconn 9000
-defaults
-${mode}
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend bench
+  const configFor = (port: number): string => `${haproxyHead(mode)}frontend bench
   bind 127.0.0.1:${port}
   default_backend real
 backend real

@@ -8,6 +8,7 @@
  * name: first match wins, as in Fulcrum. Once a rule has matched, each later rule costs HAProxy
  * one variable lookup, as a later rule costs Fulcrum nothing.
  */
+import { HAPROXY_HTTP_MODE, haproxyHead } from './haproxy-config.ts';
 import type { RulesPools } from './rules.ts';
 import { NEVER_REFUSING_RATE } from './rules-fulcrum.ts';
 
@@ -79,19 +80,7 @@ const ACTIONS = `
 export function rulesHaproxyConfig(port: number, pools: RulesPools): string {
   const naming = MATCHES.map(([rule, condition], i) => `  http-request set-var(txn.rule) str(${rule}) if ${i === 0 ? '' : '!ruled '}${condition}`);
   const named = MATCHES.map(([rule]) => `  acl ${rule} var(txn.rule) -m str ${rule}`);
-  return `global
-  nbthread 1
-  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
-  maxconn 9000
-defaults
-  mode http
-  option http-keep-alive
-  option forwardfor
-  timeout http-keep-alive 60s
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend surveyor
+  return `${haproxyHead(HAPROXY_HTTP_MODE)}frontend surveyor
   bind 127.0.0.1:${port}
   # access: { deny: [192.0.2.0/24] }
   http-request deny deny_status 403 if { src 192.0.2.0/24 }

@@ -20,6 +20,7 @@ import { startProcess, waitForPort } from '../test/helpers/processes.ts';
 import { startNginx } from '../interop/nginx.ts';
 import { peer } from '../interop/peers.ts';
 import { cpuOpt, cpuProfileEnv, type ProxyContext } from './proxies.ts';
+import { HAPROXY_HTTP_MODE, haproxyHead } from './haproxy-config.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '..', 'test', 'fixtures', 'tls');
 
@@ -121,25 +122,11 @@ const haproxy: TlsProxyDef = {
   async start(ctx) {
     const port = await freePort();
     const { cert, key } = CERTIFICATES[ctx.certificate];
-    // HAProxy reads the certificate, its chain and its key from one file.
-    const crt = path.join(ctx.dir, `haproxy-${ctx.certificate}.pem`);
-    await writeFile(crt, `${(await readFile(cert, 'utf8')).trimEnd()}\n${await readFile(key, 'utf8')}`);
+    const crt = await haproxyPem(path.join(ctx.dir, `haproxy-${ctx.certificate}.pem`), cert, key);
     const file = path.join(ctx.dir, 'haproxy-tls.cfg');
     await writeFile(
       file,
-      `global
-  nbthread 1
-  # 9000 keeps maxsock (about 2 x maxconn) under the 20000 fd limit of this machine
-  maxconn 9000
-defaults
-  mode http
-  option http-keep-alive
-  option forwardfor
-  timeout http-keep-alive 60s
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  # Any request may take an idle server connection, as Fulcrum's and nginx's pools give one to
+      `${haproxyHead(HAPROXY_HTTP_MODE)}  # Any request may take an idle server connection, as Fulcrum's and nginx's pools give one to
   # a new client; the default (safe) opens one for each client's first request, which under
   # Connection: close would add a TCP connection to nginx to every handshake.
   http-reuse always
@@ -173,20 +160,7 @@ const nginx: TlsProxyDef = {
       ...cpuOpt(ctx.cpus),
       listenOptions: 'ssl',
       http: `upstream real { server ${ctx.backend}; keepalive 64; }`,
-      server: `
-        ssl_certificate ${cert};
-        ssl_certificate_key ${key};
-        ssl_protocols TLSv1.3;
-        ${ctx.sessionTickets ? '' : 'ssl_conf_command NumTickets 0;'}
-        location / {
-          proxy_pass http://real;
-          proxy_http_version 1.1;
-          proxy_set_header Connection "";
-          proxy_set_header Host $host;
-          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-          proxy_set_header X-Forwarded-Proto https;
-        }
-      `,
+      server: nginxTlsServer(cert, key, ctx.sessionTickets ? '' : 'ssl_conf_command NumTickets 0;'),
     });
     return {
       port: instance.port,
@@ -199,3 +173,27 @@ const nginx: TlsProxyDef = {
 };
 
 export const TLS_PROXIES: readonly TlsProxyDef[] = [fulcrum, haproxy, nginx];
+
+/** HAProxy reads the certificate, its chain and its key from one file: written at `file`, its path returned. */
+export async function haproxyPem(file: string, cert: string, key: string): Promise<string> {
+  await writeFile(file, `${(await readFile(cert, 'utf8')).trimEnd()}\n${await readFile(key, 'utf8')}`);
+  return file;
+}
+
+/** nginx's server block for a TLS 1.3 proxy to the upstream `real` (X-Forwarded-Proto https); `extra`: more ssl directives. */
+export function nginxTlsServer(cert: string, key: string, extra = ''): string {
+  return `
+        ssl_certificate ${cert};
+        ssl_certificate_key ${key};
+        ssl_protocols TLSv1.3;
+        ${extra}
+        location / {
+          proxy_pass http://real;
+          proxy_http_version 1.1;
+          proxy_set_header Connection "";
+          proxy_set_header Host $host;
+          proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+          proxy_set_header X-Forwarded-Proto https;
+        }
+      `;
+}

@@ -23,7 +23,7 @@ import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
 import type { ClientKeys } from '../persistence/types.ts';
 import type { ClientCertificate } from '../tls/client-certificate.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
-import { mapLocal, mapRequest, mapResponse } from './messages.ts';
+import { addLines, mapLocal, mapRequest, mapResponse } from './messages.ts';
 
 /** Request body held for a real server not connected yet, before the stream is paused. */
 const MAX_HELD = 64 * 1024;
@@ -282,16 +282,8 @@ export class H2Stream implements Downstream {
     // 101 never arrives here (no Upgrade over HTTP/2); 100 and 103 do.
     if (this.stream.closed || status === 101) return;
     const headers: Record<string, string | string[] | number> = { ':status': status };
-    if (status === 103) {
-      for (const line of buf.toString('latin1', start, end).split('\r\n').slice(1)) {
-        const colon = line.indexOf(':');
-        if (colon <= 0) continue;
-        const name = line.slice(0, colon).toLowerCase();
-        const value = line.slice(colon + 1).trim();
-        const had = headers[name];
-        headers[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [String(had)]), value];
-      }
-    }
+    // 103 Early Hints carries its Link fields; the status line is left out (its reason may hold a colon).
+    if (status === 103) addLines(headers, buf.toString('latin1', buf.indexOf('\r\n', start) + 2, end));
     this.stream.additionalHeaders(headers);
     ex.bytesOut += end - start;
   }

@@ -98,13 +98,7 @@ export function mapResponse(res: UpstreamResponseHead): IncomingHttpHeaders & { 
     if (kind === HeaderKind.TRANSFER_ENCODING || kind === HeaderKind.CONNECTION || kind === HeaderKind.KEEP_ALIVE || kind === HeaderKind.PROXY_CONNECTION || kind === HeaderKind.UPGRADE) continue;
     add(headers, buf.toString('latin1', fields.lineStart[i]!, fields.nameEnd[i]!).toLowerCase(), buf.toString('latin1', fields.valueStart[i]!, fields.valueEnd[i]!));
   }
-  const additions = res.additions;
-  if (additions !== '') {
-    for (const line of additions.split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) add(headers, line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-    }
-  }
+  if (res.additions !== '') addLines(headers, res.additions);
   return headers as IncomingHttpHeaders & { ':status': number };
 }
 
@@ -118,6 +112,14 @@ export function mapLocal(status: number, fields: ReadonlyArray<readonly [string,
   }
   headers['content-length'] = contentLength;
   return headers;
+}
+
+/** "Name: value" lines (CRLF-separated; a status line or blank lines are skipped) into a header list. */
+export function addLines(headers: Record<string, string | string[] | number>, text: string): void {
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) add(headers, line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
 }
 
 function add(headers: Record<string, string | string[] | number>, name: string, value: string): void {

@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { startBackends, type Backends, type EchoReply } from '../helpers/backends.ts';
@@ -146,6 +148,37 @@ describe('HTTP/2 cleartext (h2c prior knowledge) through the one request path', 
     const lines = await proxy.accessLog();
     const aborted = lines.filter((l) => l.path === '/echo' && l.termination === 'client-aborted');
     assert.equal(aborted.length, 1, JSON.stringify(lines.filter((l) => l.path === '/echo')));
+  });
+});
+
+describe('HTTP/2: informational responses', () => {
+  it('relays 103 Early Hints with its Link fields before the 200', async () => {
+    const server = http.createServer((_req, res) => {
+      res.writeEarlyHints({ link: ['</style.css>; rel=preload; as=style', '</app.js>; rel=preload; as=script'] });
+      res.end('done');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const proxy = await startProxy({ realServers: [`127.0.0.1:${(server.address() as AddressInfo).port}`], http2: { cleartext: true } });
+    const session = http2.connect(proxy.url);
+    try {
+      const stream = session.request({ ':path': '/' });
+      const hints = new Promise<IncomingHttpHeaders | null>((resolve) => {
+        stream.once('headers', resolve);
+        stream.once('end', () => resolve(null));
+      });
+      stream.resume();
+      const [status] = await Promise.all([new Promise<number>((resolve) => stream.once('response', (h) => resolve(Number(h[':status'])))), once(stream, 'end')]);
+      const early = await hints;
+      assert.ok(early !== null, 'no 103 before the end of the stream');
+      assert.equal(early[':status'], 103);
+      assert.deepEqual(early['link'], '</style.css>; rel=preload; as=style, </app.js>; rel=preload; as=script');
+      assert.equal(status, 200);
+    } finally {
+      session.close();
+      await proxy.close();
+      server.close();
+    }
   });
 });
 
