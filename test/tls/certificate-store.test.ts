@@ -239,18 +239,22 @@ describe('1,000 certificates', () => {
     const certificates = many(WWW_EC, 1000);
     let last = performance.now();
     let longest = 0;
+    let turns = 0;
     const ticker = setInterval(() => {
       const now = performance.now();
       longest = Math.max(longest, now - last);
       last = now;
+      turns++;
     }, 1);
     const start = performance.now();
     const store = await CertificateStore.buildInSlices(certificates, options, 5);
     const total = performance.now() - start;
     clearInterval(ticker);
-    console.log(`# 1,000 P-256 certificates in slices: ${total.toFixed(1)} ms in all, the longest the event loop waited: ${longest.toFixed(1)} ms`);
-    // The whole build takes hundreds of milliseconds; a slice is 5 ms of work plus one context.
-    assert.ok(longest < total / 3, `the event loop waited ${longest.toFixed(1)} ms of a ${total.toFixed(1)} ms build`);
+    console.log(`# 1,000 P-256 certificates in slices: ${total.toFixed(1)} ms in all, ${turns} timer turns, the longest the event loop waited: ${longest.toFixed(1)} ms`);
+    // Built in one go, the build lets no timer run until it ends (0 turns); in 5 ms slices the
+    // timer runs between them. Counted, not timed: a garbage collection or a busy machine can
+    // stretch one gap (113 ms of a 324 ms build was seen in CI), but not stop the turns.
+    assert.ok(turns >= 10, `${turns} timer turns during a ${total.toFixed(1)} ms build (longest wait ${longest.toFixed(1)} ms)`);
     assert.notEqual(store.contextFor('host1.bench.lab'), store.contextFor('host2.bench.lab'));
     assert.notEqual(store.contextFor('host999.bench.lab'), store.defaultContext);
     assert.equal(store.contextFor('unknown.lab'), store.defaultContext);
