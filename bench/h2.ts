@@ -132,7 +132,14 @@ interface H2loadRun {
   cpus: string | undefined;
 }
 
-/** h2load still running well after its run, with connections to the proxy open: no report. */
+/**
+ * h2load still running well after its run, with connections to the proxy open: no report.
+ * h2load 1.52 stops its clients at the end of the duration by terminating their HTTP/2 sessions;
+ * a client whose TLS handshake had not finished then has no session to terminate, and once
+ * connected it sends requests until killed. A proxy that accepts or handshakes slowly at the
+ * start (a cold worker) triggers it; Fulcrum did, with one listening socket per worker
+ * (src/worker/accept-group.ts).
+ */
 export class H2loadHang extends Error {}
 
 /** How long after its duration h2load may take to exit (it waits for the streams in flight). */

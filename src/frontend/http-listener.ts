@@ -1,4 +1,4 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { HttpServiceConfig } from '../config/schema.ts';
 import type { TLSSocket } from 'node:tls';
 import { acceptProxyHeader, type AcceptResult } from '../proxy-protocol/accept.ts';
@@ -8,7 +8,7 @@ import { PrefaceSniff, sniffPreface } from '../http2/preface.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
 import type { VirtualService } from './virtual-service.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
-import { listenShared } from '../worker/listen-shared.ts';
+import { AcceptGroup } from '../worker/accept-group.ts';
 import { normaliseAddress } from '../ip/client-address.ts';
 
 /**
@@ -43,7 +43,8 @@ function httpOf(service: VirtualService): NonNullable<VirtualService['http']> {
  */
 export class Listener implements ServiceSource, ServiceListener {
   service: VirtualService;
-  readonly server: Server;
+  /** The listening sockets (several per worker: accept-group.ts says why). */
+  readonly server: AcceptGroup;
   readonly connections = new Set<ClientConnection>();
   /** Connections waiting for the limits authority's answer (connection limits across workers). */
   readonly #awaitingGate = new Set<Socket>();
@@ -65,14 +66,14 @@ export class Listener implements ServiceSource, ServiceListener {
     this.service = service;
     this.#env = env;
     this.#ctx = env.ctx;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
+    this.server = new AcceptGroup({ allowHalfOpen: true, noDelay: true }, this.#onConnection);
     this.server.maxConnections = httpOf(service).limits.maxConnections;
   }
 
   /** Listen with SO_REUSEPORT so every worker process binds the same address; the kernel spreads connections. */
   listen(): Promise<void> {
     const { host, port } = this.service.config.listen;
-    return listenShared(this.server, host, port);
+    return this.server.listen(host, port);
   }
 
   update(service: VirtualService): void {
@@ -225,7 +226,7 @@ export class Listener implements ServiceSource, ServiceListener {
    * semantics), so callers that drain must not wait for it before telling connections to close.
    */
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.server.close();
   }
 
   drain(): void {

@@ -105,6 +105,7 @@ export class TlsFrontEnd {
       done = true;
       clearTimeout(timer);
       socket.removeListener('data', onHello);
+      socket.removeListener('end', onEndBeforeHello);
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
       if (tls !== null) {
@@ -158,6 +159,7 @@ export class TlsFrontEnd {
     const start = (servername: string | null, alpn: readonly string[] = NO_ALPN): void => {
       started = true;
       socket.removeListener('data', onHello);
+      socket.removeListener('end', onEndBeforeHello);
       socket.pause();
       // Back into the socket: the TLS socket reads what the raw one has buffered first.
       if (length > 0) socket.unshift(hello.subarray(0, length));
@@ -218,11 +220,16 @@ export class TlsFrontEnd {
       else start(null);
     };
     const onHello = (chunk: Buffer): void => feed(chunk);
+    // The server allows half-open connections (HTTP needs them): a client that sends part of a
+    // hello, or a port probe's newline, and then its FIN would otherwise wait for the handshake
+    // timeout, its socket in CLOSE-WAIT (measured: `echo > /dev/tcp/HOST/PORT` held one for 3 s).
+    const onEndBeforeHello = (): void => finish(new Error('the client closed the connection before its TLS hello'));
     socket.on('error', onError);
     socket.on('close', onClose);
     // Closed while it waited for a connection limit's answer or its PROXY header.
     if (socket.destroyed) return finish(new Error('the client closed the connection before its TLS handshake'));
     socket.on('data', onHello);
+    socket.on('end', onEndBeforeHello);
     if (initial !== null && initial.length > 0) feed(initial);
     if (!started) socket.resume();
   }

@@ -4,7 +4,7 @@
  * deadlines from the worker's tick, and draining that never cuts an established connection
  * unless timeouts.drainCut asks for it.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TcpServiceConfig } from '../config/schema.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
@@ -17,7 +17,7 @@ import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts
 import { RDP_PEEK_LIMIT, parseRdpConnectionRequest, redirectTarget } from './rdp-cookie.ts';
 import { TcpConnection, type TcpConnectionHost } from './tcp-connection.ts';
 import { WaitQueue } from '../pool/wait-queue.ts';
-import { listenShared } from '../worker/listen-shared.ts';
+import { AcceptGroup } from '../worker/accept-group.ts';
 
 /** How long a client has to send its PROXY header, or its RDP Connection Request. */
 const HANDSHAKE_MS = 3000;
@@ -25,7 +25,8 @@ const HANDSHAKE_MS = 3000;
 export class TcpListener implements ServiceListener, TcpConnectionHost {
   service: VirtualService;
   config: TcpServiceConfig;
-  readonly server: Server;
+  /** The listening sockets (several per worker: accept-group.ts says why). */
+  readonly server: AcceptGroup;
   readonly connections = new Set<TcpConnection>();
   readonly meter: (bytes: number) => void;
   readonly #env: ListenerEnv;
@@ -47,12 +48,12 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     this.config = tcpConfig(service);
     this.#env = env;
     this.meter = (bytes) => env.ctx.noteRead(bytes);
-    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
+    this.server = new AcceptGroup({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.#accept(socket));
   }
 
   listen(): Promise<void> {
     const { host, port } = this.config.listen;
-    return listenShared(this.server, host, port);
+    return this.server.listen(host, port);
   }
 
   update(service: VirtualService): void {
@@ -64,7 +65,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      void this.server.close();
       // net.Server waits for every connection before its callback; ours only stops accepting.
       setImmediate(resolve);
     });

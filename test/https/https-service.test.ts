@@ -207,6 +207,17 @@ describe('protocol https (one worker)', () => {
     assert.ok(waited < 2000, `closed after ${waited.toFixed(0)} ms`);
   });
 
+  it('closes at once a client that ends before its hello is complete (a port probe), not at the handshake timeout', async () => {
+    const socket = net.connect(ports.https, '127.0.0.1');
+    await once(socket, 'connect');
+    const started = performance.now();
+    socket.end('\n'); // what `echo > /dev/tcp/HOST/PORT` sends
+    socket.resume();
+    await once(socket, 'close');
+    const waited = performance.now() - started;
+    assert.ok(waited < 250, `closed after ${waited.toFixed(0)} ms: it waited for the 300 ms handshake timeout`);
+  });
+
   it('a TLS 1.1 client is refused by the intermediate policy, and the worker serves on', async () => {
     const socket = tls.connect({ host: '127.0.0.1', port: ports.https, servername: 'www.surveyor.lab', ca: ROOT_CA, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
     const [error] = (await once(socket, 'error').catch((e: unknown) => [e])) as [Error];
