@@ -26,6 +26,11 @@ export function terminationCodesMarkdown(): string {
     ...rows,
     '',
     'After the response has started, a failure can only cut the connection: the client sees a',
-    'truncated response and the log says which code ended it. A refused Layer 4 connection is closed.',
+    'truncated response and the log says which code ended it. A refused Layer 4 connection is closed',
+    '(an FTP client over the queue or without a server gets a 421 first). A UDP session has a line',
+    'when it ends; a datagram that cannot open one is dropped, and since a datagram costs its sender',
+    'nothing and its source address may be forged, such refusals are logged at most once per client',
+    'address per 10 s (the line\'s `datagramsIn` counts those refused meanwhile) and for at most 20 new',
+    'addresses a second per worker (the operational log counts the rest).',
   ].join('\n')}\n`;
 }

@@ -15,6 +15,7 @@
  * While a port is being bound, that direction is held (the socket paused, later lines buffered).
  */
 import { isIPv4, type Socket } from 'node:net';
+import { Termination } from '../exchange/termination.ts';
 import type { ReadMeter } from '../l4/relay.ts';
 import { LINE_TOO_LONG, LineBuffer } from './lines.ts';
 import {
@@ -86,8 +87,12 @@ class Direction {
 }
 
 export class AlgControl {
-  /** Bytes read from both sides (the session's idle timeout watches it). */
-  bytes = 0;
+  /** Bytes read from the client and from the real server (the session's idle timeout and its access-log line read them). */
+  bytesIn = 0;
+  bytesOut = 0;
+  /** How the control connection ended, when not by a close of both sides (null): set by the first fault seen. */
+  ending: Termination | null = null;
+  endingDetail = '';
   readonly #client: Socket;
   readonly #server: Socket;
   readonly #up: Direction;
@@ -119,13 +124,13 @@ export class AlgControl {
     this.#up = up;
     this.#down = down;
     client.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
+      this.bytesIn += chunk.length;
       meter(chunk.length);
       up.lines.push(chunk);
       this.#pump(up);
     });
     server.on('data', (chunk: Buffer) => {
-      this.bytes += chunk.length;
+      this.bytesOut += chunk.length;
       meter(chunk.length);
       down.lines.push(chunk);
       this.#pump(down);
@@ -355,12 +360,14 @@ export class AlgControl {
       return;
     }
     this.#session.note('warn', `the real server sent a control line longer than ${MAX_CONTROL_LINE} bytes; session closed`, 'ftp-server-line-too-long');
+    this.#endAs(Termination.UPSTREAM_MALFORMED, `a control line from the real server longer than ${MAX_CONTROL_LINE} bytes`);
     this.#client.destroy();
     this.#server.destroy();
   }
 
   /** Not FTP: answer once and close both sides (what came before is flushed first). */
   #fail(reply: string): void {
+    this.#endAs(Termination.CLIENT_BAD_REQUEST, `answered ${reply.slice(0, -2)}`);
     this.#flush(this.#down);
     this.#failing = true;
     this.#server.destroy();
@@ -370,8 +377,15 @@ export class AlgControl {
     else client.end(reply, 'latin1', () => client.destroy());
   }
 
+  #endAs(termination: Termination, detail: string): void {
+    if (this.ending !== null) return;
+    this.ending = termination;
+    this.endingDetail = detail;
+  }
+
   #watch(socket: Socket, other: Socket): void {
-    socket.once('close', () => {
+    socket.once('close', (hadError: boolean) => {
+      if (hadError) this.#endAs(socket === this.#client ? Termination.CLIENT_ABORTED : Termination.UPSTREAM_RESET, '');
       // As in Relay: only a clean close (both directions ended) leaves the other side to end by itself.
       if (!this.#failing && !(socket.readableEnded && socket.writableFinished)) other.destroy();
       if (--this.#open === 0) this.#onClose();

@@ -55,6 +55,16 @@ export class DataLink {
     return relay === null ? 0 : relay.bytesIn + relay.bytesOut;
   }
 
+  /** Bytes read from the accepted socket (towards the target). */
+  get acceptedBytes(): number {
+    return this.#relay?.bytesIn ?? 0;
+  }
+
+  /** Bytes read from the target (towards the accepted socket). */
+  get targetBytes(): number {
+    return this.#relay?.bytesOut ?? 0;
+  }
+
   get connected(): boolean {
     return this.#relay !== null;
   }

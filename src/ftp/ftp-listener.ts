@@ -8,10 +8,14 @@
  * - port-following: the control connection is relayed untouched (FTPS); Fulcrum listens on the
  *   whole passive range and forwards each data connection to the real server of its client.
  * Every deadline (connect, queue, passive accept, idle, drainCut) is checked on the worker's tick.
+ * Each control session, refused ones included, ends with one access-log line (its data
+ * connections' bytes in it), as a TCP connection does.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { PortRange } from '../config/l4-services.ts';
 import type { FtpServiceConfig } from '../config/schema.ts';
+import { Termination } from '../exchange/termination.ts';
 import type { ReadMeter } from '../l4/relay.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import { FULL } from '../pool/types.ts';
@@ -124,13 +128,13 @@ export class FtpListener implements ServiceListener, SessionHost {
   /** Take nothing new; queued clients are told to come back; open sessions go on until they end (or drainCut). */
   drain(): void {
     void this.close();
-    for (const session of this.#queue.clear()) session.refuse(REPLY_SHUTTING_DOWN);
+    for (const session of this.#queue.clear()) session.refuse(REPLY_SHUTTING_DOWN, Termination.CUT, 'shutting down');
   }
 
   destroyAll(): void {
     void this.close();
     this.#queue.clear();
-    for (const session of this.#sessions) session.destroy();
+    for (const session of this.#sessions) session.destroy(Termination.CUT, 'the listener shut down');
     for (const link of this.#strays) link.destroy();
     this.#forwarder?.close();
     this.#forwarder = null;
@@ -146,8 +150,9 @@ export class FtpListener implements ServiceListener, SessionHost {
       if (cut > 0 && session.state === 'open' && session.server !== null) {
         const since = this.#stoppedSince.get(session.server);
         if (since !== undefined && now - since >= cut) {
-          session.note('info', `cut: real server ${session.server.id} stopped taking clients ${now - since} ms ago (timeouts.drainCut)`, 'drain-cut');
-          session.destroy();
+          const why = `real server ${session.server.id} stopped taking clients ${now - since} ms ago (timeouts.drainCut)`;
+          session.note('info', `cut: ${why}`, 'drain-cut');
+          session.destroy(Termination.CUT, why);
         }
       }
     }
@@ -188,6 +193,24 @@ export class FtpListener implements ServiceListener, SessionHost {
 
   finished(session: FtpSession): void {
     this.#sessions.delete(session);
+    this.#log(session.clientIp, session.server?.id ?? '', session.termination ?? Termination.OK, session.error, session, performance.now() - session.startedAt);
+  }
+
+  /** One access-log line: a session that ended, or (session null) a connection refused before it had one. */
+  #log(client: string, server: string, termination: Termination, error: string, session: FtpSession | null, durationMs: number): void {
+    this.env.ctx.accessLog?.logConnection({
+      protocol: 'ftp',
+      client,
+      virtualService: this.service.name,
+      pool: session?.pool.name ?? this.service.pool.name,
+      server,
+      bytesIn: session?.bytesIn ?? 0,
+      bytesOut: session?.bytesOut ?? 0,
+      durationMs,
+      termination,
+      error,
+      dataConnections: session?.dataConnectionsOpened ?? 0,
+    });
   }
 
   // ---- admission ----------------------------------------------------------------------------
@@ -212,15 +235,16 @@ export class FtpListener implements ServiceListener, SessionHost {
         return;
       }
       if (refusal === null) admitted();
-      else this.#refuseAtGate(socket, client, refusal.detail);
+      else this.#refuseAtGate(socket, client, refusal);
     });
     if (decided === null) admitted();
-    else if (decided !== 'pending') this.#refuseAtGate(socket, client, decided.detail);
+    else if (decided !== 'pending') this.#refuseAtGate(socket, client, decided);
   };
 
-  #refuseAtGate(socket: Socket, client: string, detail: string): void {
-    this.#note('info', `connection from ${client} closed: ${detail}`, 'refused', client);
+  /** Closed at once, as TCP does: the access list or a per-client limit refused it (the access log says which). */
+  #refuseAtGate(socket: Socket, client: string, refusal: { termination: Termination; detail: string }): void {
     socket.destroy();
+    this.#log(client, '', refusal.termination, refusal.detail, null, 0);
   }
 
   #open(socket: Socket): void {
@@ -231,7 +255,8 @@ export class FtpListener implements ServiceListener, SessionHost {
     // Behind others already waiting: first come, first served.
     if (this.#queue.size === 0 && this.#admit(session, now)) return;
     if (this.#queue.size >= config.limits.queue.size) {
-      session.refuse(REPLY_TOO_MANY);
+      const size = config.limits.queue.size;
+      session.refuse(REPLY_TOO_MANY, Termination.CONNECTION_LIMIT, size === 0 ? 'over the connection limit (queue size 0)' : `over the connection limit and the queue is full (${size})`);
       return;
     }
     this.#queue.push(session);
@@ -244,7 +269,7 @@ export class FtpListener implements ServiceListener, SessionHost {
     // Every server at its maxConnections: the session keeps its place in this listener's queue.
     if (server === FULL) return false;
     if (server === null) {
-      session.refuse(REPLY_NO_SERVER);
+      session.refuse(REPLY_NO_SERVER, Termination.NO_SERVER, 'no real server available');
       return true;
     }
     this.#active++;
@@ -264,7 +289,7 @@ export class FtpListener implements ServiceListener, SessionHost {
         queue.shift();
       } else if (now - head.queuedAt >= timeout) {
         queue.shift();
-        head.refuse(REPLY_TOO_MANY);
+        head.refuse(REPLY_TOO_MANY, Termination.CONNECTION_LIMIT, `waited ${timeout} ms in the queue`);
       } else if (this.#admit(head, now)) {
         queue.shift();
       } else {

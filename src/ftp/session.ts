@@ -10,10 +10,16 @@
  * The session holds one of the virtual service's connection slots from admission until its
  * control connection closes, and one of its real server's (server.inflight) while it is on it.
  * Data connections may outlive the control connection by a moment (an upload's last bytes).
+ *
+ * The session keeps what its access-log line says (the listener writes it once nothing is left):
+ * how it ended (the first cause seen wins, so a session we cut for idleness is not logged as the
+ * close that followed), the real server, and the bytes of the control and data connections.
  */
 import { connect, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { FtpServiceConfig } from '../config/schema.ts';
-import { Relay, type ReadMeter } from '../l4/relay.ts';
+import { Termination } from '../exchange/termination.ts';
+import { Relay, type ReadMeter, type RelayEnd } from '../l4/relay.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import type { Pool } from '../pool/pool.ts';
 import type { FULL, PickRequest } from '../pool/types.ts';
@@ -79,6 +85,16 @@ export class FtpSession implements AlgSession, PickRequest {
   readonly #links = new Set<DataLink>();
   readonly #idle = new IdleWatch();
   #finished = false;
+  readonly startedAt = performance.now();
+  /** How the session ended (null until then) and the detail for the access log. */
+  termination: Termination | null = null;
+  error = '';
+  /** Data connections opened, and the bytes of those that ended, client to server and back. */
+  dataConnectionsOpened = 0;
+  #dataIn = 0;
+  #dataOut = 0;
+  /** The last failed connect attempt's code. */
+  #connectFailure: Termination = Termination.UPSTREAM_CONNECT_ERROR;
 
   constructor(client: Socket, host: SessionHost, config: FtpServiceConfig, now: number) {
     this.client = client;
@@ -93,7 +109,9 @@ export class FtpSession implements AlgSession, PickRequest {
     client.pause();
     client.on('error', ignore);
     client.once('close', () => {
-      if (this.state === 'queued' || this.state === 'connecting') this.#abort();
+      if (this.state !== 'queued' && this.state !== 'connecting') return;
+      this.#endAs(Termination.CLIENT_ABORTED, 'client closed before a real server was connected');
+      this.#abort();
     });
   }
 
@@ -114,6 +132,15 @@ export class FtpSession implements AlgSession, PickRequest {
     return this.#links.size;
   }
 
+  /** Client to real server: the control connection and the data connections that ended. */
+  get bytesIn(): number {
+    return (this.#control?.bytesIn ?? 0) + this.#dataIn;
+  }
+
+  get bytesOut(): number {
+    return (this.#control?.bytesOut ?? 0) + this.#dataOut;
+  }
+
   /** Admitted: connect to `server` (the listener counted the service slot). */
   start(server: RealServer, now: number): void {
     this.state = 'connecting';
@@ -121,7 +148,8 @@ export class FtpSession implements AlgSession, PickRequest {
   }
 
   /** Answer the client with a 421 and close: no slot, no server, or no server reachable. */
-  refuse(reply: string): void {
+  refuse(reply: string, termination: Termination, error: string): void {
+    this.#endAs(termination, error);
     this.#abort();
     this.client.end(reply, 'latin1', () => this.client.destroy());
   }
@@ -130,9 +158,12 @@ export class FtpSession implements AlgSession, PickRequest {
   tick(now: number): void {
     const timeouts = this.config.timeouts;
     if (this.state === 'connecting') {
-      if (now >= this.#connectDeadline) this.#connectFailed(`timed out after ${timeouts.connect} ms`);
+      if (now >= this.#connectDeadline) {
+        this.#connectFailure = Termination.UPSTREAM_CONNECT_TIMEOUT;
+        this.#connectFailed(`timed out after ${timeouts.connect} ms`);
+      }
     } else if (this.state === 'open' && this.#idle.expired(this.#activity(), now, timeouts.idle)) {
-      this.destroy();
+      this.destroy(Termination.CLIENT_TIMEOUT, `idle for timeouts.idle (${timeouts.idle} ms)`);
     }
     const pending = this.#pending;
     if (pending !== null && now >= pending.deadline) pending.close();
@@ -140,7 +171,8 @@ export class FtpSession implements AlgSession, PickRequest {
   }
 
   /** Cut everything: the control connection, the data connections, a port that waits. */
-  destroy(): void {
+  destroy(termination: Termination = Termination.CUT, error = ''): void {
+    this.#endAs(termination, error);
     this.client.destroy();
     this.upstream?.destroy();
     this.#pending?.close();
@@ -162,8 +194,10 @@ export class FtpSession implements AlgSession, PickRequest {
     upstream.once('connect', () => {
       if (this.upstream === upstream && this.state === 'connecting') this.#connected(upstream, server);
     });
-    upstream.on('error', (err: Error) => {
-      if (this.upstream === upstream && this.state === 'connecting') this.#connectFailed(err.message);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.upstream !== upstream || this.state !== 'connecting') return;
+      this.#connectFailure = err.code === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : Termination.UPSTREAM_CONNECT_ERROR;
+      this.#connectFailed(err.message);
     });
   }
 
@@ -189,13 +223,24 @@ export class FtpSession implements AlgSession, PickRequest {
     this.note('warn', `cannot connect to real server ${server.id}: ${reason}`, 'connect-failed', server);
     (this.exclude ??= []).push(server);
     const next = this.#attempts <= this.config.retries ? this.#host.pickServer(this) : null;
-    if (next === null || typeof next === 'string') this.refuse(REPLY_UNREACHABLE);
+    if (next === null || typeof next === 'string') this.refuse(REPLY_UNREACHABLE, this.#connectFailure, `${server.id}: ${reason}`);
     else this.#dispatch(next, Date.now());
   }
 
-  readonly #controlClosed = (): void => {
+  /** The control connection closed: alg-control.ts knows what ended it; a port-following relay says it. */
+  readonly #controlClosed = (_relay?: Relay, how?: RelayEnd): void => {
+    const control = this.#control;
+    if (control instanceof AlgControl) this.#endAs(control.ending ?? Termination.OK, control.endingDetail);
+    else this.#endAs(how === 'client-reset' ? Termination.CLIENT_ABORTED : how === 'server-reset' ? Termination.UPSTREAM_RESET : Termination.OK, '');
     this.#abort();
   };
+
+  /** The first cause of the end is the one logged. */
+  #endAs(termination: Termination, error: string): void {
+    if (this.termination !== null) return;
+    this.termination = termination;
+    this.error = error;
+  }
 
   /** The control connection is over, however it ended: give back the slots, stop waiting for data connections. */
   #abort(): void {
@@ -223,7 +268,7 @@ export class FtpSession implements AlgSession, PickRequest {
 
   #activity(): number {
     const control = this.#control;
-    let bytes = control === null ? 0 : control instanceof Relay ? control.bytesIn + control.bytesOut : control.bytes;
+    let bytes = control === null ? 0 : control.bytesIn + control.bytesOut;
     for (const link of this.#links) bytes += link.bytes;
     return bytes;
   }
@@ -250,7 +295,7 @@ export class FtpSession implements AlgSession, PickRequest {
         return;
       }
       const target: DataTarget = { host: this.serverIp, port: serverPort, localAddress: this.upstreamLocalIp };
-      this.#pending = this.#dataPort(server, port, this.clientIp, target, () => share.release(port));
+      this.#pending = this.#dataPort(server, port, this.clientIp, target, true, () => share.release(port));
       done(port);
     });
   }
@@ -264,14 +309,14 @@ export class FtpSession implements AlgSession, PickRequest {
         return;
       }
       const target: DataTarget = { host: client.host, port: client.port, localAddress: this.clientLocalIp };
-      this.#pending = this.#dataPort(server, port, this.serverIp, target, ignore);
+      this.#pending = this.#dataPort(server, port, this.serverIp, target, false, ignore);
       done(this.upstreamLocalIp, port);
     });
   }
 
   /** Port-following: a data connection from this session's client on `port`, for the same port of its real server. */
   forwardData(socket: Socket, port: number): void {
-    this.#link(socket, { host: this.serverIp, port, localAddress: this.upstreamLocalIp });
+    this.#link(socket, { host: this.serverIp, port, localAddress: this.upstreamLocalIp }, true);
   }
 
   note(level: 'info' | 'warn', message: string, event: string, server: RealServer | null = this.server): void {
@@ -279,9 +324,10 @@ export class FtpSession implements AlgSession, PickRequest {
     this.#host.env.events(level, `ftp "${vs}": ${message}`, { virtualService: vs, event, client: this.clientIp, realServer: server?.id ?? null });
   }
 
-  #dataPort(server: Server, port: number, expectedIp: string, target: DataTarget, release: () => void): DataPort {
+  /** `fromClient`: the client connects to it (passive mode); else the real server does (active mode). */
+  #dataPort(server: Server, port: number, expectedIp: string, target: DataTarget, fromClient: boolean, release: () => void): DataPort {
     return new DataPort(server, port, expectedIp, Date.now() + DATA_ACCEPT_TIMEOUT_MS, {
-      accepted: (socket) => this.#link(socket, target),
+      accepted: (socket) => this.#link(socket, target, fromClient),
       refused: (peer) => this.note('warn', `refused a data connection to port ${port} from ${peer}: only ${expectedIp} may connect there`, 'ftp-data-refused'),
       closed: (p) => {
         if (this.#pending === p) this.#pending = null;
@@ -289,13 +335,16 @@ export class FtpSession implements AlgSession, PickRequest {
     }, release);
   }
 
-  #link(socket: Socket, target: DataTarget): void {
+  #link(socket: Socket, target: DataTarget, fromClient: boolean): void {
+    this.dataConnectionsOpened++;
     const link = new DataLink(
       socket,
       target,
       Date.now() + this.config.timeouts.connect,
       this.#host.meter,
       (done) => {
+        this.#dataIn += fromClient ? done.acceptedBytes : done.targetBytes;
+        this.#dataOut += fromClient ? done.targetBytes : done.acceptedBytes;
         this.#links.delete(done);
         this.#finishIfDone();
       },

@@ -15,6 +15,10 @@
  *
  * Time is the worker's tick clock (100 ms resolution), not Date.now() per datagram.
  *
+ * The access log gets one line per session when it ends (datagrams and bytes each way, counted
+ * in the session as plain fields, and how it ended), and lines for datagrams that could not open
+ * one (refused, no server), bounded per client and per second by udp-refusals.ts.
+ *
  * A session's socket takes only what comes from its server's address and port, as connected
  * sockets do: a server that answers from another address is not heard. A server given by host
  * name is resolved (as IPv4) when a session starts. ICMP errors are best effort: the kernel
@@ -32,7 +36,9 @@
  */
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { isIP, isIPv6, type AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { UdpServiceConfig } from '../config/schema.ts';
+import { Termination } from '../exchange/termination.ts';
 import type { VirtualService } from '../frontend/virtual-service.ts';
 import { normaliseAddress } from '../ip/client-address.ts';
 import { PersistSlot } from '../persistence/persistence.ts';
@@ -40,6 +46,7 @@ import { FULL, type PickRequest } from '../pool/types.ts';
 import type { RealServer } from '../pool/real-server.ts';
 import type { ListenerEnv, ServiceListener } from '../worker/service-listener.ts';
 import { UdpCounters } from './udp-counters.ts';
+import { REFUSAL_INTERVAL_MS, UdpRefusalLog, type RefusalLineWriter } from './udp-refusals.ts';
 import { UdpSessionTable } from './udp-session-table.ts';
 import { UdpSession, type UdpSessionEnd } from './udp-session.ts';
 
@@ -72,11 +79,13 @@ export class UdpListener implements ServiceListener {
   #accepting = true;
   #socketClosing = false;
   readonly #closed: Promise<void>;
+  readonly #refusals: UdpRefusalLog;
 
   constructor(service: VirtualService, env: ListenerEnv) {
     this.#service = service;
     this.#settings = udpSettings(service);
     this.#env = env;
+    this.#refusals = new UdpRefusalLog(this.#writeRefusal, this.#reportUnlogged, this.#now);
     const type: SocketType = isIPv6(service.config.listen.host) ? 'udp6' : 'udp4';
     this.#socket = createSocket({ type, reuseAddr: false, reusePort: true });
     this.#socket.on('message', this.#onClientDatagram);
@@ -133,7 +142,7 @@ export class UdpListener implements ServiceListener {
       next = session.newer;
       const server = byId.get(session.server.id);
       if (server === undefined) {
-        this.#end(session, 'unavailable');
+        this.#end(session, 'unavailable', Termination.CUT, `real server ${session.server.id} left the config`);
       } else if (server !== session.server) {
         session.server.inflight--;
         server.inflight++;
@@ -166,7 +175,8 @@ export class UdpListener implements ServiceListener {
 
   destroyAll(): void {
     this.#accepting = false;
-    while (this.#sessions.oldest !== null) this.#end(this.#sessions.oldest, 'destroyed');
+    const why = this.#drainedAt !== 0 ? `the listener drained (sessions end ${DRAIN_LINGER_MS} ms after)` : 'the listener shut down';
+    while (this.#sessions.oldest !== null) this.#end(this.#sessions.oldest, 'destroyed', Termination.CUT, why);
     this.#closeSocket();
   }
 
@@ -178,9 +188,15 @@ export class UdpListener implements ServiceListener {
     }
     const deadline = now - this.#settings.sessionTimeout;
     for (let oldest = this.#sessions.oldest; oldest !== null && oldest.lastSeen <= deadline; oldest = this.#sessions.oldest) {
-      this.#end(oldest, 'expired');
+      this.#end(oldest, 'expired', Termination.SESSION_TIMEOUT, '');
     }
     this.#moveOffUnusable(now);
+    this.#refusals.tick(now);
+  }
+
+  /** Refused datagrams not access-logged so far (past udp-refusals.ts's bounds). */
+  get unloggedRefusals(): number {
+    return this.#refusals.unloggedTotal;
   }
 
   // ---- the data path ------------------------------------------------------------------------
@@ -191,7 +207,7 @@ export class UdpListener implements ServiceListener {
     this.#env.ctx.noteRead(msg.length);
     let session = this.#sessions.get(rinfo.address, rinfo.port);
     if (session === null) {
-      session = this.#open(rinfo.address, rinfo.port);
+      session = this.#open(rinfo.address, rinfo.port, msg.length);
       if (session === null) {
         counters.dropped++;
         return;
@@ -201,16 +217,20 @@ export class UdpListener implements ServiceListener {
       this.#sessions.touch(session);
     }
     const pending = session.pending;
-    if (pending !== null) {
-      if (pending.length < MAX_PENDING) pending.push(msg);
-      else counters.dropped++;
+    if (pending === null) {
+      try {
+        session.socket.send(msg, session.afterSend);
+      } catch {
+        counters.errors++;
+      }
+    } else if (pending.length < MAX_PENDING) {
+      pending.push(msg);
+    } else {
+      counters.dropped++;
       return;
     }
-    try {
-      session.socket.send(msg, session.afterSend);
-    } catch {
-      counters.errors++;
-    }
+    session.datagramsIn++;
+    session.bytesIn += msg.length;
   };
 
   #onReply(session: UdpSession, msg: Buffer): void {
@@ -225,13 +245,18 @@ export class UdpListener implements ServiceListener {
     try {
       this.#socket.send(msg, session.port, session.address, this.#afterReply);
       this.counters.datagramsOut++;
+      session.datagramsOut++;
+      session.bytesOut += msg.length;
     } catch {
       this.counters.errors++;
     }
   }
 
-  /** A session for a new client, or null when none can be made (draining, no server, no socket). */
-  #open(address: string, port: number): UdpSession | null {
+  /**
+   * A session for a new client whose datagram has `bytes`, or null when none can be made
+   * (draining, refused, no server, no socket): the datagram is dropped, and a refusal logged.
+   */
+  #open(address: string, port: number, bytes: number): UdpSession | null {
     if (!this.#accepting) return null;
     const gate = this.#service.gate;
     const client = normaliseAddress(address);
@@ -239,16 +264,25 @@ export class UdpListener implements ServiceListener {
       // A datagram cannot wait for the authority: it is dropped, and the client's next one finds
       // the answer (a lease) in this worker. A slot granted meanwhile goes back unused.
       const decided = gate.admit(client, (refusal) => {
-        if (refusal === null && gate.countsConnections) gate.release(client);
+        if (refusal === null) {
+          if (gate.countsConnections) gate.release(client);
+        } else {
+          this.counters.refused++;
+          this.#refusals.refused(client, refusal.termination, refusal.detail, bytes, this.#now);
+        }
       });
+      if (decided === 'pending') return null;
       if (decided !== null) {
         this.counters.refused++;
+        this.#refusals.refused(client, decided.termination, decided.detail, bytes, this.#now);
         return null;
       }
     }
-    const server = this.#pick(address);
-    if (server === null) {
-      if (gate !== null && gate.countsConnections) gate.release(client);
+    const server = this.#pick(client);
+    if (server === null || server === FULL) {
+      this.#giveBackSlot(client);
+      if (server === null) this.#refusals.refused(client, Termination.NO_SERVER, 'no real server available', bytes, this.#now);
+      else this.#refusals.refused(client, Termination.QUEUE_FULL, 'every real server is at its maxConnections', bytes, this.#now);
       return null;
     }
     if (this.#sessions.size >= this.#settings.maxSessions) this.#evictOver(this.#settings.maxSessions - 1);
@@ -263,9 +297,11 @@ export class UdpListener implements ServiceListener {
       try {
         // Bound and connected before the first send: no queue, and no connect event to wait for.
         socket.connectSync(server.port, server.host);
-      } catch {
+      } catch (err) {
         this.counters.errors++;
         socket.close();
+        this.#giveBackSlot(client);
+        this.#refusals.refused(client, Termination.UPSTREAM_CONNECT_ERROR, `${server.id}: no socket (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, bytes, this.#now);
         return null;
       }
       session.pending = null;
@@ -279,11 +315,17 @@ export class UdpListener implements ServiceListener {
     return session;
   }
 
-  /** The pool's pick path; a pool whose servers are all at their maxConnections drops the datagram (nothing to queue). */
-  #pick(address: string): RealServer | null {
+  /** An admitted client that got no session gives back its open-session slot. */
+  #giveBackSlot(client: string): void {
+    const gate = this.#service.gate;
+    if (gate !== null && gate.countsConnections) gate.release(client);
+  }
+
+  /** The pool's pick path (`client` normalised); FULL: every server is at its maxConnections, and the datagram is dropped (nothing to queue). */
+  #pick(client: string): RealServer | typeof FULL | null {
     const pool = this.#service.pool;
     const request = this.#pickRequest;
-    request.clientAddress = normaliseAddress(address);
+    request.clientAddress = client;
     if (pool.persistence === null) {
       request.clientKeys = null;
       request.keys = null;
@@ -293,8 +335,7 @@ export class UdpListener implements ServiceListener {
       request.clientKeys = slot;
       request.keys = slot;
     }
-    const server = pool.pick(request, this.#now);
-    return server === FULL ? null : server;
+    return pool.pick(request, this.#now);
   }
 
   /** A real server given by name is resolved and connected: send what the client sent meanwhile. */
@@ -313,10 +354,14 @@ export class UdpListener implements ServiceListener {
     this.counters.errors++;
     if (session.closed) return;
     const code = (err as NodeJS.ErrnoException).code ?? '';
+    const server = session.server;
     if (SERVER_UNREACHABLE.has(code)) {
-      this.#service.pool.noteFailure(session.server, code === 'ECONNREFUSED' ? 'port unreachable (ICMP)' : `${code} (ICMP)`);
+      const reason = code === 'ECONNREFUSED' ? 'port unreachable (ICMP)' : `${code} (ICMP)`;
+      this.#service.pool.noteFailure(server, reason);
+      this.#end(session, 'failed', code === 'ECONNREFUSED' ? Termination.UPSTREAM_CONNECT_REFUSED : Termination.UPSTREAM_CONNECT_ERROR, `${server.id}: ${reason}`);
+    } else {
+      this.#end(session, 'failed', Termination.UPSTREAM_CONNECT_ERROR, `${server.id}: ${code === '' ? err.message : code}`);
     }
-    this.#end(session, 'failed');
   }
 
   readonly #onSocketError = (): void => {
@@ -330,25 +375,67 @@ export class UdpListener implements ServiceListener {
 
   // ---- ending sessions ----------------------------------------------------------------------
 
-  #end(session: UdpSession, why: UdpSessionEnd): void {
+  #end(session: UdpSession, why: UdpSessionEnd, termination: Termination, error: string): void {
     session.closed = true;
     session.pending = null;
     this.#sessions.remove(session);
     this.#service.pool.release(session.server);
-    const gate = this.#service.gate;
-    if (gate !== null && gate.countsConnections) gate.release(normaliseAddress(session.address));
+    this.#giveBackSlot(session.clientIp);
     session.socket.close();
     const counters = this.counters;
     if (why === 'expired') counters.sessionsExpired++;
     else if (why === 'evicted') counters.sessionsEvicted++;
     else if (why === 'unavailable') counters.sessionsMoved++;
     else if (why === 'failed') counters.sessionsFailed++;
+    this.#env.ctx.accessLog?.logConnection({
+      protocol: 'udp',
+      client: session.clientIp,
+      virtualService: this.#service.name,
+      pool: this.#service.pool.name,
+      server: session.server.id,
+      bytesIn: session.bytesIn,
+      bytesOut: session.bytesOut,
+      durationMs: performance.now() - session.startedAt,
+      termination,
+      error,
+      datagramsIn: session.datagramsIn,
+      datagramsOut: session.datagramsOut,
+    });
     this.#closeIfIdle();
   }
 
   #evictOver(max: number): void {
-    while (this.#sessions.size > max && this.#sessions.oldest !== null) this.#end(this.#sessions.oldest, 'evicted');
+    while (this.#sessions.size > max && this.#sessions.oldest !== null) {
+      this.#end(this.#sessions.oldest, 'evicted', Termination.SESSION_EVICTED, `udp.maxSessions (${this.#settings.maxSessions}) reached in this worker`);
+    }
   }
+
+  /** A line for datagrams that opened no session (udp-refusals.ts decides when). */
+  readonly #writeRefusal: RefusalLineWriter = (entry, datagrams, bytes, durationMs) => {
+    this.#env.ctx.accessLog?.logConnection({
+      protocol: 'udp',
+      client: entry.client,
+      virtualService: this.#service.name,
+      pool: this.#service.pool.name,
+      server: '',
+      bytesIn: bytes,
+      bytesOut: 0,
+      durationMs,
+      termination: entry.termination,
+      error: entry.detail,
+      datagramsIn: datagrams,
+      datagramsOut: 0,
+    });
+  };
+
+  readonly #reportUnlogged = (refusals: number): void => {
+    const vs = this.#service.name;
+    this.#env.events(
+      'warn',
+      `udp "${vs}": ${refusals} datagrams refused in the last ${REFUSAL_INTERVAL_MS / 1000} s had no access-log line (too many new client addresses refused at once: a flood, perhaps with forged addresses)`,
+      { virtualService: vs, event: 'udp-refusals-unlogged', refusals },
+    );
+  };
 
   /**
    * End the sessions of servers that may serve them no more: down, disabled, ejected, or draining
@@ -364,21 +451,25 @@ export class UdpListener implements ServiceListener {
       } else if (draining.size > 0) {
         draining.delete(server.id);
       }
-      if (server.inflight > 0 && this.#mustLeave(server, now)) walk = true;
+      if (server.inflight > 0 && this.#leaveReason(server, now) !== null) walk = true;
     }
     if (!walk) return;
     for (let session = this.#sessions.oldest, next: UdpSession | null; session !== null; session = next) {
       next = session.newer;
-      if (this.#mustLeave(session.server, now)) this.#end(session, 'unavailable');
+      const reason = this.#leaveReason(session.server, now);
+      if (reason !== null) this.#end(session, 'unavailable', Termination.CUT, `real server ${session.server.id} ${reason}`);
     }
   }
 
-  #mustLeave(server: RealServer, now: number): boolean {
-    if (!server.up || server.state === 'disabled' || server.ejectedUntil !== 0) return true;
+  /** Why a server's sessions must end now, for the access log; null: they may stay. */
+  #leaveReason(server: RealServer, now: number): string | null {
+    if (!server.up) return 'is down';
+    if (server.state === 'disabled') return 'was disabled';
+    if (server.ejectedUntil !== 0) return 'was ejected (outlierDetection)';
     const drainTimeout = this.#service.pool.config.drainTimeout;
-    if (server.state !== 'drain' || drainTimeout === 0) return false;
+    if (server.state !== 'drain' || drainTimeout === 0) return null;
     const since = this.#drainingSince.get(server.id);
-    return since !== undefined && now - since >= drainTimeout;
+    return since !== undefined && now - since >= drainTimeout ? 'drained past drainTimeout' : null;
   }
 
   #closeIfIdle(): void {

@@ -4,6 +4,8 @@
  * table (udp-session-table.ts) links it into its least-recently-used order.
  */
 import type { Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { normaliseAddress } from '../ip/client-address.ts';
 import type { RealServer } from '../pool/real-server.ts';
 
 /** Why a session ended, for the counters. */
@@ -17,6 +19,8 @@ export type UdpSessionEnd =
 export class UdpSession {
   readonly address: string;
   readonly port: number;
+  /** The address as the limits and the access log know it (IPv4-mapped normalised). */
+  readonly clientIp: string;
   /** Re-homed by a reload to the new service's server of the same id (VirtualService may rebuild it). */
   server: RealServer;
   /** Connected to the real server, so the kernel hands it that server's replies and ICMP errors only. */
@@ -37,6 +41,12 @@ export class UdpSession {
   /** The real server has answered at least once (outlier detection hears of it once per session). */
   replied = false;
   closed = false;
+  /** For its access-log line: counted per datagram (plain fields, no allocation), written once when it ends. */
+  datagramsIn = 0;
+  bytesIn = 0;
+  datagramsOut = 0;
+  bytesOut = 0;
+  readonly startedAt = performance.now();
   /** Links of the table's least-recently-used list: older towards eviction, newer towards the last used. */
   older: UdpSession | null = null;
   newer: UdpSession | null = null;
@@ -44,6 +54,7 @@ export class UdpSession {
   constructor(address: string, port: number, server: RealServer, socket: Socket, now: number) {
     this.address = address;
     this.port = port;
+    this.clientIp = normaliseAddress(address);
     this.server = server;
     this.socket = socket;
     this.lastSeen = now;

@@ -28,11 +28,18 @@ export interface ConnectionRecord {
   virtualService: string;
   pool: string;
   server: string;
+  /** Client to real server (ftp: the control connection and its data connections, whichever side opened them). */
   bytesIn: number;
+  /** Real server to client. */
   bytesOut: number;
   durationMs: number;
   termination: string;
   error: string;
+  /** udp: datagrams from the client (a refusal's line: those refused since the client's last line) and replies to it. */
+  datagramsIn?: number;
+  datagramsOut?: number;
+  /** ftp: data connections the session opened. */
+  dataConnections?: number;
 }
 
 export interface AccessLogSink {
@@ -143,8 +150,10 @@ export class JsonAccessLog implements AccessLogSink {
   logConnection(r: ConnectionRecord): void {
     this.#pending +=
       `{"time":"${this.#time()}","protocol":"${r.protocol}","client":"${r.client}","virtualService":"${r.virtualService}","pool":"${r.pool}"` +
-      `,"realServer":"${r.server}","bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"durationMs":${Math.round(r.durationMs * 1000) / 1000}` +
-      `,"termination":"${r.termination}"` +
+      `,"realServer":"${r.server}","bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut}` +
+      (r.datagramsIn === undefined ? '' : `,"datagramsIn":${r.datagramsIn},"datagramsOut":${r.datagramsOut ?? 0}`) +
+      (r.dataConnections === undefined ? '' : `,"dataConnections":${r.dataConnections}`) +
+      `,"durationMs":${Math.round(r.durationMs * 1000) / 1000},"termination":"${r.termination}"` +
       (r.error === '' ? '}\n' : `,"error":${JSON.stringify(r.error)}}\n`);
     this.#scheduleFlush();
   }

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../helpers/processes.ts';
-import { startFtpProxy, type FtpProxy } from './harness.ts';
+import { startFtpProxy, until, type FtpProxy } from './harness.ts';
 
 async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
@@ -75,5 +75,10 @@ describe('ftp alg: clients that flood the control connection', () => {
     client.write('NOOP\r\n'.repeat(1100));
     await once(client, 'close');
     assert.match(Buffer.concat(received).toString(), /421 Too many commands without an answer/);
+    await until(() => proxy.access.length === 1, 2000, 'the line');
+    assert.deepEqual(
+      proxy.access.map((r) => [r.termination, r.error]),
+      [['client-bad-request', 'answered 421 Too many commands without an answer; closing the control connection']],
+    );
   });
 });

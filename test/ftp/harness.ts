@@ -1,7 +1,8 @@
 /**
  * Harness for the FTP listener tests: an FtpListener built straight from YAML in this process
- * (ticked every 50 ms), a raw-socket FTP client that frames replies itself (multi-line included),
- * and data-connection helpers.
+ * (ticked every 50 ms, its limits configured as the worker runtime does, its access log kept in
+ * memory), a raw-socket FTP client that frames replies itself (multi-line included), and
+ * data-connection helpers.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -9,6 +10,8 @@ import net, { type Socket } from 'node:net';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { FtpListener } from '../../src/ftp/ftp-listener.ts';
+import { configLimitSpecs } from '../../src/limits/index.ts';
+import type { ConnectionRecord } from '../../src/log/access-log.ts';
 import { EngineContext } from '../../src/worker/engine-context.ts';
 import { serviceOf } from '../helpers/service.ts';
 import type { WorkerIdentity } from '../../src/worker/service-listener.ts';
@@ -24,6 +27,8 @@ export interface FtpProxy {
   listener: FtpListener;
   port: number;
   events: LoggedEvent[];
+  /** The access log's lines, in order: one per control session, refused ones included. */
+  access: ConnectionRecord[];
   /** Apply another body on the same address, as a reload does (the service is rebuilt on the running one). */
   reload(body: string): void;
   close(): Promise<void>;
@@ -43,7 +48,12 @@ export async function startFtpProxy(body: string, worker: WorkerIdentity = { ind
   const sink = (level: string, message: string, fields: Record<string, unknown>): void => {
     events.push({ level, message, fields });
   };
-  const listener = new FtpListener(serviceOf(serviceConfig(port, body), null, sink), { ctx: new EngineContext(), events: sink, worker });
+  const access: ConnectionRecord[] = [];
+  const ctx = new EngineContext();
+  ctx.accessLog = { log: () => {}, logConnection: (r) => void access.push(r), close: async () => {} };
+  const config = serviceConfig(port, body);
+  ctx.limits.configure(configLimitSpecs(config));
+  const listener = new FtpListener(serviceOf(config, null, sink, undefined, ctx), { ctx, events: sink, worker });
   await listener.listen();
   const timer = setInterval(() => {
     const now = Date.now();
@@ -54,8 +64,11 @@ export async function startFtpProxy(body: string, worker: WorkerIdentity = { ind
     listener,
     port,
     events,
+    access,
     reload(next: string) {
-      listener.update(serviceOf(serviceConfig(port, next), listener.service, sink));
+      const config = serviceConfig(port, next);
+      ctx.limits.configure(configLimitSpecs(config));
+      listener.update(serviceOf(config, listener.service, sink, undefined, ctx));
     },
     async close() {
       clearInterval(timer);

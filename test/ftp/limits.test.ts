@@ -9,7 +9,8 @@ import { FtpClient, startFtpProxy, until } from './harness.ts';
 
 // Control connections within limits: the virtual service's and each real server's maxConnections,
 // the FIFO queue over them, retries on connect failure, and the deadlines the tick enforces
-// (connect, queue, idle, drainCut). Every refusal is an FTP 421 the client can show.
+// (connect, queue, idle, drainCut). Every refusal is an FTP 421 the client can show, and every
+// session's end a termination code in the access log.
 
 async function ftpYaml(extra: string, realServers: string): Promise<string> {
   const first = await freePort();
@@ -38,6 +39,14 @@ describe('ftp limits and queue', () => {
       await a.quit();
       assert.equal((await pending).code, 220);
       assert.equal(server.controlPeers.length, 2);
+      await until(() => proxy.access.length === 2, 2000, "a's line");
+      assert.deepEqual(
+        proxy.access.map((r) => [r.protocol, r.server, r.termination, r.error]),
+        [
+          ['ftp', '', 'connection-limit', 'over the connection limit and the queue is full (1)'],
+          ['ftp', server.address, 'ok', ''],
+        ],
+      );
     } finally {
       await b.quit();
       c.destroy();
@@ -57,6 +66,7 @@ describe('ftp limits and queue', () => {
       assert.equal(r.code, 421);
       const waited = Date.now() - started;
       assert.ok(waited >= 280 && waited < 2000, `waited ${waited} ms`);
+      assert.deepEqual(proxy.access.map((r) => [r.termination, r.error]), [['connection-limit', 'waited 300 ms in the queue']]);
     } finally {
       await a.quit();
       await teardown(() => proxy.close(), () => server.close());
@@ -102,6 +112,7 @@ describe('ftp limits and queue', () => {
       assert.equal(r.text, '421 Service not available (no real server)');
       await once(client.socket, 'close');
       assert.equal(server.controlPeers.length, 0);
+      assert.deepEqual(proxy.access.map((r) => [r.client, r.termination]), [['127.0.0.1', 'no-server-available']]);
     } finally {
       await teardown(() => proxy.close(), () => server.close());
     }
@@ -142,6 +153,7 @@ describe('ftp connect failures and timeouts', () => {
       assert.ok(waited >= 280 && waited < 2000, `waited ${waited} ms`);
       await until(() => proxy.listener.connectionCount === 0, 2000, 'the session to end');
       assert.equal(proxy.listener.service.pool.servers[0]!.inflight, 0);
+      assert.deepEqual(proxy.access.map((r) => [r.server, r.termination, r.error]), [[hole.address, 'upstream-connect-timeout', `${hole.address}: timed out after 300 ms`]]);
     } finally {
       await teardown(() => proxy.close(), () => hole.close());
     }
@@ -157,6 +169,8 @@ describe('ftp connect failures and timeouts', () => {
     const waited = Date.now() - started;
     assert.ok(waited >= 250 && waited < 2000, `closed after ${waited} ms`);
     await until(() => proxy.listener.connectionCount === 0, 2000, 'the session to end');
+    assert.deepEqual(proxy.access.map((r) => [r.termination, r.error]), [['client-timeout', 'idle for timeouts.idle (300 ms)']]);
+    assert.ok(proxy.access[0]!.bytesIn > 0 && proxy.access[0]!.bytesOut > 0, 'the login counts');
     await teardown(() => proxy.close(), () => server.close());
   });
 
@@ -195,6 +209,9 @@ describe('ftp connect failures and timeouts', () => {
     const waited = Date.now() - started;
     assert.ok(waited >= 150 && waited < 2000, `cut after ${waited} ms`);
     assert.ok(proxy.events.some((e) => e.fields.event === 'drain-cut'));
+    await until(() => proxy.access.length === 1, 2000, 'the line');
+    assert.equal(proxy.access[0]!.termination, 'cut');
+    assert.match(proxy.access[0]!.error, /^real server 127\.0\.0\.1:\d+ stopped taking clients \d+ ms ago \(timeouts\.drainCut\)$/);
     await teardown(() => proxy.close(), () => server.close());
   });
 
@@ -226,6 +243,7 @@ describe('ftp drain', () => {
     proxy.listener.drain();
     try {
       assert.equal((await b.reply()).code, 421);
+      assert.deepEqual(proxy.access.map((r) => [r.termination, r.error]), [['cut', 'shutting down']]);
       assert.equal((await a.send('NOOP')).code, 200);
       const late = net.connect({ host: '127.0.0.1', port: proxy.port });
       const [err] = (await once(late, 'error')) as [NodeJS.ErrnoException];

@@ -61,6 +61,15 @@ describe('ftp port-following mode', () => {
       await a.quit();
       await b.quit();
     }
+    // One line per session, its data connection counted (the relayed control connection ends ok).
+    await until(() => proxy.access.length >= 2, 2000, 'two lines');
+    assert.deepEqual(
+      proxy.access.slice(0, 2).map((r) => [r.client, r.termination, r.dataConnections, r.bytesOut > 3]).sort(),
+      [
+        ['127.0.0.1', 'ok', 1, true],
+        ['127.0.0.4', 'ok', 1, true],
+      ],
+    );
   });
 
   it('relays the control connection untouched: replies keep the real server\'s address, and bytes after AUTH pass as they are', async () => {

@@ -4,139 +4,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once } from 'node:events';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.ts';
 import { UdpListener } from '../../src/l4/udp-listener.ts';
 import { EngineContext } from '../../src/worker/engine-context.ts';
-import type { VirtualService } from '../../src/frontend/virtual-service.ts';
 import { serviceOf } from '../helpers/service.ts';
-
-/** The largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
-const MAX_IPV4_PAYLOAD = 65_507;
-/** A datagram starting with this is echoed byte for byte; any other is answered with the server's name. */
-const ECHO = Buffer.from('echo:');
-
-interface EchoServer {
-  readonly name: string;
-  readonly port: number;
-  /** Client-side ports (the listener's session sockets) this server heard from. */
-  readonly peers: Set<number>;
-  readonly socket: Socket;
-}
-
-async function bound(): Promise<Socket> {
-  const socket = createSocket('udp4');
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  return socket;
-}
-
-async function echoServer(t: TestContext, name: string): Promise<EchoServer> {
-  const socket = await bound();
-  t.after(() => socket.close());
-  const server: EchoServer = { name, port: socket.address().port, peers: new Set(), socket };
-  socket.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    server.peers.add(rinfo.port);
-    const echo = msg.length >= ECHO.length && msg.subarray(0, ECHO.length).equals(ECHO);
-    socket.send(echo ? msg : Buffer.from(name), rinfo.port, rinfo.address);
-  });
-  return server;
-}
-
-/** A UDP port nothing listens on: free to bind, and answered with ICMP port unreachable meanwhile. */
-async function unusedPort(): Promise<number> {
-  const socket = await bound();
-  const { port } = socket.address();
-  socket.close();
-  await once(socket, 'close');
-  return port;
-}
-
-class Client {
-  readonly socket: Socket;
-
-  constructor(socket: Socket) {
-    this.socket = socket;
-  }
-
-  static async open(t: TestContext): Promise<Client> {
-    const socket = await bound();
-    t.after(() => socket.close());
-    return new Client(socket);
-  }
-
-  send(to: number, payload: string | Buffer): void {
-    this.socket.send(payload, to, '127.0.0.1');
-  }
-
-  /** Send and wait for one reply (failing after 2 s rather than hanging). */
-  async ask(to: number, payload: string | Buffer = 'who'): Promise<{ msg: Buffer; rinfo: RemoteInfo }> {
-    const reply = once(this.socket, 'message', { signal: AbortSignal.timeout(2000) });
-    this.send(to, payload);
-    const [msg, rinfo] = (await reply) as [Buffer, RemoteInfo];
-    return { msg, rinfo };
-  }
-
-  async name(to: number): Promise<string> {
-    return (await this.ask(to)).msg.toString();
-  }
-}
-
-/** Wait for a condition the listener reaches on its own (a datagram counted, a socket closed). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
-/**
- * Send a datagram every 20 ms until `condition` holds. The kernel rate-limits ICMP errors
- * (net.ipv4.icmp_msgs_per_sec: 1000 a second with a burst of 50, loopback included), so a
- * datagram to a closed port may go unanswered while this or another test makes ICMP traffic.
- */
-async function nudgeUntil(client: Client, port: number, condition: () => boolean, what: string): Promise<void> {
-  const timer = setInterval(() => {
-    if (!condition()) client.send(port, 'who');
-  }, 20);
-  try {
-    await until(condition, what);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Real servers as ports on 127.0.0.1, or as host:port. */
-function serviceConfig(listenPort: number, servers: readonly (number | string)[], extra: readonly string[] = []) {
-  const yaml = [
-    'virtualServices:',
-    '  - name: syslog',
-    `    listen: 127.0.0.1:${listenPort}`,
-    '    protocol: udp',
-    ...extra.map((line) => `    ${line}`),
-    `    realServers: [${servers.map((s) => `{ address: ${typeof s === 'number' ? `127.0.0.1:${s}` : s} }`).join(', ')}]`,
-    '',
-  ].join('\n');
-  const result = loadConfigText(yaml, 'udp.yaml');
-  if (!result.ok) throw new Error(JSON.stringify(result.problems, null, 2));
-  return result.config;
-}
-
-interface Running {
-  vs: VirtualService;
-  listener: UdpListener;
-  port: number;
-}
-
-async function start(t: TestContext, servers: readonly (number | string)[], extra: readonly string[] = []): Promise<Running> {
-  const port = await unusedPort();
-  const vs = serviceOf(serviceConfig(port, servers, extra), null);
-  const listener = new UdpListener(vs, { ctx: new EngineContext(), events: () => {}, worker: { index: 0, count: 1 } });
-  await listener.listen();
-  t.after(() => listener.destroyAll());
-  return { vs, listener, port };
-}
+import { bound, Client, ECHO, echoServer, MAX_IPV4_PAYLOAD, nudgeUntil, serviceConfig, start, unusedPort, until } from './udp-harness.ts';
 
 function udpHandles(): number {
   return process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap').length;
@@ -173,18 +46,36 @@ describe('UDP virtual service', () => {
     assert.deepEqual([sa!.requests, sb!.requests], [3, 3]);
   });
 
-  it('expires a silent session after sessionTimeout, and the next datagram picks again', async (t) => {
+  it('expires a silent session after sessionTimeout, logs it, and the next datagram picks again', async (t) => {
     const [a, b] = [await echoServer(t, 'a'), await echoServer(t, 'b')];
-    const { listener, port, vs } = await start(t, [a.port, b.port], ['udp: { sessionTimeout: 30s }']);
+    const { listener, port, vs, access } = await start(t, [a.port, b.port], ['udp: { sessionTimeout: 30s }']);
     const t0 = Date.now();
     listener.tick(t0);
     const client = await Client.open(t);
     assert.equal(await client.name(port), 'a');
+    assert.equal(await client.name(port), 'a');
 
     listener.tick(t0 + 29_999);
     assert.equal(listener.connectionCount, 1);
+    assert.equal(access.length, 0, 'a session is logged once, when it ends');
     listener.tick(t0 + 30_000);
     assert.equal(listener.connectionCount, 0);
+    assert.equal(access.length as number, 1);
+    const { durationMs, ...rest } = access[0]!;
+    assert.deepEqual(rest, {
+      protocol: 'udp',
+      client: '127.0.0.1',
+      virtualService: 'syslog',
+      pool: 'syslog',
+      server: `127.0.0.1:${a.port}`,
+      bytesIn: 6,
+      bytesOut: 2,
+      datagramsIn: 2,
+      datagramsOut: 2,
+      termination: 'session-timeout',
+      error: '',
+    });
+    assert.ok(durationMs >= 0 && durationMs < 2000, `durationMs ${durationMs}`);
     assert.equal(listener.counters.sessionsExpired, 1);
     assert.equal(vs.pool.servers[0]!.inflight, 0);
 
@@ -213,7 +104,7 @@ describe('UDP virtual service', () => {
 
   it('evicts the least recently used session past maxSessions', async (t) => {
     const a = await echoServer(t, 'a');
-    const { listener, port } = await start(t, [a.port], ['udp: { maxSessions: 2 }']);
+    const { listener, port, access } = await start(t, [a.port], ['udp: { maxSessions: 2 }']);
     const [x, y, z] = [await Client.open(t), await Client.open(t), await Client.open(t)];
     await x.name(port);
     await y.name(port);
@@ -229,6 +120,10 @@ describe('UDP virtual service', () => {
     assert.equal(listener.counters.sessionsCreated, 4, 'y lost its session and got a new one');
     assert.equal(listener.counters.sessionsEvicted, 2, 'z, then the oldest, made room');
     assert.equal(a.peers.size, 4, 'every session had a socket of its own');
+    assert.deepEqual(
+      access.map((r) => [r.termination, r.error]),
+      Array(2).fill(['session-evicted', 'udp.maxSessions (2) reached in this worker']),
+    );
   });
 
   it('passes a 65507-byte datagram, binary content and an empty datagram byte for byte', async (t) => {
@@ -250,7 +145,7 @@ describe('UDP virtual service', () => {
 
   it('closes the sessions of a server marked down at the next tick; their clients move', async (t) => {
     const [a, b] = [await echoServer(t, 'a'), await echoServer(t, 'b')];
-    const { listener, port, vs } = await start(t, [a.port, b.port]);
+    const { listener, port, vs, access } = await start(t, [a.port, b.port]);
     const [x, y] = [await Client.open(t), await Client.open(t)];
     assert.equal(await x.name(port), 'a');
     assert.equal(await y.name(port), 'b');
@@ -261,6 +156,7 @@ describe('UDP virtual service', () => {
     assert.equal(listener.connectionCount, 1);
     assert.equal(listener.counters.sessionsMoved, 1);
     assert.equal(vs.pool.servers[0]!.inflight, 0);
+    assert.deepEqual(access.map((r) => [r.server, r.termination, r.error]), [[`127.0.0.1:${a.port}`, 'cut', `real server 127.0.0.1:${a.port} is down`]]);
 
     assert.equal(await x.name(port), 'b');
     assert.equal(await (await Client.open(t)).name(port), 'b');
@@ -314,13 +210,17 @@ describe('UDP virtual service', () => {
   it('survives ICMP port unreachable from a real server: the session closes and the next datagram picks again', async (t) => {
     const dead = await unusedPort();
     const b = await echoServer(t, 'b');
-    const { listener, port, vs } = await start(t, [dead, b.port]);
+    const { listener, port, vs, access } = await start(t, [dead, b.port]);
     const client = await Client.open(t);
     client.send(port, 'who'); // round robin: the dead server first
     await nudgeUntil(client, port, () => listener.counters.sessionsFailed === 1, 'the session to close');
     assert.equal(listener.connectionCount, 0);
     assert.equal(vs.pool.servers[0]!.inflight, 0);
     assert.equal(vs.pool.servers[0]!.consecutiveFailures, 1, 'the failure was noted against the server');
+    assert.equal(access.length, 1);
+    assert.equal(access[0]!.termination, 'upstream-connect-refused');
+    assert.equal(access[0]!.error, `127.0.0.1:${dead}: port unreachable (ICMP)`);
+    assert.equal(access[0]!.datagramsOut, 0);
 
     assert.equal(await client.name(port), 'b');
     assert.equal(listener.counters.sessionsCreated, 2);
@@ -345,16 +245,24 @@ describe('UDP virtual service', () => {
     assert.equal(vs.pool.servers[0]!.consecutiveFailures, listener.counters.sessionsFailed);
   });
 
-  it('drops datagrams when no real server is available, and counts them', async (t) => {
+  it('drops datagrams when no real server is available, counts them, and logs the client once per interval', async (t) => {
     const a = await echoServer(t, 'a');
-    const { listener, port, vs } = await start(t, [a.port]);
+    const { listener, port, vs, access } = await start(t, [a.port]);
     vs.pool.setHealth(vs.pool.servers[0]!.id, false, 'test');
+    const t0 = Date.now();
+    listener.tick(t0);
     const client = await Client.open(t);
     client.send(port, 'who');
     client.send(port, 'who');
     await until(() => listener.counters.datagramsIn === 2, 'both datagrams to arrive');
     assert.equal(listener.counters.dropped, 2);
     assert.equal(listener.connectionCount, 0);
+    assert.deepEqual(
+      access.map((r) => [r.client, r.server, r.termination, r.datagramsIn, r.bytesIn]),
+      [['127.0.0.1', '', 'no-server-available', 1, 3]],
+    );
+    listener.tick(t0 + 10_000);
+    assert.deepEqual(access.slice(1).map((r) => [r.termination, r.datagramsIn, r.bytesIn, r.durationMs]), [['no-server-available', 1, 3, 10_000]]);
 
     vs.pool.setHealth(vs.pool.servers[0]!.id, true, 'test');
     assert.equal(await client.name(port), 'a');
@@ -432,7 +340,7 @@ describe('UDP virtual service', () => {
 
   it('a drained listener ends its sessions one second after the drain, however chatty they are', async (t) => {
     const a = await echoServer(t, 'a');
-    const { listener, port } = await start(t, [a.port], ['udp: { sessionTimeout: 1h }']);
+    const { listener, port, access } = await start(t, [a.port], ['udp: { sessionTimeout: 1h }']);
     const t0 = Date.now();
     listener.tick(t0);
     const client = await Client.open(t);
@@ -445,6 +353,7 @@ describe('UDP virtual service', () => {
     listener.tick(t0 + 1_000);
     await closed;
     assert.equal(listener.connectionCount, 0);
+    assert.deepEqual(access.map((r) => [r.termination, r.error, r.datagramsIn]), [['cut', 'the listener drained (sessions end 1000 ms after)', 2]]);
   });
 
   it('serves IPv6: an [::1] listen address and real server, replies from the virtual address', async (t) => {

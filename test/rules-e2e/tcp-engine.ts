@@ -18,6 +18,8 @@ export interface TcpServiceSpec {
   /** YAML flow mappings, as a config writes them. */
   rateLimit?: string;
   access?: string;
+  /** The client address comes from a PROXY header (relay's `header`). */
+  acceptProxyProtocol?: boolean;
 }
 
 export interface TcpLine {
@@ -30,8 +32,8 @@ export interface TcpLine {
 
 export interface TcpEngine {
   backend: RawBackend;
-  /** Connect to service `name` from `localAddress`: relayed when the real server's greeting came through. */
-  relay(name: string, localAddress: string): Promise<{ relayed: boolean; socket: net.Socket }>;
+  /** Connect to service `name` from `localAddress` (sending `header` first): relayed when the real server's greeting came through. */
+  relay(name: string, localAddress: string, header?: Buffer): Promise<{ relayed: boolean; socket: net.Socket }>;
   /** The access log lines of service `name`, once `ready` holds of them (or after 2 s). */
   lines(name: string, ready: (lines: TcpLine[]) => boolean): Promise<TcpLine[]>;
   close(): Promise<void>;
@@ -49,14 +51,16 @@ export async function startTcpEngine(services: TcpServiceSpec[]): Promise<TcpEng
     yaml.push(`  - name: ${spec.name}`, `    listen: 127.0.0.1:${port}`, '    protocol: tcp', `    realServers: [ { address: ${backend.address} } ]`);
     if (spec.rateLimit !== undefined) yaml.push(`    rateLimit: ${spec.rateLimit}`);
     if (spec.access !== undefined) yaml.push(`    access: ${spec.access}`);
+    if (spec.acceptProxyProtocol === true) yaml.push('    acceptProxyProtocol: true');
   }
   const runtime = new WorkerRuntime();
   await runtime.apply(parseConfig(yaml.join('\n')));
   return {
     backend,
-    relay: async (name, localAddress) => {
+    relay: async (name, localAddress, header) => {
       const socket = net.connect({ port: ports.get(name)!, host: '127.0.0.1', localAddress });
       socket.on('error', () => {});
+      if (header !== undefined) socket.write(header);
       // Refused: closed before the real server's greeting. Neither within 2 s: something hangs.
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${name}: no greeting and no close within 2 s`)), 2000).unref());
       const greeting = await Promise.race([readBytes(socket, 'line').catch(() => null), timeout]);
