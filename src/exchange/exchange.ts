@@ -8,7 +8,10 @@
  *
  * The lifecycle (docs/architecture.md, "A request's path"):
  *   start → request-header filters → route (pool) → route filters → upstream dispatch
- *   → response head → response-header filters → body → end → log filters and access log.
+ *   → request-body filters (as the body streams) → response head → response-header filters
+ *   → response-body filters → end → log filters and access log.
+ * Each filter phase may stop and resume (filter.ts has the contract); body phases live in
+ * body-phase.ts and exist only for a virtual service with body filters.
  * A filter that answers (deny, redirect, respond, 429) ends it through `answer`; a failure
  * anywhere ends it through `fail` with a termination code and a client-safe reason.
  */
@@ -20,14 +23,15 @@ import type { Pool } from '../pool/pool.ts';
 import type { RealServer } from '../pool/real-server.ts';
 import type { PickRequest } from '../pool/types.ts';
 import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
-import { FilterStatus, type HttpFilter } from './filter.ts';
+import { BODY_BUFFER_LIMIT, FilterStatus, type HttpFilter } from './filter.ts';
+import { RequestBodyPhase, ResponseBodyPhase } from './body-phase.ts';
 import { ANSWERS, Termination } from './termination.ts';
 import type { Downstream, LocalAnswer, Upstream, UpstreamResponseHead } from './types.ts';
-import type { HeaderEdits } from './headers.ts';
+import { H1Headers, type HeaderEdits, type MutableHeaders } from './headers.ts';
 import type { MatchInput } from '../rules/types.ts';
 
 /** Where the exchange is in its lifecycle (the filter phase that may be stopped). */
-export const ExchangeStage = { HEADERS: 0, ROUTE: 1, DISPATCHED: 2, RESPONSE_HEADERS: 3, DONE: 4 } as const;
+export const ExchangeStage = { HEADERS: 0, ROUTE: 1, DISPATCHED: 2, RESPONSE_HEADERS: 3, RESPONSE_BODY: 4, DONE: 5 } as const;
 export type ExchangeStage = (typeof ExchangeStage)[keyof typeof ExchangeStage];
 
 export class Exchange implements PickRequest, RequestKeys {
@@ -84,6 +88,16 @@ export class Exchange implements PickRequest, RequestKeys {
   maxBodyBytes = -1;
   /** Request payload bytes received so far (chunk framing not counted), kept by the downstream. */
   bodyBytes = 0;
+  /**
+   * The request body goes to the real server chunked (set when its head is encoded): it came
+   * chunked, or a filter removed its Content-Length so that request-body filters may resize it.
+   */
+  chunkedToUpstream = false;
+  /**
+   * The real server's response head during the response-header phase (until it is written to
+   * the client); null otherwise. Filters edit it through `responseHeaders()`.
+   */
+  response: UpstreamResponseHead | null = null;
 
   // ---- the outcome ----
   status = 0;
@@ -100,6 +114,14 @@ export class Exchange implements PickRequest, RequestKeys {
   /** The next filter of the current phase (after a STOP, `resume` continues there). */
   #next = 0;
   #ended = false;
+  /** The view filters edit the request head through (made on first use). */
+  #requestHeaders: H1Headers | null = null;
+  /** The body phases: made only when the chain has body filters, on the first body bytes. */
+  #requestBody: RequestBodyPhase | null = null;
+  #responseBody: ResponseBodyPhase | null = null;
+  /** A response-header filter stopped; the next one to run on resume. */
+  #responseStopped = false;
+  #responseNext = 0;
 
   constructor(downstream: Downstream, frontEnd: HttpFrontEnd, head: RequestHead, fields: FieldTable, client: ClientKeys, clientAddress: string, peerAddress: string, target: string, startedAt: number) {
     this.downstream = downstream;
@@ -140,11 +162,61 @@ export class Exchange implements PickRequest, RequestKeys {
     this.#runRequestHeaders(filters, 0);
   }
 
-  /** A filter that returned STOP without answering has finished its asynchronous work. */
-  resume(): void {
+  /**
+   * A filter that returned STOP without answering has finished its asynchronous work: the chain
+   * goes on from the next filter of the stopped phase. The request side (request headers, route,
+   * request body) if it is stopped there, else the response side (`resumeResponse`). A stopped
+   * body filter may pass `replacement` on instead of the chunk it held.
+   */
+  resume(replacement: Buffer | null = null): void {
     if (this.#ended) return;
     if (this.#stage === ExchangeStage.HEADERS) this.#runRequestHeaders(this.frontEnd.chain.requestHeaders, this.#next);
     else if (this.#stage === ExchangeStage.ROUTE) this.#runRoute(this.frontEnd.chain.route, this.#next);
+    else if (this.#requestBody !== null && this.#requestBody.stopped) this.#requestBody.resume(replacement);
+    else this.resumeResponse(replacement);
+  }
+
+  /** As `resume`, for the response side only (response headers, response body). */
+  resumeResponse(replacement: Buffer | null = null): void {
+    if (this.#ended) return;
+    if (this.#responseStopped) {
+      this.#responseStopped = false;
+      if (this.#runResponseHeaders(this.frontEnd.chain.responseHeaders, this.#responseNext) === FilterStatus.CONTINUE) this.upstream?.continueResponse();
+      return;
+    }
+    this.#responseBody?.resume(replacement);
+  }
+
+  /**
+   * The request head's fields, for request-header and route filters to read and edit (what they
+   * change reaches the real server). Valid until the head is encoded for the real server.
+   */
+  requestHeaders(): MutableHeaders {
+    const fields = this.fields;
+    if (fields === null) throw new Error('the request head has already been sent to the real server');
+    return (this.#requestHeaders ??= new H1Headers(this.head.buf, fields));
+  }
+
+  /** For the head encoder: the view filters edited the request head through, if any. */
+  get editedRequestHeaders(): H1Headers | null {
+    return this.#requestHeaders;
+  }
+
+  /** The real server's response head, for response-header filters (valid until it is written to the client). */
+  responseHeaders(): MutableHeaders {
+    const res = this.response;
+    if (res === null) throw new Error('no response head to edit: it is read at response headers, and gone once written to the client');
+    return res.headers();
+  }
+
+  /**
+   * Within a body filter's call: pass `bytes` on instead of the chunk (to the later filters, then
+   * to the other side). See filter.ts for the framing this asks of the headers phase.
+   */
+  replaceBody(bytes: Buffer): void {
+    const phase = this.#requestBody !== null && this.#requestBody.calling ? this.#requestBody : this.#responseBody !== null && this.#responseBody.calling ? this.#responseBody : null;
+    if (phase === null) throw new Error('replaceBody() is for a body filter, during its call; a stopped filter passes its bytes to resume()');
+    phase.replace(bytes);
   }
 
   #runRequestHeaders(filters: readonly HttpFilter[], from: number): void {
@@ -189,36 +261,81 @@ export class Exchange implements PickRequest, RequestKeys {
   }
 
   /**
-   * Request body bytes a filter must see (a virtual service with body filters only). CONTINUE:
-   * pass them on; anything else holds them back (the filter answered, or will resume).
+   * Request payload for the request-body filters (a virtual service with some, a request with a
+   * body), once the real server can take bytes (`upstream.writable`). What they pass on goes to
+   * the real server; a STOP or a full real server pauses the client (`pauseRequest`).
    */
-  filterRequestBody(chunk: Buffer, last: boolean): FilterStatus {
-    const filters = this.frontEnd.chain.requestBody;
-    for (let i = 0; i < filters.length; i++) {
-      const status = filters[i]!.onRequestBody!(this, chunk, last);
-      if (this.#ended || status !== FilterStatus.CONTINUE) return this.#ended ? FilterStatus.STOP : status;
-    }
-    return FilterStatus.CONTINUE;
+  requestBody(chunk: Buffer, last: boolean): void {
+    if (this.#ended) return;
+    const limit = this.maxBodyBytes >= 0 ? this.maxBodyBytes : BODY_BUFFER_LIMIT;
+    (this.#requestBody ??= new RequestBodyPhase(this, this.frontEnd.chain.requestBody, limit)).push(chunk, last);
+  }
+
+  /** A request-body filter stopped (or what arrived meanwhile is still on its way): the client is not read. */
+  get requestBodyHeld(): boolean {
+    return this.#requestBody !== null && this.#requestBody.holding;
   }
 
   // ---- the response phases --------------------------------------------------------------------
 
   /**
    * The real server's response head, before it goes to the client: response-header filters and
-   * rules' edits. Filters here decide synchronously: the head is scratch that is read in one pass
-   * (readResponseHead), so a filter that answers STOP or BUFFER is a fault of ours, which the
-   * forwarder turns into a 502 internal-error for this exchange.
+   * rules' edits. CONTINUE: write it now. STOP: a filter stopped (or answered, and the exchange
+   * ended); the upstream holds the head in its own copy (`response`) and pauses the real server
+   * until `resumeResponse` calls its `continueResponse`.
    */
-  onResponseHead(res: UpstreamResponseHead): void {
+  onResponseHead(res: UpstreamResponseHead): FilterStatus {
     this.#stage = ExchangeStage.RESPONSE_HEADERS;
     this.status = res.head.status;
     const filters = this.frontEnd.chain.responseHeaders;
-    for (let i = 0; i < filters.length; i++) {
+    if (filters.length === 0) {
+      const edits = this.responseEdits;
+      if (edits !== null) res.edit(edits);
+      return FilterStatus.CONTINUE;
+    }
+    this.response = res;
+    return this.#runResponseHeaders(filters, 0);
+  }
+
+  #runResponseHeaders(filters: readonly HttpFilter[], from: number): FilterStatus {
+    for (let i = from; i < filters.length; i++) {
       const status = filters[i]!.onResponseHeaders!(this);
-      if (status !== FilterStatus.CONTINUE) throw new Error(`filter ${filters[i]!.name} answered ${status} at response headers, where filters must continue synchronously`);
+      if (this.#ended) return FilterStatus.STOP;
+      if (status !== FilterStatus.CONTINUE) {
+        this.#responseStopped = true;
+        this.#responseNext = i + 1;
+        return FilterStatus.STOP;
+      }
     }
     const edits = this.responseEdits;
-    if (edits !== null) res.edit(edits);
+    if (edits !== null) this.response!.edit(edits);
+    return FilterStatus.CONTINUE;
+  }
+
+  /**
+   * The response body will pass through the response-body filters (the upstream asks this once,
+   * after the head's filters, for a response with a body): `length` is the Content-Length the
+   * head still declares, -1 when a filter removed it.
+   */
+  startResponseBody(length: number): void {
+    this.#stage = ExchangeStage.RESPONSE_BODY;
+    this.#responseBody = new ResponseBodyPhase(this, this.frontEnd.chain.responseBody, BODY_BUFFER_LIMIT, length);
+  }
+
+  /**
+   * Response payload from the real server (after startResponseBody); `last` once it has all
+   * arrived (the upstream has let go of the real server by then). The last bytes the filters
+   * pass on complete the exchange. false: pause the real server (a filter stopped, or the
+   * client is full) until `onDownstreamDrain`.
+   */
+  responseBody(chunk: Buffer, last: boolean): boolean {
+    if (this.#ended) return false;
+    return this.#responseBody!.push(chunk, last);
+  }
+
+  /** A response-header or response-body filter stopped: the real server is not read, and not to blame. */
+  get responseHeld(): boolean {
+    return this.#responseStopped || (this.#responseBody !== null && this.#responseBody.holding);
   }
 
   // ---- endings ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { FieldTable } from '../http/fields.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 import type { Exchange } from './exchange.ts';
-import type { HeaderEdits } from './headers.ts';
+import type { HeaderEdits, MutableHeaders } from './headers.ts';
 import type { DeadlineKind } from './deadline.ts';
 import type { ClientCertificate } from '../tls/client-certificate.ts';
 
@@ -22,6 +22,11 @@ export interface UpstreamResponseHead {
   additions: string;
   /** Apply a rule's header changes (fields dropped, lines added). */
   edit(edits: HeaderEdits): void;
+  /**
+   * The head's fields for response-header filters to read and edit (made on first use); what
+   * they add joins `additions` before the head is written.
+   */
+  headers(): MutableHeaders;
 }
 
 /** What an exchange needs of the front end that made it. */
@@ -42,6 +47,16 @@ export interface Downstream {
   sendResponseHead(ex: Exchange, res: UpstreamResponseHead, bodyStart: number, bodyEnd: number, upgrade: boolean): boolean;
   /** More body; false when the client's buffer is full (the upstream should pause until `onDownstreamDrain`). */
   sendResponseBody(ex: Exchange, chunk: Buffer): boolean;
+  /**
+   * The response body will pass through response-body filters (asked instead of `wantsPayload`,
+   * before `sendResponseHead`): the downstream gets payload through `sendPayload`, and frames it
+   * itself. `length`: the Content-Length the head still declares (the body will match it), or -1
+   * when the filters removed it: HTTP/1.1 then frames the body chunked (close-delimited for an
+   * HTTP/1.0 client).
+   */
+  framePayload(ex: Exchange, res: UpstreamResponseHead, length: number): void;
+  /** Filtered response payload (after framePayload); `last` ends the body. false: the client's buffer is full. */
+  sendPayload(ex: Exchange, chunk: Buffer, last: boolean): boolean;
   /** The exchange is over and logged: take the next request, or close when `close`. */
   done(ex: Exchange, close: boolean): void;
   /**
@@ -51,8 +66,15 @@ export interface Downstream {
   sendLocal(ex: Exchange, answer: LocalAnswer): boolean;
   /** Something broke after the response started: cut the client off. */
   abort(ex: Exchange): void;
-  /** Stop or resume reading the request body (backpressure towards the client). */
+  /**
+   * Stop reading the request body until `resumeRequest` (backpressure towards the client: the
+   * real server is full, or a request-body filter stopped).
+   */
   pauseRequest(ex: Exchange): void;
+  /**
+   * The request body may move again: send what was held back, read on. Ignored while a
+   * request-body filter holds the exchange (`ex.requestBodyHeld`); its resume calls this again.
+   */
   resumeRequest(ex: Exchange): void;
   /** Arm the upstream side's deadline (connect or response; deadline.ts), `ms` from now. */
   armUpstream(kind: DeadlineKind, ms: number): void;
@@ -72,8 +94,10 @@ export interface Downstream {
 export interface Upstream {
   /** Request body bytes (as the downstream framed them); false: pause the client until `onUpstreamDrain`. */
   sendBody(chunk: Buffer, end: boolean): boolean;
-  /** The client's buffer has room again: resume reading the real server. */
+  /** The client's buffer has room again (or a stopped response-body filter resumed): resume reading the real server. */
   onDownstreamDrain(): void;
+  /** The response-header filters resumed after a STOP: write the head and relay the body. */
+  continueResponse(): void;
   /** The upstream side's deadline passed (connect, response). */
   onDeadline(kind: DeadlineKind): void;
   /** May request body bytes be sent now? (Connected, and the head written.) */

@@ -14,14 +14,14 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { STATUS_CODES } from 'node:http';
-import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder } from '../http/chunked.ts';
+import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder, type ChunkSink } from '../http/chunked.ts';
 import { PARSE_ERRORS, ParseError } from '../http/parse-error.ts';
 import { BodyKind, findRequestHeadEnd, parseRequestHead } from '../http/request-head.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 import { writeClientResponseHead } from '../http/rewrite.ts';
 import { DeadlineKind } from '../exchange/deadline.ts';
+import { EMPTY_BODY } from '../exchange/body-phase.ts';
 import { Exchange } from '../exchange/exchange.ts';
-import { FilterStatus } from '../exchange/filter.ts';
 import { Termination } from '../exchange/termination.ts';
 import type { Downstream, LocalAnswer, UpstreamResponseHead } from '../exchange/types.ts';
 import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
@@ -48,6 +48,7 @@ const DRAIN_IDLE_MS = 1000;
  * 4 KiB per 30 s is 136 bytes/s, far below any real link (Apache's mod_reqtimeout asks 500).
  */
 const BODY_PROGRESS_BYTES = 4096;
+const CRLF_LAST_CHUNK = '\r\n0\r\n\r\n';
 
 /** Whatever supplies the current virtual service of the listener (it changes on reload). */
 export interface ServiceSource {
@@ -98,6 +99,14 @@ export class Http1Connection implements Downstream {
   /** The response must close the connection (set with its head). */
   #closeAfter = false;
   #dechunk = false;
+  /** This request's body passes through request-body filters: decoded to payload, framed again. */
+  #filtering = false;
+  #payloadSink: ChunkSink | null = null;
+  /** The response body passes through response-body filters: we frame it (framePayload). */
+  #filtered = false;
+  /** ... chunked, by us; or close-delimited (HTTP/1.0 client, no Content-Length). */
+  #chunkOut = false;
+  #closeDelimited = false;
 
   /**
    * `clientIp` and `initial` come from a PROXY protocol header (src/proxy-protocol/accept.ts):
@@ -269,11 +278,17 @@ export class Http1Connection implements Downstream {
     this.#pending = null;
     this.#disarm();
 
-    // How much of the body came with the head: it leaves in the same write as the head.
+    // How much of the body came with the head: it leaves in the same write as the head, unless
+    // request-body filters must see it (then it waits in #pending like any later body byte).
     const bodyStart = head.end;
     let bodyEnd = bodyStart;
     this.#reqBodyKind = head.bodyKind;
-    if (head.bodyKind === BodyKind.LENGTH) {
+    this.#filtering = head.bodyKind !== BodyKind.NONE && fe.chain.requestBody.length > 0;
+    if (this.#filtering) {
+      this.#reqRemaining = head.contentLength;
+      this.#reqBodyDone = false;
+      if (head.bodyKind === BodyKind.CHUNKED) (this.#reqChunked ??= new ChunkedDecoder()).reset((this.#payloadSink ??= { onChunkData: (buf, start, end) => this.#requestPayload(buf, start, end) }));
+    } else if (head.bodyKind === BodyKind.LENGTH) {
       bodyEnd = Math.min(data.length, bodyStart + head.contentLength);
       this.#reqRemaining = head.contentLength - (bodyEnd - bodyStart);
       this.#reqBodyDone = this.#reqRemaining === 0;
@@ -296,6 +311,9 @@ export class Http1Connection implements Downstream {
     this.#bodyBlocked = false;
     this.#closeAfter = false;
     this.#dechunk = false;
+    this.#filtered = false;
+    this.#chunkOut = false;
+    this.#closeDelimited = false;
 
     const client = fe.clientOf(this.peerAddress, head, fields);
     let keys = this.#keys;
@@ -305,7 +323,7 @@ export class Http1Connection implements Downstream {
     ex.keepAlive = head.keepAlive && !this.#draining;
     ex.bytesIn = bodyStart;
     ex.earlyBody = bodyEnd > bodyStart ? data.subarray(bodyStart, bodyEnd) : null;
-    ex.bodyBytes = head.bodyKind === BodyKind.CHUNKED ? this.#reqChunked!.payloadBytes : bodyEnd - bodyStart;
+    ex.bodyBytes = head.bodyKind === BodyKind.CHUNKED && !this.#filtering ? this.#reqChunked!.payloadBytes : bodyEnd - bodyStart;
     ex.earlyBodyComplete = this.#reqBodyDone;
     this.#ex = ex;
     this.#fe = fe;
@@ -347,7 +365,8 @@ export class Http1Connection implements Downstream {
         // A half-close ends the client's requests, not its interest in the answers: requests it
         // pipelined before the FIN are still answered (as nginx and Node do); #nextRequest closes
         // once none is left.
-        if (!this.#reqBodyDone) this.#ex?.abort(Termination.CLIENT_ABORTED, 'client closed before sending the whole request body');
+        // (Body bytes still waiting for request-body filters are judged once they have passed: #filterBody.)
+        if (!this.#reqBodyDone && !(this.#filtering && this.#pending !== null)) this.#ex?.abort(Termination.CLIENT_ABORTED, 'client closed before sending the whole request body');
         return;
       case Phase.TUNNEL:
         this.#ex?.upstream?.endTunnel();
@@ -377,6 +396,7 @@ export class Http1Connection implements Downstream {
   // ---- the request body ------------------------------------------------------------------
 
   #forwardBody(buf: Buffer, start: number): void {
+    if (this.#filtering) return this.#filterBody(buf, start);
     const ex = this.#ex!;
     let end: number;
     if (this.#reqBodyKind === BodyKind.LENGTH) {
@@ -396,7 +416,6 @@ export class Http1Connection implements Downstream {
     const slice = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
     ex.bodyBytes = this.#reqBodyKind === BodyKind.LENGTH ? ex.bodyBytes + (end - start) : this.#reqChunked!.payloadBytes;
     if (end < buf.length) this.#stash(buf.subarray(end));
-    if (this.#fe!.chain.requestBody.length > 0 && ex.filterRequestBody(slice, this.#reqBodyDone) !== FilterStatus.CONTINUE) return;
     const upstream = ex.upstream!;
     if (end > start && !upstream.sendBody(slice, this.#reqBodyDone)) {
       this.#bodyBlocked = true;
@@ -405,6 +424,47 @@ export class Http1Connection implements Downstream {
       upstream.sendBody(slice, true);
     }
     this.#noteBodyProgress(end - start);
+  }
+
+  /**
+   * The request body for request-body filters: its payload goes to the exchange (which frames
+   * what they pass on for the real server); a filter that stops, or a full real server, pauses
+   * us through pauseRequest.
+   */
+  #filterBody(buf: Buffer, start: number): void {
+    const ex = this.#ex!;
+    let end: number;
+    if (this.#reqBodyKind === BodyKind.LENGTH) {
+      end = Math.min(buf.length, start + this.#reqRemaining);
+      this.#reqRemaining -= end - start;
+      this.#reqBodyDone = this.#reqRemaining === 0;
+      if (end < buf.length) this.#stash(buf.subarray(end));
+      ex.bodyBytes += end - start;
+      if (end > start || this.#reqBodyDone) ex.requestBody(start === 0 && end === buf.length ? buf : buf.subarray(start, end), this.#reqBodyDone);
+    } else {
+      // Payload reaches the exchange through #requestPayload as it is decoded.
+      const r = this.#reqChunked!.feed(buf, start, buf.length);
+      if (ex.ended) return;
+      if (r === CHUNKED_ERROR) {
+        const reason = PARSE_ERRORS[ParseError.BAD_CHUNK]!.reason;
+        if (!ex.responseStarted) return ex.fail(Termination.CLIENT_BAD_REQUEST, reason, true, 400);
+        return ex.abort(Termination.CLIENT_BAD_REQUEST, reason);
+      }
+      end = r === CHUNKED_NEED_MORE ? buf.length : r;
+      this.#reqBodyDone = r !== CHUNKED_NEED_MORE;
+      if (end < buf.length) this.#stash(buf.subarray(end));
+      if (this.#reqBodyDone) ex.requestBody(EMPTY_BODY, true);
+    }
+    if (ex.ended) return;
+    if (this.#clientEnded && !this.#reqBodyDone && this.#pending === null) return ex.abort(Termination.CLIENT_ABORTED, 'client closed before sending the whole request body');
+    this.#noteBodyProgress(end - start);
+  }
+
+  #requestPayload(buf: Buffer, start: number, end: number): void {
+    const ex = this.#ex;
+    if (ex === null || ex.ended || end === start) return;
+    ex.bodyBytes += end - start;
+    ex.requestBody(buf.subarray(start, end), false);
   }
 
   #noteBodyProgress(bytes: number): void {
@@ -436,7 +496,8 @@ export class Http1Connection implements Downstream {
     const head = res.head;
     // A close-delimited body can reach the client only by closing; so can a de-chunked one.
     // So must the last answer to a client that half-closed. (Draining clears keepAlive.)
-    const mustClose = !ex.keepAlive || this.#draining || head.bodyKind === BodyKind.UNTIL_CLOSE || this.#dechunk || (this.#clientEnded && this.#pending === null);
+    const closeDelimited = this.#filtered ? this.#closeDelimited : head.bodyKind === BodyKind.UNTIL_CLOSE || this.#dechunk;
+    const mustClose = !ex.keepAlive || this.#draining || closeDelimited || (this.#clientEnded && this.#pending === null);
     this.#closeAfter = mustClose;
     const connection = upgrade ? 'upgrade' : mustClose ? 'close' : ex.http10 ? 'keep-alive' : '';
     const { buf, headLength } = writeClientResponseHead(res.buf, res.from, head, res.fields, connection, this.#dechunk, bodyEnd - bodyStart, res.additions);
@@ -455,6 +516,43 @@ export class Http1Connection implements Downstream {
   sendResponseBody(ex: Exchange, chunk: Buffer): boolean {
     ex.bytesOut += chunk.length;
     return this.socket.write(chunk);
+  }
+
+  framePayload(ex: Exchange, res: UpstreamResponseHead, length: number): void {
+    this.#filtered = true;
+    // The real server's chunked framing is not passed on: the payload is framed again, here.
+    this.#dechunk = res.head.bodyKind === BodyKind.CHUNKED;
+    if (length >= 0) return;
+    if (ex.http10) {
+      this.#closeDelimited = true;
+    } else {
+      this.#chunkOut = true;
+      res.additions += 'Transfer-Encoding: chunked\r\n';
+    }
+  }
+
+  sendPayload(ex: Exchange, chunk: Buffer, last: boolean): boolean {
+    const socket = this.socket;
+    if (!this.#chunkOut) {
+      if (chunk.length === 0) return true;
+      ex.bytesOut += chunk.length;
+      return socket.write(chunk);
+    }
+    if (chunk.length === 0) {
+      if (!last) return true;
+      ex.bytesOut += 5;
+      return socket.write('0\r\n\r\n', 'latin1');
+    }
+    // Size line, payload, CRLF (and the last chunk): one writev, the payload not copied.
+    const size = `${chunk.length.toString(16)}\r\n`;
+    const tail = last ? CRLF_LAST_CHUNK : '\r\n';
+    ex.bytesOut += size.length + chunk.length + tail.length;
+    socket.cork();
+    socket.write(size, 'latin1');
+    socket.write(chunk);
+    const room = socket.write(tail, 'latin1');
+    socket.uncork();
+    return room;
   }
 
   #write(ex: Exchange, buf: Buffer): boolean {
@@ -505,13 +603,15 @@ export class Http1Connection implements Downstream {
     this.socket.end();
   }
 
-  pauseRequest(_ex: Exchange): void {
+  pauseRequest(ex: Exchange): void {
+    if (ex !== this.#ex) return;
+    this.#bodyBlocked = true;
     this.#pauseClient();
   }
 
   /** The upstream can take body bytes (connected, or drained): send what we held back, read on. */
   resumeRequest(ex: Exchange): void {
-    if (ex !== this.#ex) return;
+    if (ex !== this.#ex || ex.requestBodyHeld) return;
     this.#bodyBlocked = false;
     if (this.#phase === Phase.EXCHANGE && !this.#reqBodyDone) {
       const pending = this.#pending;

@@ -16,7 +16,6 @@ import { BodyKind, parseRequestHead } from '../http/request-head.ts';
 import type { ResponseHead } from '../http/response-head.ts';
 import { DeadlineKind } from '../exchange/deadline.ts';
 import { Exchange } from '../exchange/exchange.ts';
-import { FilterStatus } from '../exchange/filter.ts';
 import { Termination } from '../exchange/termination.ts';
 import type { Downstream, LocalAnswer, UpstreamResponseHead } from '../exchange/types.ts';
 import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
@@ -68,6 +67,11 @@ export class H2Stream implements Downstream {
   #bodyProgress = 0;
   #trailers = '';
   #ended = false;
+  /**
+   * The request body passes through request-body filters: payload is held (in #held) until the
+   * real server can take bytes, then goes to the exchange, which frames what they pass on.
+   */
+  #filtering = false;
 
   deadline = 0;
   deadlineKind: DeadlineKind = DeadlineKind.NONE;
@@ -114,6 +118,7 @@ export class H2Stream implements Downstream {
     this.#bodyDone = endStream || (head.bodyKind === BodyKind.LENGTH && head.contentLength === 0);
     ex.earlyBodyComplete = this.#bodyDone;
     this.#ex = ex;
+    this.#filtering = !this.#bodyDone && fe.chain.requestBody.length > 0;
     if (!this.#bodyDone) {
       stream.on('data', (chunk: Buffer) => this.#safely(() => this.#onData(chunk)));
       stream.on('trailers', (trailers: Record<string, string | string[] | undefined>) => this.#safely(() => this.#onTrailers(trailers)));
@@ -178,7 +183,7 @@ export class H2Stream implements Downstream {
     if (ex === null || ex.ended) return;
     ex.bodyBytes += chunk.length;
     this.#noteProgress(chunk.length);
-    if (this.#fe.chain.requestBody.length > 0 && ex.filterRequestBody(chunk, false) !== FilterStatus.CONTINUE) return;
+    if (this.#filtering) return this.#filter(ex, chunk, false);
     if (chunk.length === 0) return;
     const framed = this.#chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF]) : chunk;
     this.#send(ex, framed, false);
@@ -199,7 +204,7 @@ export class H2Stream implements Downstream {
     this.#bodyDone = true;
     if (this.deadlineKind === DeadlineKind.CLIENT_BODY) this.#disarm();
     if (ex === null || ex.ended) return;
-    if (this.#fe.chain.requestBody.length > 0 && ex.filterRequestBody(EMPTY, true) !== FilterStatus.CONTINUE) return;
+    if (this.#filtering) return this.#filter(ex, EMPTY, true);
     const last = this.#chunked ? (this.#trailers === '' ? LAST_CHUNK : Buffer.from(`0\r\n${this.#trailers}\r\n`, 'latin1')) : EMPTY;
     this.#send(ex, last, true);
   }
@@ -214,6 +219,13 @@ export class H2Stream implements Downstream {
       this.#blocked = true;
       this.#pause();
     }
+  }
+
+  /** Payload for the request-body filters, once the real server can take bytes and nothing waits before it. */
+  #filter(ex: Exchange, chunk: Buffer, last: boolean): void {
+    const upstream = ex.upstream;
+    if (upstream === null || !upstream.writable || this.#held !== null || this.#blocked) return this.#hold(chunk, last);
+    ex.requestBody(chunk, last);
   }
 
   #hold(bytes: Buffer, end: boolean): void {
@@ -238,13 +250,15 @@ export class H2Stream implements Downstream {
     }
   }
 
-  pauseRequest(_ex: Exchange): void {
+  pauseRequest(ex: Exchange): void {
+    if (ex !== this.#ex) return;
+    this.#blocked = true;
     this.#pause();
   }
 
   /** The real server can take body bytes (connected, or drained): send what we held, read on. */
   resumeRequest(ex: Exchange): void {
-    if (ex !== this.#ex || ex.ended) return;
+    if (ex !== this.#ex || ex.ended || ex.requestBodyHeld) return;
     this.#blocked = false;
     const held = this.#held;
     if (held !== null) {
@@ -252,6 +266,25 @@ export class H2Stream implements Downstream {
       this.#heldBytes = 0;
       const end = this.#heldEnd;
       this.#heldEnd = false;
+      if (this.#filtering) {
+        for (let i = 0; i < held.length; i++) {
+          ex.requestBody(held[i]!, end && i === held.length - 1);
+          if (ex.ended) return;
+          if (this.#blocked && i < held.length - 1) {
+            // A filter stopped, or the real server is full: the rest waits for the next resume.
+            this.#held = held.slice(i + 1);
+            for (const b of this.#held) this.#heldBytes += b.length;
+            this.#heldEnd = end;
+            return;
+          }
+        }
+        if (this.#blocked) return;
+        if (this.#paused && !this.#bodyDone) {
+          this.#paused = false;
+          this.stream.resume();
+        }
+        return;
+      }
       const upstream = ex.upstream!;
       for (let i = 0; i < held.length; i++) {
         const last = end && i === held.length - 1;
@@ -308,6 +341,15 @@ export class H2Stream implements Downstream {
     return room;
   }
 
+  framePayload(_ex: Exchange, _res: UpstreamResponseHead, _length: number): void {
+    // HTTP/2 frames any body as DATA; a Content-Length still in the head is checked by the exchange.
+  }
+
+  sendPayload(ex: Exchange, chunk: Buffer, _last: boolean): boolean {
+    // The end of the stream is written when the exchange completes (done).
+    return chunk.length === 0 ? true : this.sendResponseBody(ex, chunk);
+  }
+
   sendLocal(ex: Exchange, answer: LocalAnswer): boolean {
     ex.bytesOut += this.#respondLocal(answer, ex.method === 'HEAD');
     return false;
@@ -346,9 +388,10 @@ export class H2Stream implements Downstream {
     // The head is not handed back: the exchange's log filters still read it (H1 does the same).
     this.disarmUpstream();
     this.#ex = null;
-    if (!this.stream.closed) {
-        this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
-    }
+    // destroy, not close(INTERNAL_ERROR): close ends our side first (an empty DATA with
+    // END_STREAM, then the RST_STREAM the client then ignores), so a cut response would read as
+    // whole; destroy sends RST_STREAM INTERNAL_ERROR alone.
+    if (!this.stream.closed && !this.stream.destroyed) this.stream.destroy(new Error('response cut'));
     this.#finish();
   }
 

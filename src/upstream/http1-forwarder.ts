@@ -15,6 +15,12 @@
  * - a reset after the request was sent: another server, under the same rule.
  * Every ending carries a termination code; the client sees a short reason, the log the detail.
  *
+ * Filters (src/exchange/filter.ts): a response-header filter that stops gets the head copied
+ * out of the worker's scratch and the real server paused until `continueResponse`; a virtual
+ * service with response-body filters gets its bodies as payload through the exchange
+ * (`Exchange.responseBody`), the real server paused while they hold it. Without them, bodies are
+ * relayed as the real server framed them, and one flag (`#special`) keeps that path apart.
+ *
  * Kept in one class on purpose, like the connection it serves: every hop through a stream,
  * promise or per-request object costs throughput (bench: one object per request here, and the
  * socket events call straight in).
@@ -24,11 +30,13 @@ import { FieldTable } from '../http/fields.ts';
 import { isIdempotent } from '../http/methods.ts';
 import { ParseError } from '../http/parse-error.ts';
 import { BodyKind } from '../http/request-head.ts';
+import { HeaderKind } from '../http/header-kind.ts';
 import { ResponseHead, parseResponseHead } from '../http/response-head.ts';
 import { writeUpstreamRequestHead, type RequestEdits } from '../http/rewrite.ts';
 import { DeadlineKind } from '../exchange/deadline.ts';
 import type { Exchange } from '../exchange/exchange.ts';
-import { H1Headers, type HeaderEdits } from '../exchange/headers.ts';
+import { FilterStatus } from '../exchange/filter.ts';
+import { H1Headers, type HeaderEdits, type MutableHeaders } from '../exchange/headers.ts';
 import { Termination } from '../exchange/termination.ts';
 import type { Upstream, UpstreamResponseHead } from '../exchange/types.ts';
 import type { HttpFrontEnd } from '../frontend/http-front-end.ts';
@@ -42,6 +50,8 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_FIELDS = 256;
 const NO_FIELDS: RequestEdits['added'] = [];
+const CHUNKED_FIELD: RequestEdits['added'][number] = ['Transfer-Encoding', 'chunked'];
+const CONTENT_LENGTH_LINE = /^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$/im;
 const EMPTY = Buffer.alloc(0);
 /** Errors of the connection itself; on a TLS server, anything else failed in its handshake (a certificate, a name, an alert). */
 const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
@@ -52,7 +62,8 @@ const SPARE_HEADS: ResponseHeadView[] = [];
 /**
  * A response head while it is read and passed on (readResponseHead, synchronously): its parse
  * and the view filters and the downstream get. Scratch, taken from SPARE_HEADS and given back
- * when readResponseHead returns, so a response allocates neither.
+ * when readResponseHead returns, so a response allocates neither; a head a filter holds past
+ * that is copied out (`copy`).
  */
 class ResponseHeadView implements UpstreamResponseHead {
   readonly head = new ResponseHead();
@@ -60,12 +71,15 @@ class ResponseHeadView implements UpstreamResponseHead {
   from = 0;
   fields: FieldTable = NO_TABLE;
   additions = '';
+  /** The view filters edit through (headers()); its additions join `additions` at flush(). */
+  #headers: H1Headers | null = null;
 
   use(buf: Buffer, from: number, fields: FieldTable): this {
     this.buf = buf;
     this.from = from;
     this.fields = fields;
     this.additions = '';
+    this.#headers = null;
     return this;
   }
 
@@ -74,12 +88,72 @@ class ResponseHeadView implements UpstreamResponseHead {
     this.buf = EMPTY;
     this.fields = NO_TABLE;
     this.additions = '';
+    this.#headers = null;
   }
 
   edit(edits: HeaderEdits): void {
+    if (this.#headers !== null) {
+      // Filters hold a view already: the same one, so their edits and these see each other.
+      edits.apply(this.#headers);
+      return;
+    }
     const headers = new H1Headers(this.buf, this.fields);
     edits.apply(headers);
     this.additions += headers.additions();
+  }
+
+  headers(): MutableHeaders {
+    return (this.#headers ??= new H1Headers(this.buf, this.fields));
+  }
+
+  /** Before the head is written: the lines filters added join `additions`. */
+  flush(): void {
+    const headers = this.#headers;
+    if (headers === null) return;
+    this.additions += headers.additions();
+    this.#headers = null;
+  }
+
+  /**
+   * After flush, for a body that passes through response-body filters: the Content-Length the
+   * head declares (the real server's, kept, or one a filter set), or -1. A Content-Length that
+   * did not frame the real server's body (chunked or close-delimited) is not passed on.
+   */
+  declaredLength(): number {
+    const head = this.head;
+    const fields = this.fields;
+    for (let i = 0; i < fields.count; i++) {
+      if (fields.kind[i] !== HeaderKind.CONTENT_LENGTH || fields.drop[i] === 1) continue;
+      if (head.bodyKind === BodyKind.LENGTH) return head.contentLength;
+      fields.drop[i] = 1;
+    }
+    const added = CONTENT_LENGTH_LINE.exec(this.additions);
+    return added === null ? -1 : Number(added[1]);
+  }
+
+  /** An owned copy (the read buffer, the table, the filters' edits so far), for a head a filter holds. */
+  copy(): ResponseHeadView {
+    const owned = new ResponseHeadView();
+    Object.assign(owned.head, this.head);
+    const from = this.fields;
+    const fields = new FieldTable(from.capacity);
+    fields.count = from.count;
+    fields.lineStart.set(from.lineStart);
+    fields.nameEnd.set(from.nameEnd);
+    fields.valueStart.set(from.valueStart);
+    fields.valueEnd.set(from.valueEnd);
+    fields.lineEnd.set(from.lineEnd);
+    fields.kind.set(from.kind);
+    fields.drop.set(from.drop);
+    // The whole read, so the offsets hold and the body bytes that came with the head stay.
+    owned.use(Buffer.from(this.buf), this.from, fields);
+    owned.additions = this.additions;
+    const headers = this.#headers;
+    if (headers !== null) {
+      const view = owned.headers();
+      for (const [name, value] of headers.added()) view.add(name, value);
+    }
+    return owned;
   }
 }
 
@@ -113,6 +187,16 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
   #sent1xx = false;
   #upstreamPaused = false;
   #tunnel = false;
+  /** Not the plain relay: a tunnel, a head a filter holds, or a body through response-body filters. */
+  #special = false;
+  /** The response head, copied, while a response-header filter holds it; what the server sent meanwhile. */
+  #heldHead: ResponseHeadView | null = null;
+  #heldRest: Buffer[] | null = null;
+  #closedWhileHeld = false;
+  /** The body passes through response-body filters, as payload. */
+  #filtering = false;
+  /** The real server's side of the response is over (the body read whole, the connection let go). */
+  #resDone = false;
 
   // PoolWaiter
   inQueue = false;
@@ -134,17 +218,31 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const early = ex.earlyBody;
     const extra = early === null ? 0 : early.length;
     const fields = ex.fields!;
+    const head = ex.head;
     let edits: RequestEdits | null = null;
-    if (ex.requestEdits !== null || ex.rewrittenTarget !== null) {
+    const viewed = ex.editedRequestHeaders;
+    if (ex.requestEdits !== null || ex.rewrittenTarget !== null || viewed !== null) {
       let added: RequestEdits['added'] = NO_FIELDS;
-      if (ex.requestEdits !== null) {
-        const headers = new H1Headers(ex.head.buf, fields);
-        ex.requestEdits.apply(headers);
+      if (ex.requestEdits !== null || viewed !== null) {
+        const headers = viewed ?? new H1Headers(head.buf, fields);
+        ex.requestEdits?.apply(headers);
         added = headers.added();
       }
       edits = { target: ex.rewrittenTarget, added };
     }
-    const { buf, headLength } = writeUpstreamRequestHead(ex.head, fields, ex.peerAddress, this.#fe.policy, extra, edits);
+    if (head.bodyKind === BodyKind.CHUNKED) ex.chunkedToUpstream = true;
+    else if (head.bodyKind === BodyKind.LENGTH && head.contentLengthField >= 0 && fields.drop[head.contentLengthField] === 1 && this.#fe.chain.requestBody.length > 0) {
+      if (head.http10 && head.hostStart < 0) {
+        // Sent on as HTTP/1.0 (no Host to make it 1.1): no chunked framing there, so the length stays.
+        fields.drop[head.contentLengthField] = 0;
+      } else {
+        // A request-body filter removed Content-Length to resize the body: it goes chunked.
+        ex.chunkedToUpstream = true;
+        head.contentLengthField = -1;
+        edits = { target: edits?.target ?? null, added: [...(edits?.added ?? NO_FIELDS), CHUNKED_FIELD] };
+      }
+    }
+    const { buf, headLength } = writeUpstreamRequestHead(head, fields, ex.peerAddress, this.#fe.policy, extra, edits);
     if (early !== null) early.copy(buf, headLength);
     this.#firstWrite = buf;
     ex.earlyBody = null;
@@ -260,10 +358,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     this.#fe.ctx.noteRead(chunk.length);
     if (up !== this.#up) return;
     const ex = this.#ex;
-    if (this.#tunnel) {
-      if (!ex.downstream.sendResponseBody(ex, chunk)) this.#pauseUpstream();
-      return;
-    }
+    if (this.#special) return this.#specialData(chunk);
     if (ex.downstream.upstreamDeadlineKind === DeadlineKind.RESPONSE) ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
     if (!this.#resStarted) {
       const data = this.#resBuf === null ? chunk : Buffer.concat([this.#resBuf, chunk]);
@@ -272,6 +367,23 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     } else {
       this.#relayBody(chunk, 0);
     }
+  }
+
+  /** Real server bytes off the plain relay: a tunnel's, a held head's, a filtered body's. */
+  #specialData(chunk: Buffer): void {
+    const ex = this.#ex;
+    if (this.#tunnel) {
+      if (!ex.downstream.sendResponseBody(ex, chunk)) this.#pauseUpstream();
+      return;
+    }
+    if (ex.downstream.upstreamDeadlineKind === DeadlineKind.RESPONSE) ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
+    if (this.#heldHead !== null) {
+      // Read before the pause took hold: kept for when the head goes on.
+      (this.#heldRest ??= []).push(Buffer.from(chunk));
+      this.#pauseUpstream();
+      return;
+    }
+    this.#filterBody(chunk, 0);
   }
 
   /** Public so that a test can make it throw (the fault containment test); nothing else calls it. */
@@ -326,7 +438,48 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     this.#resRemaining = res.contentLength;
     this.#resReusable = res.reusable;
     if (ex.keys !== null) view.additions = ex.pool.respond(ex, data, fields, server, Date.now());
-    ex.onResponseHead(view);
+    if (ex.onResponseHead(view) !== FilterStatus.CONTINUE) {
+      // A filter answered (the exchange is over) or holds the head: copy it out of the scratch
+      // and stop reading the real server until continueResponse.
+      if (ex.ended || this.#cancelled) return;
+      const held = view.copy();
+      this.#heldHead = held;
+      this.#special = true;
+      ex.response = held;
+      this.#pauseUpstream();
+      return;
+    }
+    this.#sendHead(data, view);
+  }
+
+  continueResponse(): void {
+    const view = this.#heldHead;
+    const ex = this.#ex;
+    if (view === null || this.#cancelled || ex.ended) return;
+    this.#heldHead = null;
+    this.#special = false;
+    const rest = this.#heldRest;
+    this.#heldRest = null;
+    this.#sendHead(view.buf, view);
+    if (rest !== null) {
+      for (const chunk of rest) {
+        if (this.#cancelled || ex.ended || this.#resDone) return;
+        if (this.#filtering) this.#filterBody(chunk, 0);
+        else this.#relayBody(chunk, 0);
+      }
+    }
+    if (this.#cancelled || ex.ended || this.#resDone) return;
+    if (this.#closedWhileHeld) return this.#closedMidResponse();
+    // Read on, unless a body filter holds the body now (a full client pauses it again on its next write).
+    if (!ex.responseHeld) this.onDownstreamDrain();
+  }
+
+  /** The head goes to the client (its filters done), then the body bytes that came with it. */
+  #sendHead(data: Buffer, view: ResponseHeadView): void {
+    const res = view.head;
+    const ex = this.#ex;
+    view.flush();
+    if (res.bodyKind !== BodyKind.NONE && this.#fe.chain.responseBody.length > 0) return this.#sendFilteredHead(data, view);
     this.#payload = res.bodyKind === BodyKind.CHUNKED && ex.downstream.wantsPayload(ex, res);
 
     const bodyStart = res.end;
@@ -357,6 +510,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     }
     ex.responseStarted = true;
     if (!ex.downstream.sendResponseHead(ex, view, bodyStart, passEnd, false)) this.#pauseUpstream();
+    ex.response = null;
     if (this.#payload) {
       const decoder = (this.#resChunked ??= new ChunkedDecoder());
       decoder.reset(this);
@@ -364,6 +518,65 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     }
     if (passEnd < data.length && res.bodyKind !== BodyKind.UNTIL_CLOSE) this.#resReusable = false; // stray bytes
     if (complete) this.#finish();
+  }
+
+  /**
+   * A body for the response-body filters: the head goes alone, and every body byte (those that
+   * came with it too) reaches the exchange as payload.
+   */
+  #sendFilteredHead(data: Buffer, view: ResponseHeadView): void {
+    const res = view.head;
+    const ex = this.#ex;
+    const length = view.declaredLength();
+    this.#filtering = true;
+    this.#special = true;
+    this.#payload = res.bodyKind === BodyKind.CHUNKED;
+    ex.startResponseBody(length);
+    ex.downstream.framePayload(ex, view, length);
+    ex.responseStarted = true;
+    if (!ex.downstream.sendResponseHead(ex, view, res.end, res.end, false)) this.#pauseUpstream();
+    ex.response = null;
+    if (this.#payload) {
+      const decoder = (this.#resChunked ??= new ChunkedDecoder());
+      decoder.reset({ onChunkData: (buf, start, end) => this.#filteredPayload(buf, start, end) });
+    }
+    this.#filterBody(data, res.end);
+  }
+
+  /** Body bytes (buf from `start`) for the response-body filters, as payload. */
+  #filterBody(chunk: Buffer, start: number): void {
+    const ex = this.#ex;
+    switch (this.#resBodyKind) {
+      case BodyKind.CHUNKED: {
+        const r = this.#resChunked!.feed(chunk, start, chunk.length);
+        if (this.#cancelled || ex.ended) return;
+        if (r === CHUNKED_ERROR) return this.#abort(Termination.UPSTREAM_MALFORMED, 'invalid chunked body from real server');
+        if (r === CHUNKED_NEED_MORE) return;
+        if (r < chunk.length) this.#resReusable = false;
+        this.#upstreamDone();
+        this.#pushBody(EMPTY, true);
+        return;
+      }
+      case BodyKind.LENGTH: {
+        const end = Math.min(chunk.length, start + this.#resRemaining);
+        this.#resRemaining -= end - start;
+        const complete = this.#resRemaining === 0;
+        if (end < chunk.length) this.#resReusable = false;
+        if (complete) this.#upstreamDone();
+        if (end > start || complete) this.#pushBody(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end), complete);
+        return;
+      }
+      default: // UNTIL_CLOSE: the close ends it (#closedMidResponse)
+        if (chunk.length > start) this.#pushBody(start === 0 ? chunk : chunk.subarray(start), false);
+    }
+  }
+
+  #filteredPayload(buf: Buffer, start: number, end: number): void {
+    if (end > start && !this.#cancelled && !this.#ex.ended) this.#pushBody(buf.subarray(start, end), false);
+  }
+
+  #pushBody(chunk: Buffer, last: boolean): void {
+    if (!this.#ex.responseBody(chunk, last)) this.#pauseUpstream();
   }
 
   #relayBody(chunk: Buffer, start: number): void {
@@ -421,6 +634,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const fields = view.fields;
     const ex = this.#ex;
     this.#tunnel = true;
+    this.#special = true;
     this.#resStarted = true;
     this.#firstWrite = null;
     ex.status = 101;
@@ -471,11 +685,23 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
       }
       return this.#retryOrFail(Termination.UPSTREAM_RESET, `real server ${server.id} closed the connection without a response${up.error ? ` (${up.error})` : ''}`, whole);
     }
+    // Held: what was read may be the whole response; judged when the head goes on.
+    if (this.#heldHead !== null) {
+      this.#closedWhileHeld = true;
+      return;
+    }
+    this.#closedMidResponse();
+  }
+
+  /** The real server closed after its response head: the end of a close-delimited body, else a cut. */
+  #closedMidResponse(): void {
     if (this.#resBodyKind === BodyKind.UNTIL_CLOSE) {
       this.#resReusable = false;
-      return this.#finish();
+      if (!this.#filtering) return this.#finish();
+      this.#upstreamDone();
+      return this.#pushBody(EMPTY, true);
     }
-    this.#abort(Termination.UPSTREAM_RESET, `real server ${server.id} closed the connection mid-response`);
+    this.#abort(Termination.UPSTREAM_RESET, `real server ${this.#ex.server!.id} closed the connection mid-response`);
   }
 
   /** The attempt failed before any response; try another real server when allowed. */
@@ -510,6 +736,8 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const id = server?.id ?? '?';
     // A paused side means we were waiting for the other one to read: blame the right party.
     if (this.#resStarted) {
+      // A filter holding the response is not the real server's fault, nor the client's.
+      if (ex.responseHeld) return ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
       if (this.#upstreamPaused) return this.#abort(Termination.CLIENT_STOPPED_READING, 'client stopped reading the response');
       return this.#abort(Termination.UPSTREAM_RESPONSE_TIMEOUT, `real server ${id} stalled mid-response`);
     }
@@ -552,8 +780,15 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
   }
 
   #finish(): void {
+    this.#upstreamDone();
+    this.#ex.complete();
+  }
+
+  /** The response was read whole: the real server's connection goes back to its pool (or closes). */
+  #upstreamDone(): void {
     const ex = this.#ex;
     const server = ex.server!;
+    this.#resDone = true;
     this.#release();
     ex.downstream.disarmUpstream();
     const up = this.#up;
@@ -570,7 +805,6 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
         up.destroy();
       }
     }
-    ex.complete();
   }
 
   /** The exchange ended otherwise (the client left, a rule answered): let go of everything. */
