@@ -12,6 +12,7 @@ import type { WorkerRealServerStats, WorkerStats } from '../worker/messages.ts';
 import type { GslbConfig } from '../config/gslb.ts';
 import { addDnsCounters, emptyDnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
+import type { OcspCertificateStatus } from '../tls/ocsp.ts';
 import type { AcmeCertificateStatus, ApiSiteStatus, CertificateStatus, GslbFqdnStatus, GslbStatus, PoolStatus, RealServerStatus, StatusDocument, VirtualServiceStatus } from './types.ts';
 
 export interface StatusInput {
@@ -31,6 +32,8 @@ export interface StatusInput {
   certificates?: ReadonlyMap<string, CertificateStatus[]>;
   /** The certificates tls.acme manages (AcmeManager.status()), matched to those by their file. */
   acme?: readonly AcmeCertificateStatus[];
+  /** OCSP stapling's state per certificate (OcspManager.status()), matched to those by their file. */
+  ocsp?: readonly OcspCertificateStatus[];
 }
 
 export function buildStatus(input: StatusInput): StatusDocument {
@@ -59,7 +62,7 @@ export function buildStatus(input: StatusInput): StatusDocument {
     const http2 = http2Events(perWorker);
     if (http2 !== null) entry.http2 = http2;
     const certificates = input.certificates?.get(vs.name);
-    if (certificates !== undefined) entry.certificates = withAcme(certificates, input.acme);
+    if (certificates !== undefined) entry.certificates = withOcsp(withAcme(certificates, input.acme), input.ocsp);
     return entry;
   });
   for (const vs of virtualServices) {
@@ -84,6 +87,16 @@ function withAcme(certificates: CertificateStatus[], acme: readonly AcmeCertific
   return certificates.map((c) => {
     const managed = byFile.get(c.certFile);
     return managed === undefined ? c : { ...c, acme: managed };
+  });
+}
+
+/** A service's certificates, each one OCSP stapling fetches for with its state (last fetch, dates, good/revoked/error). */
+function withOcsp(certificates: CertificateStatus[], ocsp: readonly OcspCertificateStatus[] | undefined): CertificateStatus[] {
+  if (ocsp === undefined || ocsp.length === 0) return certificates;
+  const byFile = new Map(ocsp.map((o) => [o.certFile, o]));
+  return certificates.map((c) => {
+    const state = byFile.get(c.certFile);
+    return state === undefined ? c : { ...c, ocsp: state };
   });
 }
 

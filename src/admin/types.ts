@@ -10,6 +10,7 @@ import type { LoadResult } from '../config/load.ts';
 import type { PoolTarget } from './config-edit.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
+import type { OcspCertificateStatus } from '../tls/ocsp.ts';
 
 /** One real server in GET /api/v1/status. */
 export interface RealServerStatus {
@@ -71,6 +72,8 @@ export interface CertificateStatus {
   warnings?: string[];
   /** A certificate tls.acme obtains and renews: what the ACME client knows of it now. */
   acme?: AcmeCertificateStatus;
+  /** With tls.ocsp: its OCSP state (stapled or not, the response's dates, the last fetch and error). */
+  ocsp?: OcspCertificateStatus;
 }
 
 /** One certificate of tls.acme, as the supervisor's ACME client (src/acme/manager.ts) sees it. */

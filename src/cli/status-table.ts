@@ -14,6 +14,7 @@ const POOL_HEADER = ['POOL', 'SCHEDULER', 'PERSISTENCE', 'QUEUED', 'USED BY'] as
 const HEADER = ['POOL', 'REAL SERVER', 'STATE', 'HEALTH', 'ACTIVE', 'REQUESTS', 'REASON'] as const;
 const CERTIFICATE_HEADER = ['VIRTUAL SERVICE', 'CERTIFICATE', 'KEY', 'EXPIRES', 'ISSUER', 'NOTE'] as const;
 const ACME_HEADER = ['ACME NAME', 'STATE', 'ISSUER', 'EXPIRES', 'RENEWED', 'NEXT ATTEMPT', 'LAST ERROR'] as const;
+const OCSP_HEADER = ['OCSP CERTIFICATE', 'STATE', 'STAPLED', 'THIS UPDATE', 'NEXT UPDATE', 'NEXT FETCH', 'LAST ERROR'] as const;
 
 export function formatStatusTable(doc: StatusDocument): string {
   const out: string[] = [];
@@ -28,6 +29,8 @@ export function formatStatusTable(doc: StatusDocument): string {
     if (certificates.length > 0) out.push('', ...table(CERTIFICATE_HEADER, certificates));
     const acme = acmeRows(doc);
     if (acme.length > 0) out.push('', ...table(ACME_HEADER, acme));
+    const ocsp = ocspRows(doc);
+    if (ocsp.length > 0) out.push('', ...table(OCSP_HEADER, ocsp));
     const pools = doc.pools.map((pool) => [pool.name, pool.scheduler, pool.persistence ?? 'off', String(pool.queued), usedBy(pool.usedBy)]);
     out.push('', ...table(POOL_HEADER, pools));
     const rows: string[][] = [];
@@ -62,6 +65,22 @@ function acmeRows(doc: StatusDocument): string[][] {
       seen.add(acme.certFile);
       const error = acme.lastError === null ? '-' : `${acme.lastError}${acme.failures > 1 ? ` (${acme.failures} failures in a row)` : ''}`;
       rows.push([acme.name, acme.state, acme.issuer ?? '-', acme.notAfter?.slice(0, 10) ?? '-', minutes(acme.lastRenewal), minutes(acme.nextAttempt), error]);
+    }
+  }
+  return rows;
+}
+
+/** One line per certificate OCSP stapling fetches for (once, however many services serve it): its state, whether it is stapled, the response's dates, the next fetch, the last error. */
+function ocspRows(doc: StatusDocument): string[][] {
+  const seen = new Set<string>();
+  const rows: string[][] = [];
+  for (const vs of doc.virtualServices) {
+    for (const c of vs.certificates ?? []) {
+      const ocsp = c.ocsp;
+      if (ocsp === undefined || seen.has(ocsp.certFile)) continue;
+      seen.add(ocsp.certFile);
+      const error = ocsp.lastError === null ? '-' : `${ocsp.lastError}${ocsp.failures > 1 ? ` (${ocsp.failures} failures in a row)` : ''}`;
+      rows.push([c.names.join(' ') || ocsp.certFile, ocsp.state, ocsp.stapled ? 'yes' : 'no', minutes(ocsp.thisUpdate), minutes(ocsp.nextUpdate), minutes(ocsp.nextFetch), error]);
     }
   }
   return rows;

@@ -74,6 +74,16 @@ const SessionTicketsSchema = z.strictObject({
   ),
 });
 
+const OcspSchema = z.strictObject({
+  enabled: field(z.boolean().default(false), 'Staple each certificate\'s OCSP response to the handshakes of clients that ask for it (status_request), so they need not ask the CA themselves. Off by default: several public CAs (Let\'s Encrypt among them) have stopped OCSP.'),
+  responder: field(
+    z.url({ protocol: /^https?$/ }).optional(),
+    'The OCSP responder to ask for every certificate of this service, instead of the one each certificate names (its Authority Information Access OCSP URL): a private CA\'s responder, or a cache in front of it.',
+    { noun: 'an OCSP responder URL', allowed: 'an http:// or https:// URL, e.g. http://ocsp.example.com' },
+  ),
+  timeout: duration('5s', 'How long one fetch may take, from connecting to the last byte; a fetch that takes longer fails and is retried with back-off. Handshakes never wait for a fetch.'),
+});
+
 /** mTLS modes, nginx's ssl_verify_client: off, optional, on. */
 export const CLIENT_AUTH_MODES = ['none', 'optional', 'required'] as const;
 
@@ -118,6 +128,10 @@ const tlsBase = {
   minVersion: field(z.enum(TLS_VERSIONS).optional(), 'Lowest protocol version, instead of the policy\'s (for those who must).', { noun: 'a TLS version' }),
   ciphers: field(z.string().min(1).max(4096).optional(), 'OpenSSL cipher list (TLS 1.2 ciphers and TLS 1.3 suites), instead of the policy\'s (for those who must).'),
   sessionTickets: field(SessionTicketsSchema.prefault({}), 'TLS session resumption by tickets (RFC 5077, and TLS 1.3\'s), with keys every worker shares and that rotate.'),
+  ocsp: field(
+    OcspSchema.prefault({}),
+    'OCSP stapling. When enabled, the supervisor fetches each certificate\'s OCSP response in the background (never holding up a start or a handshake), checks it (signed by the issuer or its responder, for this certificate, in date), keeps the last good one and refreshes it halfway through its validity, retrying with back-off from 1 minute to 1 hour. An expired response is never stapled, and a revoked certificate is logged as an error and served without one. The certificate file must hold the issuer\'s certificate after the leaf.',
+  ),
   handshakeTimeout: duration('10s', 'Time a new client has to complete its TLS handshake (from the start of its ClientHello wait); then it is closed. Failed and timed-out handshakes are not logged one by one on http services, as HAProxy does not by default; on tcp services each connection has its line (termination client-tls-failed).'),
 };
 

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { TLSSocket, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { StreamTlsConfig, TlsConfig } from '../config/tls.ts';
 import { CertificateStore } from '../tls/certificate-store.ts';
@@ -20,6 +20,7 @@ import { MAX_CLIENT_HELLO, readClientHello, readServerName } from '../tls/client
 import { ACME_TLS_ALPN, AcmeChallengeStore } from '../acme/challenge-store.ts';
 import { loadClientAuth } from '../tls/client-auth-files.ts';
 import { readClientCertificate, setClientCertificate } from '../tls/client-certificate.ts';
+import { OcspStaples, staplingServers, type StaplingServer } from '../tls/ocsp-staples.ts';
 
 const EMPTY = Buffer.alloc(0);
 const ignore = (): void => {};
@@ -44,24 +45,34 @@ export class TlsFrontEnd {
   readonly #clientAuth: 'none' | 'optional' | 'required';
   /** tls-alpn-01 challenges of tls.acme's names (src/acme); null without acme. */
   readonly #acme: AcmeChallengeStore | null;
+  /** tls.ocsp: each context's stapling `server` for its TLSSockets (src/tls/ocsp-staples.ts); null when off. */
+  readonly #stapling: Map<SecureContext, StaplingServer> | null;
 
   /**
    * The same front end, its certificate contexts built a slice at a time so that a worker that
    * serves traffic while it applies a config of thousands of certificates never stalls for the
    * whole build (CertificateStore.buildInSlices). What a worker's apply uses.
    */
-  static async create(config: TlsConfig | StreamTlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date()): Promise<TlsFrontEnd> {
+  static async create(config: TlsConfig | StreamTlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date(), staples: OcspStaples | null = null): Promise<TlsFrontEnd> {
     const prepared = prepare(config, ticketSecret, serviceName, now);
     const store = await CertificateStore.buildInSlices(prepared.loaded, prepared.options);
-    return new TlsFrontEnd(config, ticketSecret, serviceName, now, { prepared, store });
+    return new TlsFrontEnd(config, ticketSecret, serviceName, now, { prepared, store }, staples);
   }
 
   /**
    * `ticketSecret`: the worker's (the supervisor draws one per start and gives it to every
    * worker), unless the config names a key file. Throws (a config error) when a certificate file
-   * changed since validation and no longer loads.
+   * changed since validation and no longer loads. `staples`: the worker's OCSP responses, which
+   * the supervisor keeps up to date (used only with tls.ocsp.enabled; none are stapled without).
    */
-  constructor(config: TlsConfig | StreamTlsConfig, ticketSecret: Buffer, serviceName: string, now = new Date(), built?: { prepared: Prepared; store: CertificateStore }) {
+  constructor(
+    config: TlsConfig | StreamTlsConfig,
+    ticketSecret: Buffer,
+    serviceName: string,
+    now = new Date(),
+    built?: { prepared: Prepared; store: CertificateStore },
+    staples: OcspStaples | null = null,
+  ) {
     const prepared = built?.prepared ?? prepare(config, ticketSecret, serviceName, now);
     const { loaded, warnings, options } = prepared;
     this.#ticketSecret = prepared.ticketSecret;
@@ -75,6 +86,7 @@ export class TlsFrontEnd {
     this.#handshakeTimeoutMs = config.handshakeTimeout;
     const acme = 'acme' in config ? config.acme : undefined;
     this.#acme = acme === undefined ? null : new AcmeChallengeStore(new Map(acme.names.map((name) => [name, acme.storage])));
+    this.#stapling = config.ocsp.enabled ? staplingServers(this.store, staples ?? new OcspStaples()) : null;
   }
 
   /** The worker's tick: a new ticket key when the rotation period has turned (the same moment in every worker). */
@@ -176,13 +188,17 @@ export class TlsFrontEnd {
     };
     const handshake = (servername: string | null, acmeContext: SecureContext | null): void => {
       challenge = acmeContext !== null;
+      const secureContext = acmeContext ?? this.store.contextFor(servername);
       tls = new TLSSocket(socket, {
         isServer: true,
-        secureContext: acmeContext ?? this.store.contextFor(servername),
+        secureContext,
         ALPNProtocols: challenge ? ACME_ALPN : this.#alpn,
         // Sends a CertificateRequest naming the CAs; required adds SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
         requestCert: !challenge && this.#clientAuth !== 'none',
         rejectUnauthorized: !challenge && this.#clientAuth === 'required',
+        // OCSP stapling (src/tls/ocsp-staples.ts): Node reads a staple only from a server's
+        // 'OCSPRequest' listener; without one the handshake runs no certificate callback at all.
+        server: this.#stapling?.get(secureContext) as unknown as Server | undefined,
       });
       tls.once('secure', onSecure);
       tls.once('error', onError);

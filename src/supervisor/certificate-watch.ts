@@ -16,6 +16,7 @@ import type { Config } from '../config/schema.ts';
 import { CertificateProblemCode, loadCertificate, type CertificateProblem } from '../tls/certificate-file.ts';
 import { certificateFile } from '../acme/paths.ts';
 import { clientCertificateWarnings, upstreamTlsFiles } from '../config/upstream-tls.ts';
+import { ocspPlans, type OcspTarget } from '../tls/ocsp-targets.ts';
 
 export const SETTLE_MS = 500;
 
@@ -43,11 +44,13 @@ export function certificateFilesOf(config: Config): string[] {
 
 /**
  * Every https virtual service's certificates as they are on disk now (for the status view), and
- * their warnings (expired, expiring, chain incomplete) for the log.
+ * their warnings (expired, expiring, chain incomplete; with tls.ocsp, what cannot be stapled) for
+ * the log; and the certificates OCSP stapling fetches responses for.
  */
-export function certificateStatus(config: Config, now: Date): { byService: Map<string, CertificateStatus[]>; warnings: CertificateProblem[] } {
+export function certificateStatus(config: Config, now: Date): { byService: Map<string, CertificateStatus[]>; warnings: CertificateProblem[]; ocsp: OcspTarget[] } {
   const byService = new Map<string, CertificateStatus[]>();
   const warnings: CertificateProblem[] = [];
+  const ocsp: OcspTarget[] = [];
   for (const vs of config.virtualServices) {
     const tls = vs.protocol === 'https' || vs.protocol === 'tcp' ? vs.tls : undefined;
     if (tls === undefined) continue;
@@ -55,9 +58,14 @@ export function certificateStatus(config: Config, now: Date): { byService: Map<s
     // ACME renews its own certificates (and says so when it cannot): "expires soon, renew it" is not the operator's to act on.
     const acme = vs.protocol === 'https' && vs.tls.acme !== undefined ? vs.tls.acme : undefined;
     const managed = new Set(acme?.names.map((name) => certificateFile(acme.storage, name)));
+    const loads = tls.certificates.map((c) => loadCertificate({ cert: c.cert, key: c.key }, now));
+    const plans = ocspPlans(tls.ocsp, tls.certificates.map((c) => c.cert), loads.map((l) => l.certificate));
+    ocsp.push(...plans.targets);
+    const ocspProblems = Map.groupBy(plans.problems, (p) => p.index);
     const list = tls.certificates.map((c, index): CertificateStatus => {
-      const { certificate, problems } = loadCertificate({ cert: c.cert, key: c.key }, now);
+      const { certificate, problems } = loads[index]!;
       const own = problems.filter((p) => p.severity === 'warning' && !(p.code === CertificateProblemCode.EXPIRES_SOON && managed.has(c.cert)));
+      for (const p of ocspProblems.get(index) ?? []) own.push(p.problem);
       for (const p of own) warnings.push({ ...p, message: `virtual service "${vs.name}": ${p.message}` });
       const entry: CertificateStatus = {
         names: certificate?.names ?? [],
@@ -75,7 +83,7 @@ export function certificateStatus(config: Config, now: Date): { byService: Map<s
     byService.set(vs.name, list);
   }
   warnings.push(...clientCertificateWarnings(config.pools, now));
-  return { byService, warnings };
+  return { byService, warnings, ocsp };
 }
 
 export class CertificateWatch {

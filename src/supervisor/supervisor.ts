@@ -27,6 +27,8 @@ import { REGEX_SAFETY_FLAGS } from '../rules/regex.ts';
 import type { SiteReport } from '../gslb/types.ts';
 import { CertificateWatch, certificateFilesOf, certificateStatus } from './certificate-watch.ts';
 import { AcmeManager } from '../acme/manager.ts';
+import { OcspManager } from '../tls/ocsp-manager.ts';
+import type { Staple } from '../tls/ocsp.ts';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
 /** How long SIGTERM lets requests in flight finish before workers are stopped hard. */
@@ -93,6 +95,11 @@ class Supervisor {
    * certificate lists (prepare), so the certificate watch above reloads the workers with it.
    */
   readonly #acme: AcmeManager;
+  /**
+   * OCSP stapling (tls.ocsp, src/tls/ocsp-manager.ts): fetched here, once per certificate, in the
+   * background; each good response goes to every worker, which staples it from memory.
+   */
+  readonly #ocsp: OcspManager;
   readonly #adminBackend: AdminBackend = {
     status: () => this.#status(),
     setState: (target, address, state) => this.#setState(target, address, state),
@@ -109,6 +116,7 @@ class Supervisor {
       // Another node renewed into the shared storage folder: this machine's file watch may not see it.
       onExternalChange: () => this.#serially(() => this.#reload()).catch((error: unknown) => this.#log.error({ file: this.#configPath, error: String(error) }, 'reload failed')),
     });
+    this.#ocsp = new OcspManager({ log, onStaple: (fingerprint, staple) => this.#broadcast(ocspMessage(fingerprint, staple)) });
     this.#limits = new LimitAuthority({ workers: workerCount(config) });
     this.#limits.configure(configLimitSpecs(config));
     // The checks run here, once, not in every worker: N workers would mean N times the probes,
@@ -213,11 +221,16 @@ class Supervisor {
     this.#acme.apply(config).catch((error: unknown) => this.#log.error({ error: String(error) }, `ACME: ${error instanceof Error ? error.message : String(error)}`));
   }
 
-  /** Certificates as loaded, for the status view; expired, expiring or chain-incomplete ones are served all the same, and said once per load. */
+  /**
+   * Certificates as loaded, for the status view; expired, expiring or chain-incomplete ones are
+   * served all the same, and said once per load. OCSP stapling fetches for the certificates of
+   * this config from now on (never before the workers serve it: a start waits for no responder).
+   */
   #loadCertificateStatus(config: Config): void {
-    const { byService, warnings } = certificateStatus(config, new Date());
+    const { byService, warnings, ocsp } = certificateStatus(config, new Date());
     this.#certificateStatus = byService;
     for (const warning of warnings) this.#log.warn({ code: warning.code, file: warning.file }, warning.message);
+    this.#ocsp.apply(ocsp);
   }
 
   /** Fork a worker and resolve once it listens on every virtual service of the current config. */
@@ -256,6 +269,8 @@ class Supervisor {
     this.#sendHealthSnapshot(worker);
     this.#sendAgentSnapshot(worker);
     this.#sendGslbSnapshot(worker);
+    // A restarted worker staples from its first handshake, not from the next refresh.
+    for (const { fingerprint, staple } of this.#ocsp.staples()) this.#send(worker, ocspMessage(fingerprint, staple));
   }
 
   /** A new or restarted worker learns what the checks already know. */
@@ -427,6 +442,7 @@ class Supervisor {
       generation: this.#generation,
       certificates: this.#certificateStatus,
       acme: this.#acme.status(),
+      ocsp: this.#ocsp.status(),
       ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
     });
   }
@@ -515,11 +531,16 @@ class Supervisor {
     this.#certificates.close();
     // An order in flight is left to finish or die with the process; nothing new starts.
     void this.#acme.stop();
+    this.#ocsp.stop();
     this.#health.stop();
     this.#agents.stop();
     this.#gslb.stop();
     await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
   }
+}
+
+function ocspMessage(fingerprint: string, staple: Staple | null): ToWorker {
+  return { type: 'ocsp', fingerprint, response: staple?.response ?? null, expires: staple?.expires ?? 0 };
 }
 
 function gslbMessage(fqdn: string, sites: SiteReport[]): ToWorker {

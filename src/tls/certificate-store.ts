@@ -55,8 +55,8 @@ export class CertificateStore {
   readonly #wildcard = new Map<string, SecureContext>();
   readonly #certificates: readonly LoadedCertificate[];
   readonly #defaultIndex: number;
-  /** Every context built, once each (names share them). */
-  readonly #contexts: SecureContext[];
+  /** Every context built, once each (names share them), with the certificates it serves. */
+  readonly #contexts: Map<SecureContext, readonly LoadedCertificate[]>;
 
   /** The same as `new CertificateStore(...)`. Throws what createSecureContext throws. */
   static build(certificates: readonly LoadedCertificate[], base: ContextBase = {}): CertificateStore {
@@ -93,12 +93,14 @@ export class CertificateStore {
     const shared = sharedBase(base);
 
     const contexts = new Map<string, SecureContext>();
+    const members = new Map<SecureContext, readonly LoadedCertificate[]>();
     const contextOf = (indices: readonly number[]): SecureContext => {
       const key = indices.join(',');
       let context = contexts.get(key);
       if (context === undefined) {
         context = built.get(key) ?? buildContext(certificates, indices, shared);
         contexts.set(key, context);
+        members.set(context, indices.map((i) => certificates[i]!));
       }
       return context;
     };
@@ -110,7 +112,12 @@ export class CertificateStore {
       else this.#exact.set(name, context);
     }
     this.defaultContext = contextOf(defaultGroup(certificates, byName, this.#defaultIndex));
-    this.#contexts = [...contexts.values()];
+    this.#contexts = members;
+  }
+
+  /** Each context once, with the certificates it serves (one, or an RSA and an ECDSA twin): OCSP stapling needs to know (ocsp-staples.ts). */
+  contexts(): IterableIterator<[SecureContext, readonly LoadedCertificate[]]> {
+    return this.#contexts.entries();
   }
 
   /**
@@ -119,7 +126,7 @@ export class CertificateStore {
    * contexts are not a server's.
    */
   setTicketKeys(key: Buffer): void {
-    for (const context of this.#contexts) (context as unknown as NativeContextHolder).context.setTicketKeys(key);
+    for (const context of this.#contexts.keys()) (context as unknown as NativeContextHolder).context.setTicketKeys(key);
   }
 
   /** Exact name, then a wildcard one label deep, then the default. */
@@ -183,10 +190,23 @@ function normalizeName(name: string): string {
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
 }
 
+/**
+ * For each certificate (by index) that serves some of its names from a context shared with a
+ * certificate of another key type, those names. OCSP stapling cannot serve them (ocsp-staples.ts).
+ */
+export function sharedNames(certificates: ReadonlyArray<Pick<LoadedCertificate, 'names' | 'keyType'>>): Map<number, string[]> {
+  const shared = new Map<number, string[]>();
+  for (const [name, indices] of certificatesByName(certificates)) {
+    if (indices.length < 2) continue;
+    for (const i of indices) shared.set(i, [...(shared.get(i) ?? []), name]);
+  }
+  return shared;
+}
+
 // A context keeps one certificate per key type: a second RSA certificate for the same name would
 // silently replace the first inside OpenSSL. The first listed wins, so the order in the config
 // decides, as it does for the default.
-function certificatesByName(certificates: readonly LoadedCertificate[]): Map<string, number[]> {
+function certificatesByName(certificates: ReadonlyArray<Pick<LoadedCertificate, 'names' | 'keyType'>>): Map<string, number[]> {
   const byName = new Map<string, number[]>();
   for (const [index, certificate] of certificates.entries()) {
     for (const name of new Set(certificate.names.map(normalizeName))) {

@@ -14,6 +14,12 @@ export const CertificateProblemCode = {
   EXPIRES_SOON: 'FULCRUM_WARN_TLS_EXPIRES_SOON',
   /** The issuer's certificate is not in the file (or not right after the leaf). */
   CHAIN: 'FULCRUM_WARN_TLS_CHAIN',
+  /** tls.ocsp is on, and neither tls.ocsp.responder nor the certificate names an OCSP responder: no staple. */
+  OCSP_NO_RESPONDER: 'FULCRUM_WARN_OCSP_NO_RESPONDER',
+  /** tls.ocsp is on, and the issuer's certificate is not in the file: no OCSP request can name the certificate. */
+  OCSP_NO_ISSUER: 'FULCRUM_WARN_OCSP_NO_ISSUER',
+  /** tls.ocsp is on, and the certificate shares names with one of another key type: those names get no staple. */
+  OCSP_SHARED_NAMES: 'FULCRUM_WARN_OCSP_SHARED_NAMES',
 } as const;
 export type CertificateProblemCode = (typeof CertificateProblemCode)[keyof typeof CertificateProblemCode];
 

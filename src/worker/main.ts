@@ -36,6 +36,9 @@ process.on('message', (message: ToWorker) => {
     runtime.setSites(message.fqdn, message.sites);
   } else if (message.type === 'agent') {
     runtime.setAgent(message.pool, message.server, message.verdict);
+  } else if (message.type === 'ocsp') {
+    // Advanced serialization brings a Buffer back as one; Buffer.from covers a plain Uint8Array all the same.
+    runtime.setStaple(message.fingerprint, message.response === null ? null : { response: Buffer.from(message.response), expires: message.expires });
   } else if (message.type === 'stats') {
     send({ type: 'stats', id: message.id, data: runtime.stats() });
   } else if (message.type === 'drain') {

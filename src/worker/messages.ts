@@ -19,7 +19,13 @@ export type ToWorker =
   /** GSLB: an FQDN's sites as the supervisor's site checks see them (sent on every change, and in full to a new worker). */
   | { type: 'gslb'; fqdn: string; sites: SiteReport[] }
   /** The admin API asks for this worker's counters; answered with a `stats` message of the same id. */
-  | { type: 'stats'; id: number };
+  | { type: 'stats'; id: number }
+  /**
+   * OCSP stapling: the response to staple for the certificate of this SHA-256 fingerprint
+   * (X509Certificate.fingerprint256), until `expires` (epoch ms); null: staple none. The
+   * supervisor fetches (src/tls/ocsp-manager.ts); sent on every change, and in full to a new worker.
+   */
+  | { type: 'ocsp'; fingerprint: string; response: Buffer | null; expires: number };
 
 /** Worker → supervisor. */
 export type FromWorker =

@@ -21,6 +21,8 @@ import type { CountrySource } from '../filters/match-input.ts';
 import type { SiteReport } from '../gslb/types.ts';
 import { TlsFrontEnd } from '../frontend/tls-front-end.ts';
 import { AcmeChallengeStore } from '../acme/challenge-store.ts';
+import { OcspStaples } from '../tls/ocsp-staples.ts';
+import type { Staple } from '../tls/ocsp.ts';
 
 /** How often the worker checks deadlines: the resolution of every timeout (HAProxy ticks at 1 ms; 100 ms is plenty for seconds-scale timeouts). */
 const TICK_MS = 100;
@@ -73,6 +75,8 @@ export class WorkerRuntime {
   readonly #agents = new Map<string, AgentVerdict>();
   /** GSLB: the DNS servers and the FQDN selectors. */
   readonly #dns = new DnsRuntime();
+  /** OCSP responses to staple, as the supervisor fetches them; every TLS front end with tls.ocsp reads them. */
+  readonly #staples = new OcspStaples();
 
   /** How limit asks reach the supervisor's authority when there are several workers; null: this runtime decides alone. */
   readonly #toAuthority: ((message: LimitsToAuthority) => void) | null;
@@ -95,7 +99,7 @@ export class WorkerRuntime {
     // written) fails the apply here, before anything has changed, and the running config stays.
     const tls = new Map<VirtualServiceConfig, TlsFrontEnd>();
     for (const vs of config.virtualServices) {
-      if (vs.protocol === 'https' || (vs.protocol === 'tcp' && vs.tls !== undefined)) tls.set(vs, await TlsFrontEnd.create(vs.tls!, this.ctx.ticketSecret, vs.name));
+      if (vs.protocol === 'https' || (vs.protocol === 'tcp' && vs.tls !== undefined)) tls.set(vs, await TlsFrontEnd.create(vs.tls!, this.ctx.ticketSecret, vs.name, new Date(), this.#staples));
     }
     this.#tls = tls;
     const configs = new Map<string, VirtualServiceConfig>();
@@ -198,6 +202,11 @@ export class WorkerRuntime {
   setHealth(pool: string, server: string, up: boolean, reason: string): void {
     this.#health.set(`${pool}|${server}`, { up, reason });
     this.#pools.get(pool)?.setHealth(server, up, reason);
+  }
+
+  /** OCSP stapling: the response for a certificate, or none; new handshakes staple it at once, across reloads. */
+  setStaple(fingerprint: string, staple: Staple | null): void {
+    this.#staples.set(fingerprint, staple);
   }
 
   /** GSLB: an FQDN's sites as the supervisor's checks see them. */
