@@ -20,6 +20,9 @@
  *   connection keeps at most 64 KiB it already read; HTTP/2 stops granting flow-control window);
  *   the real server at response headers and response body (its socket is paused). Bytes already
  *   read meanwhile are held, in order, and pass through the whole chain after the resume.
+ *   `resume()` is for later: called inside the filter's own call, before it returned STOP, it
+ *   finds nothing stopped and the exchange waits for ever. No timeout runs against a stopped
+ *   exchange (neither side is at fault); a filter that waits on something bounds that wait.
  * - BUFFER (body phases): the engine keeps this chunk and every later one, without calling the
  *   filter, until the body ends, then calls it once more with the whole body (from the chunk it
  *   answered BUFFER to) and `last = true`. The source is read on meanwhile, up to

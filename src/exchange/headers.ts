@@ -38,12 +38,21 @@ export function editsThen(first: HeaderEdits | null, then: HeaderEdits): HeaderE
 }
 
 export class H1Headers implements MutableHeaders {
-  readonly #buf: Buffer;
-  readonly #fields: FieldTable;
+  #buf: Buffer;
+  #fields: FieldTable;
   /** Lines added, each "Name: value" without CRLF. */
   readonly #added: Array<[string, string]> = [];
 
   constructor(buf: Buffer, fields: FieldTable) {
+    this.#buf = buf;
+    this.#fields = fields;
+  }
+
+  /**
+   * The head this view reads moved (a response head copied out of worker scratch when a filter
+   * held it): the same view goes on over the copy, so a filter that kept it edits what is sent.
+   */
+  moveTo(buf: Buffer, fields: FieldTable): void {
     this.#buf = buf;
     this.#fields = fields;
   }

@@ -40,11 +40,11 @@ import {
   parsePasvReply,
   parsePortArgument,
   pasvTuple,
-  plainIp,
   replyCode,
   type DataAddress,
   type PassiveReply,
 } from './syntax.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 
 /** Longest control line accepted: RFC 959 sets none; paths are bounded by PATH_MAX (4096) plus the verb. */
 export const MAX_CONTROL_LINE = 8192;
@@ -331,7 +331,7 @@ export class AlgControl {
       return;
     }
     const clientIp = this.#session.clientIp;
-    if (plainIp(target.host) !== clientIp) {
+    if (normaliseAddress(target.host) !== clientIp) {
       // Once per session: a client repeating it must not flood the log.
       if (!this.#bounceLogged) this.#session.note('warn', `refused ${verb} to ${target.host}:${target.port} from ${clientIp}: active mode may only connect back to the client`, 'ftp-port-refused');
       this.#bounceLogged = true;

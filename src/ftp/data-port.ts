@@ -6,7 +6,7 @@
  * connection from the expected address closes the port.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { plainIp } from './syntax.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 
 /** How long a port announced to the client (or the server) waits for its connection. vsftpd waits 60 s; clients connect at once. */
 export const DATA_ACCEPT_TIMEOUT_MS = 30_000;
@@ -54,7 +54,7 @@ export class DataPort {
 
   readonly #onConnection = (socket: Socket): void => {
     socket.on('error', ignore);
-    const peer = plainIp(socket.remoteAddress ?? '');
+    const peer = normaliseAddress(socket.remoteAddress ?? '');
     if (!this.#open) {
       socket.destroy();
       return;

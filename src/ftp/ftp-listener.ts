@@ -27,7 +27,7 @@ import { PassivePortShare } from './passive-ports.ts';
 import { DataPortForwarder } from './port-following.ts';
 import { REPLY_NO_SERVER, REPLY_SHUTTING_DOWN, REPLY_TOO_MANY } from './replies.ts';
 import { FtpSession, type SessionHost } from './session.ts';
-import { plainIp } from './syntax.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 import { WaitQueue } from '../pool/wait-queue.ts';
 import { listenShared } from '../worker/listen-shared.ts';
 
@@ -223,7 +223,7 @@ export class FtpListener implements ServiceListener, SessionHost {
     const gate = this.service.gate;
     if (gate === null) return this.#open(socket);
     // The access list and the connection limits first: a refused client is closed at once.
-    const client = plainIp(socket.remoteAddress ?? '');
+    const client = normaliseAddress(socket.remoteAddress ?? '');
     const admitted = (): void => {
       if (gate.countsConnections) socket.once('close', () => gate.release(client));
       this.#open(socket);
@@ -336,7 +336,7 @@ export class FtpListener implements ServiceListener, SessionHost {
   /** port-following: a data connection on `port`. */
   readonly #onForwardedData = (socket: Socket, port: number): void => {
     socket.on('error', ignore);
-    const clientIp = plainIp(socket.remoteAddress ?? '');
+    const clientIp = normaliseAddress(socket.remoteAddress ?? '');
     const sessions = this.#byClient.get(clientIp);
     if (sessions !== undefined) {
       sessions[sessions.length - 1]!.forwardData(socket, port);

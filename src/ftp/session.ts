@@ -33,7 +33,8 @@ import { DATA_ACCEPT_TIMEOUT_MS, DataPort, listenEphemeral } from './data-port.t
 import { IdleWatch } from './idle-watch.ts';
 import type { PassivePortShare } from './passive-ports.ts';
 import { REPLY_UNREACHABLE } from './replies.ts';
-import { plainIp, type DataAddress } from './syntax.ts';
+import { type DataAddress } from './syntax.ts';
+import { normaliseAddress } from '../ip/client-address.ts';
 
 export type SessionState = 'queued' | 'connecting' | 'open' | 'closed';
 
@@ -101,8 +102,8 @@ export class FtpSession implements AlgSession, PickRequest {
     this.#host = host;
     this.config = config;
     this.queuedAt = now;
-    this.clientIp = plainIp(client.remoteAddress ?? '');
-    this.clientLocalIp = plainIp(client.localAddress ?? '');
+    this.clientIp = normaliseAddress(client.remoteAddress ?? '');
+    this.clientLocalIp = normaliseAddress(client.localAddress ?? '');
     this.pool = host.service.pool;
     this.slot = this.pool.persistence === null ? null : new PersistSlot(this.clientIp);
     // Nothing is read until the real server's greeting has been relayed; the kernel holds the rest.
@@ -204,8 +205,8 @@ export class FtpSession implements AlgSession, PickRequest {
   #connected(upstream: Socket, server: RealServer): void {
     this.pool.noteSuccess(server);
     this.state = 'open';
-    this.serverIp = plainIp(upstream.remoteAddress ?? server.host);
-    this.upstreamLocalIp = plainIp(upstream.localAddress ?? '');
+    this.serverIp = normaliseAddress(upstream.remoteAddress ?? server.host);
+    this.upstreamLocalIp = normaliseAddress(upstream.localAddress ?? '');
     const meter = this.#host.meter;
     this.#control =
       this.config.ftp.mode === 'alg'

@@ -4,6 +4,7 @@
  * the command verb. Everything else passes through as the client and server wrote it.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { normaliseAddress } from '../ip/client-address.ts';
 
 /** Where a passive reply names its port: [start, end) of the text to replace, and the port announced. */
 export interface PassiveReply {
@@ -85,7 +86,7 @@ export function parseEprtArgument(arg: string): DataAddress | null {
 
 /** The command that tells a real server where to connect for active mode, in the form its address family needs. */
 export function activeCommand(host: string, port: number): string {
-  const ipv4 = plainIp(host);
+  const ipv4 = normaliseAddress(host);
   return isIPv4(ipv4) ? `PORT ${pasvTuple(ipv4, port)}\r\n` : `EPRT |2|${host}|${port}|\r\n`;
 }
 
@@ -115,9 +116,4 @@ export function replyCode(line: string): number {
   const c = line.charCodeAt(2) - 48;
   if (a < 1 || a > 5 || b < 0 || b > 9 || c < 0 || c > 9) return 0;
   return a * 100 + b * 10 + c;
-}
-
-/** An address as text, with the IPv4-mapped IPv6 prefix of a dual-stack socket removed. */
-export function plainIp(address: string): string {
-  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
 }

@@ -101,6 +101,8 @@ export class Http1Connection implements Downstream {
   #dechunk = false;
   /** This request's body passes through request-body filters: decoded to payload, framed again. */
   #filtering = false;
+  /** Request-body filters have been given some of this request's body. */
+  #filterFed = false;
   #payloadSink: ChunkSink | null = null;
   /** The response body passes through response-body filters: we frame it (framePayload). */
   #filtered = false;
@@ -284,6 +286,7 @@ export class Http1Connection implements Downstream {
     let bodyEnd = bodyStart;
     this.#reqBodyKind = head.bodyKind;
     this.#filtering = head.bodyKind !== BodyKind.NONE && fe.chain.requestBody.length > 0;
+    this.#filterFed = false;
     if (this.#filtering) {
       this.#reqRemaining = head.contentLength;
       this.#reqBodyDone = false;
@@ -433,6 +436,7 @@ export class Http1Connection implements Downstream {
    */
   #filterBody(buf: Buffer, start: number): void {
     const ex = this.#ex!;
+    this.#filterFed = true;
     let end: number;
     if (this.#reqBodyKind === BodyKind.LENGTH) {
       end = Math.min(buf.length, start + this.#reqRemaining);
@@ -561,9 +565,34 @@ export class Http1Connection implements Downstream {
   }
 
   sendLocal(ex: Exchange, answer: LocalAnswer): boolean {
+    this.#skipBufferedBody();
     const close = answer.close || !this.#reqBodyDone || !ex.keepAlive || this.#draining || (this.#clientEnded && this.#pending === null);
     ex.bytesOut += this.#writeLocal(answer, close, ex.method === 'HEAD');
     return close;
+  }
+
+  /**
+   * A request whose body request-body filters were to see, answered before they saw any of it
+   * (a deny, a 429, a rule's respond, a 503): when its whole body is already read, it is passed
+   * over here and the connection stays open for the next request, as it does without body
+   * filters (where that body left with the head). Otherwise the connection closes.
+   */
+  #skipBufferedBody(): void {
+    const pending = this.#pending;
+    if (!this.#filtering || this.#filterFed || this.#reqBodyDone || pending === null) return;
+    let end: number;
+    if (this.#reqBodyKind === BodyKind.LENGTH) {
+      if (pending.length < this.#reqRemaining) return;
+      end = this.#reqRemaining;
+    } else {
+      const scan = new ChunkedDecoder();
+      scan.reset(null);
+      end = scan.feed(pending, 0, pending.length);
+      if (end < 0) return; // CHUNKED_NEED_MORE, CHUNKED_ERROR
+    }
+    this.#pending = end < pending.length ? pending.subarray(end) : null;
+    this.#reqRemaining = 0;
+    this.#reqBodyDone = true;
   }
 
   /** Encode and write an answer of our own; returns the bytes written. */
@@ -584,6 +613,7 @@ export class Http1Connection implements Downstream {
     this.#ex = null;
     this.disarmUpstream();
     if (this.#phase !== Phase.EXCHANGE) return; // cut meanwhile
+    this.#skipBufferedBody();
     if (close || this.#closeAfter || !this.#reqBodyDone) {
       this.#pending = null;
       return this.#closeGracefully();

@@ -53,6 +53,8 @@ const NO_FIELDS: RequestEdits['added'] = [];
 const CHUNKED_FIELD: RequestEdits['added'][number] = ['Transfer-Encoding', 'chunked'];
 const CONTENT_LENGTH_LINE = /^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$/im;
 const EMPTY = Buffer.alloc(0);
+/** The most of a request (head and body) kept to send again on another connection: HAProxy's l7-retries keep a buffer, 16 KiB by default; a PUT of a small document fits in 64 KiB. */
+const REPLAY_LIMIT = 64 * 1024;
 /** Errors of the connection itself; on a TLS server, anything else failed in its handshake (a certificate, a name, an alert). */
 const SOCKET_ERRORS = new Set(['ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN']);
 const NO_TABLE = new FieldTable(0);
@@ -150,8 +152,10 @@ class ResponseHeadView implements UpstreamResponseHead {
     owned.additions = this.additions;
     const headers = this.#headers;
     if (headers !== null) {
-      const view = owned.headers();
-      for (const [name, value] of headers.added()) view.add(name, value);
+      // The filters' view itself moves to the copy: one they kept still edits the head that is sent.
+      headers.moveTo(owned.buf, fields);
+      owned.#headers = headers;
+      this.#headers = null;
     }
     return owned;
   }
@@ -162,6 +166,13 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
   readonly #fe: HttpFrontEnd;
   /** Head and first body bytes as sent; kept while the request could still be replayed elsewhere. */
   #firstWrite: Buffer | null = null;
+  /**
+   * An idempotent request whose body came after the head (through request-body filters): what
+   * was written so far, kept until the body ends (then it is #firstWrite, the whole request, for
+   * the stale-connection replay and retries), or dropped past REPLAY_LIMIT.
+   */
+  #replay: Buffer[] | null = null;
+  #replayBytes = 0;
   #writable = false;
   #attempts = 0;
   /** The one free replay after a pooled connection failed before a response was spent. */
@@ -317,6 +328,10 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
       return;
     }
     this.#firstWrite = null;
+    if (isIdempotent(ex.method) && first.length <= REPLAY_LIMIT) {
+      this.#replay = [first];
+      this.#replayBytes = first.length;
+    }
     // The downstream sends what it held back, then reads on.
     ex.downstream.resumeRequest(ex);
   }
@@ -328,6 +343,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     if (up === null) return true;
     const ex = this.#ex;
     ex.bytesIn += chunk.length;
+    if (this.#replay !== null) this.#keepForReplay(chunk, end);
     if (chunk.length > 0 && !up.socket.write(chunk)) {
       // The server must read on within timeouts.response, or it is the one stalling.
       ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
@@ -335,6 +351,19 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     }
     if (end || ex.downstream.upstreamDeadlineKind === DeadlineKind.RESPONSE) ex.downstream.armUpstream(DeadlineKind.RESPONSE, this.#fe.timeouts.response);
     return true;
+  }
+
+  #keepForReplay(chunk: Buffer, end: boolean): void {
+    this.#replayBytes += chunk.length;
+    if (this.#replayBytes > REPLAY_LIMIT) {
+      this.#replay = null;
+      return;
+    }
+    // A copy: the chunk may be a view of a buffer its producer reuses.
+    if (chunk.length > 0) this.#replay!.push(Buffer.from(chunk));
+    if (!end) return;
+    this.#firstWrite = Buffer.concat(this.#replay!, this.#replayBytes);
+    this.#replay = null;
   }
 
   onUpstreamDrain(up: UpstreamConnection): void {
@@ -432,6 +461,7 @@ export class Http1Forwarder implements Upstream, UpstreamOwner, ChunkSink, PoolW
     const server = ex.server!;
     this.#resStarted = true;
     this.#firstWrite = null;
+    this.#replay = null;
     if (res.status >= 500) ex.pool.noteFailure(server, `HTTP ${res.status}`);
     else ex.pool.noteSuccess(server);
     this.#resBodyKind = res.bodyKind;

@@ -15,6 +15,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfigText } from '../../src/config/load.ts';
 import type { Exchange } from '../../src/exchange/exchange.ts';
 import { BODY_BUFFER_LIMIT, FilterStatus, type HttpFilter } from '../../src/exchange/filter.ts';
+import { Termination } from '../../src/exchange/termination.ts';
 import type { HttpFrontEnd } from '../../src/frontend/http-front-end.ts';
 import { Listener } from '../../src/frontend/http-listener.ts';
 import type { AccessRecord } from '../../src/log/access-log.ts';
@@ -151,10 +152,12 @@ interface Running {
 }
 
 /** One virtual service (HTTP/1.1 and h2c) as the worker runs it, with an access log in memory. */
-async function startService(backendAddress: string): Promise<Running> {
+/** `extra`: more YAML lines of the virtual service (four-space indent), e.g. `    retries: 1\n`. */
+async function startService(backends: string | readonly string[], extra = ''): Promise<Running> {
   const port = await freePort();
+  const servers = (typeof backends === 'string' ? [backends] : backends).map((a) => `{ address: ${a} }`).join(', ');
   const loaded = loadConfigText(
-    `virtualServices:\n  - name: web\n    listen: 127.0.0.1:${port}\n    protocol: http\n    http2: { cleartext: true }\n    realServers: [ { address: ${backendAddress} } ]\n`,
+    `virtualServices:\n  - name: web\n    listen: 127.0.0.1:${port}\n    protocol: http\n    http2: { cleartext: true }\n    realServers: [ ${servers} ]\n${extra}`,
     'body-filters.yaml',
   );
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
@@ -889,6 +892,129 @@ describe('body filters: request and response bodies through the phase filters', 
     } finally {
       await direct.close();
       await raw.close();
+    }
+  });
+});
+
+/** A request-body filter that passes everything on: its presence alone takes the filtered path. */
+const passBodies: HttpFilter = { name: 'pass-bodies', onRequestBody: () => FilterStatus.CONTINUE };
+
+describe('body filters: what the plain path did and the filtered path must still do (review of the body phases)', { timeout: 30_000 }, () => {
+  const PUT = 'PUT /doc HTTP/1.1\r\nHost: body.test\r\nContent-Length: 5\r\n\r\nhello';
+  const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+  it('an idempotent request with a body is replayed once on a fresh connection when its pooled one was closed by the server', async () => {
+    // The server answers the first request, then drops that connection when the second arrives
+    // on it (the keep-alive race); a fresh connection is answered.
+    let connections = 0;
+    const server = await startRawServer({
+      onConnection: (socket) => {
+        const index = connections++;
+        let requests = 0;
+        socket.on('data', () => {
+          if (index === 0 && ++requests === 2) socket.destroy();
+          else socket.write(OK);
+        });
+        return true;
+      },
+    });
+    const svc = await startService(server.address);
+    svc.frontEnd.setFilters([passBodies]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const client = await RawClient.connect(svc.port);
+        client.write(PUT);
+        assert.equal((await client.response()).status, 200, `request ${i + 1}`);
+        client.destroy();
+      }
+      assert.equal(connections, 2, 'the second request went on a fresh connection');
+    } finally {
+      await svc.close();
+      await server.close();
+    }
+  });
+
+  it('an idempotent request with a body goes to another server (retries: 1) when the first resets before answering', async () => {
+    const resets = await startRawServer({ onConnection: (socket) => (socket.on('data', () => socket.resetAndDestroy()), true) });
+    const answers = await startRawServer({ onConnection: (socket) => (socket.on('data', (c: Buffer) => c.includes('hello') && socket.write(OK)), true) });
+    const svc = await startService([resets.address, answers.address], '    retries: 1\n');
+    svc.frontEnd.setFilters([passBodies]);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const client = await RawClient.connect(svc.port);
+        client.write(PUT);
+        assert.equal((await client.response()).status, 200, `request ${i + 1} (round robin starts on either server)`);
+        client.destroy();
+      }
+      assert.ok(resets.connections > 0, 'some requests did meet the server that resets');
+    } finally {
+      await svc.close();
+      await resets.close();
+      await answers.close();
+    }
+  });
+
+  it('a local answer to a request whose whole body came with its head keeps the client connection', async () => {
+    const upstream = await startUpstream();
+    const svc = await startService(upstream.address);
+    svc.frontEnd.setFilters([
+      {
+        name: 'deny-posts',
+        onRequestHeaders(ex) {
+          if (ex.method !== 'POST') return FilterStatus.CONTINUE;
+          ex.answer(403, [], 'no', Termination.DENIED);
+          return FilterStatus.STOP;
+        },
+      },
+      passBodies,
+    ]);
+    const client = await RawClient.connect(svc.port);
+    try {
+      for (const framing of ['length', 'chunked'] as const) {
+        client.write(post('/echo', text(300), framing));
+        const denied = await client.response();
+        assert.equal(denied.status, 403);
+        assert.equal(denied.headers['connection'], 'keep-alive', `${framing}: kept alive`);
+        client.write(GET('/text/length/10'));
+        const next = await client.response();
+        assert.equal(next.status, 200, `${framing}: the next request on the same connection`);
+        assert.equal(next.body.toString(), text(10).toString());
+      }
+    } finally {
+      client.destroy();
+      await svc.close();
+      await upstream.close();
+    }
+  });
+
+  it('a response-header view taken before a STOP edits the head that is sent (it moves with the copy)', async () => {
+    const upstream = await startUpstream();
+    const svc = await startService(upstream.address);
+    svc.frontEnd.setFilters([
+      {
+        name: 'async-headers',
+        onResponseHeaders(ex) {
+          const view = ex.responseHeaders();
+          setTimeout(() => {
+            view.set('X-Added', '1');
+            view.remove('content-type');
+            ex.resumeResponse();
+          }, 20);
+          return FilterStatus.STOP;
+        },
+      },
+    ]);
+    const client = await RawClient.connect(svc.port);
+    try {
+      client.write(GET('/text/length/100'));
+      const r = await client.response();
+      assert.equal(r.headers['x-added'], '1');
+      assert.equal(r.headers['content-type'], undefined);
+      assert.equal(r.body.toString(), text(100).toString());
+    } finally {
+      client.destroy();
+      await svc.close();
+      await upstream.close();
     }
   });
 });
