@@ -35,21 +35,11 @@ import { tryLock } from './lock.ts';
 import { managedKey, managedNames, readManaged, withAcmeCertificates, type ManagedName } from './resolve.ts';
 import { BACKOFF_FIRST_MS, backoffDelay, LOCKED_RETRY_MS, renewalDue } from './schedule.ts';
 import { certificateFile, emptyMeta, lockFile, readMeta, removeCertificate, writeCertificate, writeMeta, type CertificateMeta } from './storage.ts';
+import { MAX_SLEEP_MS, systemClock, type BackgroundClock } from '../time/background-clock.ts';
 
-export interface AcmeClock {
-  now(): number;
-  setTimeout(run: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+export type AcmeClock = BackgroundClock;
 
-export const systemClock: AcmeClock = {
-  now: () => Date.now(),
-  setTimeout: (run, ms) => setTimeout(run, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
-
-/** The longest the manager sleeps without looking at the clock again (a suspended machine, a stepped clock). */
-export const MAX_SLEEP_MS = 3_600_000;
+export { MAX_SLEEP_MS };
 
 export interface AcmeManagerOptions {
   log: HealthLogger;

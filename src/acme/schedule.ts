@@ -12,6 +12,7 @@
  * validations per account, name and hour, so the first three retries may spend them, and then
  * the waits outgrow the window. A still-valid certificate is never removed on failure.
  */
+import { doublingBackoff } from '../time/background-clock.ts';
 
 export const BACKOFF_FIRST_MS = 60_000;
 export const BACKOFF_MAX_MS = 86_400_000;
@@ -32,7 +33,5 @@ export function renewalDue(notBefore: number, notAfter: number, renewBeforeMs?: 
 
 /** The wait after the `failures`-th failure in a row (1-based). */
 export function backoffDelay(failures: number): number {
-  if (failures < 1) return 0;
-  const exponent = Math.min(failures - 1, 30);
-  return Math.min(BACKOFF_FIRST_MS * 2 ** exponent, BACKOFF_MAX_MS);
+  return doublingBackoff(failures, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
 }

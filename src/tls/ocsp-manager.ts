@@ -22,23 +22,13 @@ import { checkResponse } from './ocsp-response.ts';
 import { backoffDelay, refreshAt } from './ocsp-schedule.ts';
 import type { OcspTarget } from './ocsp-targets.ts';
 import { OcspCode, type OcspCertificateStatus, type Staple } from './ocsp.ts';
+import { MAX_SLEEP_MS, systemClock, type BackgroundClock } from '../time/background-clock.ts';
 
-export interface OcspClock {
-  now(): number;
-  setTimeout(run: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: OcspClock = {
-  now: () => Date.now(),
-  setTimeout: (run, ms) => setTimeout(run, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export type OcspClock = BackgroundClock;
 
 /** 8 at a time: 1,000 certificates behind a responder that takes 200 ms are fetched in 25 s. */
 export const MAX_CONCURRENT_FETCHES = 8;
-/** The longest the manager sleeps without looking at the clock again (a suspended machine, a stepped clock). */
-export const MAX_SLEEP_MS = 3_600_000;
+export { MAX_SLEEP_MS };
 
 export interface OcspManagerOptions {
   log: HealthLogger;
@@ -193,7 +183,11 @@ export class OcspManager {
         (der) => this.#answered(entry, der),
         (error: unknown) => this.#failed(entry, OcspCode.FETCH, error instanceof Error ? error.message : String(error)),
       )
-      .catch((error: unknown) => this.#log.error({ certFile: target.certFile, error: String(error) }, `OCSP: internal error: ${String(error)}`))
+      .catch((error: unknown) => {
+        // A fault of ours: logged, and the entry backs off like any failure (never a tight refetch loop).
+        this.#log.error({ certFile: target.certFile, error: String(error) }, `OCSP: internal error: ${String(error)}`);
+        if (!entry.gone) this.#failed(entry, OcspCode.RESPONSE, `internal error: ${String(error)}`);
+      })
       .finally(() => {
         this.#running--;
         entry.busy = 'idle';
@@ -230,8 +224,9 @@ export class OcspManager {
       }
       return;
     }
-    // A cache in front of the responder may hand out an older response than the one in hand: keep the newer.
-    if (entry.good !== null && entry.good.thisUpdate > thisUpdate) return;
+    // A cache in front of the responder may hand out an older response than the one in hand, a
+    // revoked one included: keep the newer.
+    if (entry.dates !== null && entry.dates.thisUpdate > thisUpdate) return;
     const recovered = entry.state !== 'good';
     entry.state = 'good';
     entry.lastError = null;

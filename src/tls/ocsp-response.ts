@@ -18,6 +18,7 @@ import { verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { bitStringBytes, children, contextTag, DerError, expectTag, generalizedTime, oidText, readWhole, smallInteger, Tag, type DerElement } from './der.ts';
 import { CERT_ID_HASHES, certId, sameCertId, type CertId, type CertIdSource } from './ocsp-request.ts';
 import { OcspCode } from './ocsp.ts';
+import { oneLine } from './certificate-names.ts';
 
 /** OpenSSL's `openssl ocsp` accepts thisUpdate up to 5 minutes ahead of its clock (MAX_VALIDITY_PERIOD); so do we. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
@@ -32,17 +33,18 @@ const ID_PKIX_OCSP_BASIC = '1.3.6.1.5.5.7.48.1.1';
 const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';
 
 /** Signature algorithm OID → the hash node:crypto's verify takes (null: the algorithm has its own, Ed25519 and Ed448). */
-const SIGNATURE_HASHES: ReadonlyMap<string, string | null> = new Map([
-  ['1.2.840.113549.1.1.5', 'sha1'],
-  ['1.2.840.113549.1.1.11', 'sha256'],
-  ['1.2.840.113549.1.1.12', 'sha384'],
-  ['1.2.840.113549.1.1.13', 'sha512'],
-  ['1.2.840.10045.4.1', 'sha1'],
-  ['1.2.840.10045.4.3.2', 'sha256'],
-  ['1.2.840.10045.4.3.3', 'sha384'],
-  ['1.2.840.10045.4.3.4', 'sha512'],
-  ['1.3.101.112', null],
-  ['1.3.101.113', null],
+/** Signature algorithms (RFC 5754, 5758, 8410): the hash, and the key type the signature must be made with. */
+const SIGNATURE_ALGORITHMS: ReadonlyMap<string, { hash: string | null; keyType: string }> = new Map([
+  ['1.2.840.113549.1.1.5', { hash: 'sha1', keyType: 'rsa' }],
+  ['1.2.840.113549.1.1.11', { hash: 'sha256', keyType: 'rsa' }],
+  ['1.2.840.113549.1.1.12', { hash: 'sha384', keyType: 'rsa' }],
+  ['1.2.840.113549.1.1.13', { hash: 'sha512', keyType: 'rsa' }],
+  ['1.2.840.10045.4.1', { hash: 'sha1', keyType: 'ec' }],
+  ['1.2.840.10045.4.3.2', { hash: 'sha256', keyType: 'ec' }],
+  ['1.2.840.10045.4.3.3', { hash: 'sha384', keyType: 'ec' }],
+  ['1.2.840.10045.4.3.4', { hash: 'sha512', keyType: 'ec' }],
+  ['1.3.101.112', { hash: null, keyType: 'ed25519' }],
+  ['1.3.101.113', { hash: null, keyType: 'ed448' }],
 ]);
 
 /** RFC 6960 4.2.1 OCSPResponseStatus, for the message. */
@@ -81,8 +83,10 @@ export function checkResponse(der: Buffer, subject: OcspSubject, now: number): O
   try {
     return check(der, subject, now);
   } catch (error) {
+    // Whatever a hostile or garbled response makes the parser or OpenSSL throw (a responder
+    // certificate whose key does not decode, say) is a bad response, retried with back-off.
     if (error instanceof DerError) return bad(`the response is not valid DER: ${error.message}`);
-    throw error;
+    return bad(`the response could not be read: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -165,16 +169,19 @@ function readSingle(element: DerElement): SingleResponse | null {
 
 /** Null when the signature is the issuer's or an authorised responder's; else what is wrong. */
 function signedBy(tbs: Buffer, algorithm: string, signature: Buffer, issuer: X509Certificate, certs: readonly DerElement[], now: number): string | null {
-  if (!SIGNATURE_HASHES.has(algorithm)) return `its signature algorithm ${algorithm} is not supported`;
-  const hash = SIGNATURE_HASHES.get(algorithm)!;
-  const verifies = (key: KeyObject): boolean => {
+  const signing = SIGNATURE_ALGORITHMS.get(algorithm);
+  if (signing === undefined) return `its signature algorithm ${algorithm} is not supported`;
+  // The algorithm names the key type: Node would otherwise pick the padding from the key, and an
+  // RSA signature labelled ECDSA would pass here and fail in the client's OpenSSL.
+  const verifies = (certificate: X509Certificate): boolean => {
     try {
-      return verify(hash, tbs, key, signature);
+      const key: KeyObject = certificate.publicKey;
+      return key.asymmetricKeyType === signing.keyType && verify(signing.hash, tbs, key, signature);
     } catch {
-      return false; // a key of another type than the algorithm's
+      return false; // a key that does not decode
     }
   };
-  if (verifies(issuer.publicKey)) return null;
+  if (verifies(issuer)) return null;
   let refused = '';
   for (const element of certs) {
     let delegate: X509Certificate;
@@ -183,7 +190,7 @@ function signedBy(tbs: Buffer, algorithm: string, signature: Buffer, issuer: X50
     } catch {
       continue;
     }
-    if (!verifies(delegate.publicKey)) continue;
+    if (!verifies(delegate)) continue;
     // RFC 6960 4.2.2.2: a delegated responder is one the issuer certified for OCSP signing.
     if (!delegate.checkIssued(issuer) || !delegate.verify(issuer.publicKey)) refused = `it is signed by ${oneLine(delegate.subject)}, which the certificate's issuer did not sign`;
     else if (!(delegate.keyUsage ?? []).includes(ID_KP_OCSP_SIGNING)) refused = `it is signed by ${oneLine(delegate.subject)}, whose certificate lacks the OCSP signing extended key usage`;
@@ -191,10 +198,6 @@ function signedBy(tbs: Buffer, algorithm: string, signature: Buffer, issuer: X50
     else return null;
   }
   return refused !== '' ? refused : "its signature verifies neither with the issuer's key nor with a responder certificate in it";
-}
-
-function oneLine(name: string): string {
-  return name.replace(/\n/g, ', ');
 }
 
 function bad(message: string): OcspCheck {

@@ -12,6 +12,7 @@
  * a responder that is down is asked at most once a minute per certificate, and the last good
  * response (kept meanwhile) gets dozens of attempts before the half of its validity left runs out.
  */
+import { doublingBackoff } from '../time/background-clock.ts';
 
 export const NO_NEXT_UPDATE_REFRESH_MS = 3_600_000;
 export const MIN_REFRESH_MS = 30_000;
@@ -30,6 +31,5 @@ export function refreshAt(now: number, thisUpdate: number, nextUpdate: number | 
 
 /** The wait after the `failures`-th failed fetch in a row (1-based). */
 export function backoffDelay(failures: number): number {
-  if (failures < 1) return 0;
-  return Math.min(BACKOFF_FIRST_MS * 2 ** Math.min(failures - 1, 30), BACKOFF_MAX_MS);
+  return doublingBackoff(failures, BACKOFF_FIRST_MS, BACKOFF_MAX_MS);
 }

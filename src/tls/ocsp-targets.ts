@@ -19,6 +19,7 @@ import { sharedNames } from './certificate-store.ts';
 import { certIdSource, type CertIdSource } from './ocsp-request.ts';
 import { isCertificate, pemBlocks } from './pem.ts';
 import { DerError } from './der.ts';
+import { oneLine } from './certificate-names.ts';
 
 /** tls.ocsp, as the config gives it. */
 export interface OcspSettings {
@@ -95,7 +96,7 @@ function planOne(certFile: string, settings: OcspSettings): OcspTarget | Certifi
   if (issuer === undefined) {
     return warn(
       CertificateProblemCode.OCSP_NO_ISSUER,
-      `OCSP stapling is on, but ${certFile} lacks the certificate of its issuer '${leaf.issuer.replace(/\n/g, ', ')}', which an OCSP request must name: append the intermediate certificate; served without a staple until then`,
+      `OCSP stapling is on, but ${certFile} lacks the certificate of its issuer '${oneLine(leaf.issuer)}', which an OCSP request must name: append the intermediate certificate; served without a staple until then`,
     );
   }
   const responder = settings.responder ?? ocspUrl(leaf);

@@ -190,6 +190,39 @@ describe('OCSP manager', () => {
     assert.match(error.message, /\/certs\/www\.pem \(serial 1001\) is revoked since 2026-12-06T10:00:00.000Z \(keyCompromise\)/);
   });
 
+  it('keeps a revocation when a cache then hands out an older good response', async () => {
+    answers.push({ status: 'revoked', revokedAt: new Date(T0 - 60_000), reason: 1 });
+    manager.apply([target]);
+    await settle();
+    assert.equal(manager.status()[0]!.state, 'revoked');
+    // Older than the revocation: thisUpdate an hour before it.
+    answers.push({ thisUpdate: new Date(T0 - 3_600_000) });
+    clock.advanceTo(Date.parse(manager.status()[0]!.nextFetch!));
+    await settle();
+    assert.equal(manager.status()[0]!.state, 'revoked');
+    assert.equal(staples.filter((s) => s.staple !== null).length, 0, 'never stapled');
+  });
+
+  it('backs off when reading a response fails in a way the parser did not foresee (no refetch loop)', async () => {
+    const broken = new OcspManager({
+      log: { info: () => {}, warn: () => {}, error: () => {} },
+      clock,
+      onStaple: () => {},
+      fetch: () => {
+        fetches.push({ url: 'broken', at: clock.now() });
+        // A response whose handling throws past the checks (a fault of ours, in effect).
+        return Promise.resolve(null as unknown as Buffer);
+      },
+    });
+    broken.apply([target]);
+    for (let i = 0; i < 20; i++) await settle();
+    assert.equal(fetches.length, 1, 'one fetch, then the back-off');
+    const status = broken.status()[0]!;
+    assert.equal(status.failures, 1);
+    assert.equal(Date.parse(status.nextFetch!) - T0, BACKOFF_FIRST_MS);
+    broken.stop();
+  });
+
   it('takes status unknown as a failure: the last good response stays', async () => {
     answers.push({}, { status: 'unknown' });
     manager.apply([target]);

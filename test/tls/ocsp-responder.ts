@@ -27,6 +27,8 @@ export interface ResponseOptions {
   reason?: number;
   /** Sign something else than what is sent: a broken signature. */
   corruptSignature?: boolean;
+  /** The signatureAlgorithm OID the response names (default ecdsa-with-SHA256, which it uses). */
+  signatureAlgorithm?: string;
 }
 
 const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
@@ -61,7 +63,7 @@ export function buildResponse(certIdDer: Buffer, options: ResponseOptions): Buff
   const signed = options.corruptSignature === true ? Buffer.concat([tbs, Buffer.from([0])]) : tbs;
   const signature = sign('sha256', signed, options.signer.key);
   const delegated = !signerCert.ca;
-  const basic = sequence(tbs, sequence(oid(ECDSA_WITH_SHA256)), bitString(signature), ...(delegated ? [explicit(0, sequence(Buffer.from(signerCert.raw)))] : []));
+  const basic = sequence(tbs, sequence(oid(options.signatureAlgorithm ?? ECDSA_WITH_SHA256)), bitString(signature), ...(delegated ? [explicit(0, sequence(Buffer.from(signerCert.raw)))] : []));
   return sequence(smallIntegerElement(0, Tag.ENUMERATED), explicit(0, sequence(oid(ID_PKIX_OCSP_BASIC), octetString(basic))));
 }
 

@@ -65,6 +65,25 @@ describe('OCSP request and response', () => {
     assert.match(!foreign.ok ? foreign.message : '', /which the certificate's issuer did not sign/);
   });
 
+  it('refuses, without throwing, a response whose responder certificate has a key that does not decode', async () => {
+    const delegate = await pki.responder();
+    const good = respond({ signer: delegate });
+    // The first byte of the EC point (0x04, uncompressed) inside the embedded certificate's SPKI.
+    const raw = Buffer.from(delegate.certificate.raw);
+    const at = good.indexOf(raw) + raw.indexOf(Buffer.from('034200', 'hex')) + 3;
+    const bad = Buffer.from(good);
+    bad[at] = 0x07;
+    const check = checkResponse(bad, subject, now);
+    assert.equal(check.ok, false);
+    assert.equal(!check.ok && check.code, OcspCode.RESPONSE);
+  });
+
+  it('refuses a signature whose algorithm names another key type than the signer has', () => {
+    // Signed with the CA's EC key, labelled RSA with SHA-256.
+    const check = checkResponse(respond({ signatureAlgorithm: '1.2.840.113549.1.1.11' }), subject, now);
+    assert.equal(check.ok, false);
+  });
+
   it('refuses a broken signature', () => {
     const check = checkResponse(respond({ corruptSignature: true }), subject, now);
     assert.deepEqual(check, { ok: false, code: OcspCode.RESPONSE, message: "its signature verifies neither with the issuer's key nor with a responder certificate in it" });
