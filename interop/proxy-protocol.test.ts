@@ -45,7 +45,15 @@ describe('PROXY headers byte for byte as HAProxy sends them (send-proxy, send-pr
     capture.listen(0, '127.0.0.1');
     await once(capture, 'listening');
     const real = `127.0.0.1:${(capture.address() as net.AddressInfo).port}`;
-    for (const name of ['v1', 'v2', 'v1mixed', 'v2mixed', 'v1six', 'v2six']) fronts[name] = await freePort();
+    // Six distinct ports: HAProxy binds with SO_REUSEPORT, so two frontends given the same free
+    // port would both listen and share its connections (seen once: v2 and v2mixed swapped headers).
+    const taken = new Set<number>();
+    for (const name of ['v1', 'v2', 'v1mixed', 'v2mixed', 'v1six', 'v2six']) {
+      let port = await freePort();
+      while (taken.has(port)) port = await freePort();
+      taken.add(port);
+      fronts[name] = port;
+    }
     // Mixed families: HAProxy's set-src makes the client IPv6 while the VIP stays 127.0.0.1.
     const mixed = ['  tcp-request connection set-src ipv6(2001:db8::7)', '  tcp-request connection set-src-port int(5555)'];
     const front = (name: string, bind: string, send: string, extra: string[] = []): string[] => [
