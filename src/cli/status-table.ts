@@ -54,36 +54,47 @@ export function formatStatusTable(doc: StatusDocument): string {
   return `${out.join('\n')}\n`;
 }
 
-/** One line per certificate tls.acme manages (once, however many services serve it): its name, state, issuer, expiry, last renewal, next attempt, last error. */
-function acmeRows(doc: StatusDocument): string[][] {
+type CertificateStatus = NonNullable<StatusDocument['virtualServices'][number]['certificates']>[number];
+
+/**
+ * One row per certificate file that `part` has something about, once however many services serve
+ * it (several services may share a certificate file).
+ */
+function certificateRows<T extends { certFile: string }>(doc: StatusDocument, part: (c: CertificateStatus) => T | undefined, row: (c: CertificateStatus, p: T) => string[]): string[][] {
   const seen = new Set<string>();
   const rows: string[][] = [];
   for (const vs of doc.virtualServices) {
     for (const c of vs.certificates ?? []) {
-      const acme = c.acme;
-      if (acme === undefined || seen.has(acme.certFile)) continue;
-      seen.add(acme.certFile);
-      const error = acme.lastError === null ? '-' : `${acme.lastError}${acme.failures > 1 ? ` (${acme.failures} failures in a row)` : ''}`;
-      rows.push([acme.name, acme.state, acme.issuer ?? '-', acme.notAfter?.slice(0, 10) ?? '-', minutes(acme.lastRenewal), minutes(acme.nextAttempt), error]);
+      const p = part(c);
+      if (p === undefined || seen.has(p.certFile)) continue;
+      seen.add(p.certFile);
+      rows.push(row(c, p));
     }
   }
   return rows;
 }
 
-/** One line per certificate OCSP stapling fetches for (once, however many services serve it): its state, whether it is stapled, the response's dates, the next fetch, the last error. */
+/** "message (N failures in a row)", or "-". */
+function lastError(error: string | null, failures: number): string {
+  return error === null ? '-' : `${error}${failures > 1 ? ` (${failures} failures in a row)` : ''}`;
+}
+
+/** Each certificate tls.acme manages: its name, state, issuer, expiry, last renewal, next attempt, last error. */
+function acmeRows(doc: StatusDocument): string[][] {
+  return certificateRows(
+    doc,
+    (c) => c.acme,
+    (_c, a) => [a.name, a.state, a.issuer ?? '-', a.notAfter?.slice(0, 10) ?? '-', minutes(a.lastRenewal), minutes(a.nextAttempt), lastError(a.lastError, a.failures)],
+  );
+}
+
+/** Each certificate OCSP stapling fetches for: its state, whether it is stapled, the response's dates, the next fetch, the last error. */
 function ocspRows(doc: StatusDocument): string[][] {
-  const seen = new Set<string>();
-  const rows: string[][] = [];
-  for (const vs of doc.virtualServices) {
-    for (const c of vs.certificates ?? []) {
-      const ocsp = c.ocsp;
-      if (ocsp === undefined || seen.has(ocsp.certFile)) continue;
-      seen.add(ocsp.certFile);
-      const error = ocsp.lastError === null ? '-' : `${ocsp.lastError}${ocsp.failures > 1 ? ` (${ocsp.failures} failures in a row)` : ''}`;
-      rows.push([c.names.join(' ') || ocsp.certFile, ocsp.state, ocsp.stapled ? 'yes' : 'no', minutes(ocsp.thisUpdate), minutes(ocsp.nextUpdate), minutes(ocsp.nextFetch), error]);
-    }
-  }
-  return rows;
+  return certificateRows(
+    doc,
+    (c) => c.ocsp,
+    (c, o) => [c.names.join(' ') || o.certFile, o.state, o.stapled ? 'yes' : 'no', minutes(o.thisUpdate), minutes(o.nextUpdate), minutes(o.nextFetch), lastError(o.lastError, o.failures)],
+  );
 }
 
 /** "2026-12-06 10:41" (UTC) from ISO 8601; "-" for none. */

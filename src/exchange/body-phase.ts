@@ -8,14 +8,13 @@
  * subclasses hold that: the request side pauses the client and frames for the real server, the
  * response side pauses the real server and hands payload to the downstream.
  */
+import { encodeChunk } from '../http/chunked.ts';
 import { BodyKind } from '../http/request-head.ts';
 import type { Exchange } from './exchange.ts';
 import { FilterStatus, type HttpFilter } from './filter.ts';
 import { Termination } from './termination.ts';
 
 export const EMPTY_BODY = Buffer.alloc(0);
-const CRLF = Buffer.from('\r\n');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 
 interface Held {
   chunk: Buffer;
@@ -182,13 +181,7 @@ export class RequestBodyPhase extends BodyPhase {
       return false;
     }
     let bytes = chunk;
-    if (declared < 0) {
-      if (chunk.length === 0) bytes = last ? LAST_CHUNK : EMPTY_BODY;
-      else {
-        const size = Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        bytes = Buffer.concat(last ? [size, chunk, CRLF, LAST_CHUNK] : [size, chunk, CRLF]);
-      }
-    }
+    if (declared < 0) bytes = encodeChunk(chunk, last);
     if (bytes.length === 0 && !last) return true;
     if (upstream.sendBody(bytes, last)) return true;
     ex.downstream.pauseRequest(ex);

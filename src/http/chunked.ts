@@ -49,6 +49,21 @@ const MAX_SIZE_BEFORE_DIGIT = 2 ** 48;
 const MAX_EXTENSION_BYTES = 16_384;
 const MAX_TRAILER_BYTES = 16_384;
 
+/** The zero-size chunk that ends a chunked body without trailers. */
+export const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * Bytes as one chunk of a chunked body, in one buffer (a copy: where the bytes can go out in
+ * several writes instead, Http1Connection writes the size line and CRLF around them); with
+ * `last`, the body's last chunk after it. Empty bytes make no chunk (a zero size would end the body).
+ */
+export function encodeChunk(bytes: Buffer, last = false): Buffer {
+  if (bytes.length === 0) return last ? LAST_CHUNK : bytes;
+  const size = Buffer.from(`${bytes.length.toString(16)}\r\n`, 'latin1');
+  return Buffer.concat(last ? [size, bytes, CRLF, LAST_CHUNK] : [size, bytes, CRLF]);
+}
+
 export const CHUNKED_NEED_MORE = -1;
 export const CHUNKED_ERROR = -2;
 

@@ -61,6 +61,13 @@ type Phase = (typeof Phase)[keyof typeof Phase];
 const kConn = Symbol('fulcrum.http1');
 type TaggedSocket = Socket & { [kConn]: Http1Connection };
 
+/** A malformed chunk in a request body: 400 while nothing of the response has gone, else a cut. */
+function badChunk(ex: Exchange): void {
+  const reason = PARSE_ERRORS[ParseError.BAD_CHUNK]!.reason;
+  if (!ex.responseStarted) return ex.fail(Termination.CLIENT_BAD_REQUEST, reason, true, 400);
+  ex.abort(Termination.CLIENT_BAD_REQUEST, reason);
+}
+
 export class Http1Connection implements Downstream {
   readonly socket: Socket;
   /** The peer's address (or the PROXY header's), IPv4-mapped normalised. */
@@ -408,11 +415,7 @@ export class Http1Connection implements Downstream {
       this.#reqBodyDone = this.#reqRemaining === 0;
     } else {
       const r = this.#reqChunked!.feed(buf, start, buf.length);
-      if (r === CHUNKED_ERROR) {
-        const reason = PARSE_ERRORS[ParseError.BAD_CHUNK]!.reason;
-        if (!ex.responseStarted) return ex.fail(Termination.CLIENT_BAD_REQUEST, reason, true, 400);
-        return ex.abort(Termination.CLIENT_BAD_REQUEST, reason);
-      }
+      if (r === CHUNKED_ERROR) return badChunk(ex);
       end = r === CHUNKED_NEED_MORE ? buf.length : r;
       this.#reqBodyDone = r !== CHUNKED_NEED_MORE;
     }
@@ -449,11 +452,7 @@ export class Http1Connection implements Downstream {
       // Payload reaches the exchange through #requestPayload as it is decoded.
       const r = this.#reqChunked!.feed(buf, start, buf.length);
       if (ex.ended) return;
-      if (r === CHUNKED_ERROR) {
-        const reason = PARSE_ERRORS[ParseError.BAD_CHUNK]!.reason;
-        if (!ex.responseStarted) return ex.fail(Termination.CLIENT_BAD_REQUEST, reason, true, 400);
-        return ex.abort(Termination.CLIENT_BAD_REQUEST, reason);
-      }
+      if (r === CHUNKED_ERROR) return badChunk(ex);
       end = r === CHUNKED_NEED_MORE ? buf.length : r;
       this.#reqBodyDone = r !== CHUNKED_NEED_MORE;
       if (end < buf.length) this.#stash(buf.subarray(end));

@@ -23,13 +23,12 @@ import type { ClientKeys } from '../persistence/types.ts';
 import type { ClientCertificate } from '../tls/client-certificate.ts';
 import type { EngineContext } from '../worker/engine-context.ts';
 import { addLines, mapLocal, mapRequest, mapResponse } from './messages.ts';
+import { encodeChunk, LAST_CHUNK } from '../http/chunked.ts';
 
 /** Request body held for a real server not connected yet, before the stream is paused. */
 const MAX_HELD = 64 * 1024;
 /** As for HTTP/1.1 (src/http1/connection.ts): a body must move by 4 KiB per timeouts.clientBody. */
 const BODY_PROGRESS_BYTES = 4096;
-const CRLF = Buffer.from('\r\n');
-const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
 
 /** What a stream needs of its connection. */
@@ -185,7 +184,7 @@ export class H2Stream implements Downstream {
     this.#noteProgress(chunk.length);
     if (this.#filtering) return this.#filter(ex, chunk, false);
     if (chunk.length === 0) return;
-    const framed = this.#chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF]) : chunk;
+    const framed = this.#chunked ? encodeChunk(chunk) : chunk;
     this.#send(ex, framed, false);
   }
 

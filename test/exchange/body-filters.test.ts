@@ -12,17 +12,11 @@ import http from 'node:http';
 import http2, { type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { loadConfigText } from '../../src/config/load.ts';
 import type { Exchange } from '../../src/exchange/exchange.ts';
 import { BODY_BUFFER_LIMIT, FilterStatus, type HttpFilter } from '../../src/exchange/filter.ts';
 import { Termination } from '../../src/exchange/termination.ts';
-import type { HttpFrontEnd } from '../../src/frontend/http-front-end.ts';
-import { Listener } from '../../src/frontend/http-listener.ts';
-import type { AccessRecord } from '../../src/log/access-log.ts';
-import { EngineContext } from '../../src/worker/engine-context.ts';
 import { startRawServer, type RawServer } from '../helpers/backends.ts';
-import { freePort } from '../helpers/processes.ts';
-import { serviceOf } from '../helpers/service.ts';
+import { startService as startHarnessService, until, type RunningService } from './service-harness.ts';
 import { RawClient, sleep } from '../l7/harness.ts';
 
 const MiB = 1024 * 1024;
@@ -144,48 +138,10 @@ async function startUpstream(): Promise<Upstream> {
   return up;
 }
 
-interface Running {
-  frontEnd: HttpFrontEnd;
-  port: number;
-  records: AccessRecord[];
-  close(): Promise<void>;
-}
+type Running = RunningService;
 
-/** One virtual service (HTTP/1.1 and h2c) as the worker runs it, with an access log in memory. */
-/** `extra`: more YAML lines of the virtual service (four-space indent), e.g. `    retries: 1\n`. */
-async function startService(backends: string | readonly string[], extra = ''): Promise<Running> {
-  const port = await freePort();
-  const servers = (typeof backends === 'string' ? [backends] : backends).map((a) => `{ address: ${a} }`).join(', ');
-  const loaded = loadConfigText(
-    `virtualServices:\n  - name: web\n    listen: 127.0.0.1:${port}\n    protocol: http\n    http2: { cleartext: true }\n    realServers: [ ${servers} ]\n${extra}`,
-    'body-filters.yaml',
-  );
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  const ctx = new EngineContext();
-  const records: AccessRecord[] = [];
-  ctx.accessLog = { log: (r) => void records.push(r), logConnection: () => {}, close: async () => {} };
-  const listener = new Listener(serviceOf(loaded.config, null, () => {}, undefined, ctx), { ctx, events: () => {}, worker: { index: 0, count: 1 } });
-  await listener.listen();
-  return {
-    frontEnd: listener.service.http!,
-    port,
-    records,
-    close: async () => {
-      const closed = listener.close();
-      listener.destroyAll();
-      await closed;
-      listener.service.pool.retire();
-    },
-  };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** One virtual service, HTTP/1.1 and h2c on one port. */
+const startService = (backends: string | readonly string[], extra = ''): Promise<Running> => startHarnessService(backends, `    http2: { cleartext: true }\n${extra}`);
 
 /** The log phase: each exchange's target and termination code, once it ends. */
 class LogPhase implements HttpFilter {

@@ -7,63 +7,16 @@
 // chain. The body phases have their own file (body-filters.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { loadConfigText } from '../../src/config/load.ts';
 import type { Exchange } from '../../src/exchange/exchange.ts';
 import { FilterChain, FilterStatus, type HttpFilter } from '../../src/exchange/filter.ts';
 import { Termination } from '../../src/exchange/termination.ts';
-import type { HttpFrontEnd } from '../../src/frontend/http-front-end.ts';
-import { Listener } from '../../src/frontend/http-listener.ts';
-import type { AccessRecord } from '../../src/log/access-log.ts';
-import { EngineContext } from '../../src/worker/engine-context.ts';
 import { startBackends, type Backends } from '../helpers/backends.ts';
-import { freePort } from '../helpers/processes.ts';
-import { serviceOf } from '../helpers/service.ts';
+import { startService, until, type RunningService } from './service-harness.ts';
 import { RawClient, sleep } from '../l7/harness.ts';
 
 const GET = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: filters.test\r\n\r\n`;
 
-interface Running {
-  listener: Listener;
-  frontEnd: HttpFrontEnd;
-  port: number;
-  records: AccessRecord[];
-  close(): Promise<void>;
-}
-
-/** One HTTP virtual service on a listener, as the worker runs it, with an access log in memory. */
-async function startService(yamlExtra: string, backendAddress: string): Promise<Running> {
-  const port = await freePort();
-  const loaded = loadConfigText(
-    `virtualServices:\n  - name: web\n    listen: 127.0.0.1:${port}\n    protocol: http\n    realServers: [ { address: ${backendAddress} } ]\n${yamlExtra}`,
-    'filters.yaml',
-  );
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  const ctx = new EngineContext();
-  const records: AccessRecord[] = [];
-  ctx.accessLog = { log: (r) => void records.push(r), logConnection: () => {}, close: async () => {} };
-  const listener = new Listener(serviceOf(loaded.config, null, () => {}, undefined, ctx), { ctx, events: () => {}, worker: { index: 0, count: 1 } });
-  await listener.listen();
-  return {
-    listener,
-    frontEnd: listener.service.http!,
-    port,
-    records,
-    close: async () => {
-      const closed = listener.close();
-      listener.destroyAll();
-      await closed;
-      listener.service.pool.retire();
-    },
-  };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+type Running = RunningService;
 
 /** Stops every exchange at request headers and resumes it when the test says. */
 class HoldingFilter implements HttpFilter {
@@ -89,7 +42,7 @@ describe('the filter contract, with real exchanges', { timeout: 30_000 }, () => 
   let service: Running;
   before(async () => {
     backends = await startBackends(1);
-    service = await startService('', backends.servers[0]!.address);
+    service = await startService(backends.servers[0]!.address);
   });
   after(async () => {
     await service.close();
@@ -109,8 +62,8 @@ describe('the filter contract, with real exchanges', { timeout: 30_000 }, () => 
     service.frontEnd.setFilters([]);
     assert.equal(service.frontEnd.chain.empty, true);
     // Built from config: only connection limits (no request filter) leave the chain empty; rules do not.
-    const limitsOnly = await startService('    rateLimit: { maxConnectionsPerClient: 5 }', backends.servers[0]!.address);
-    const withRules = await startService('    rules: [ { name: r, match: { path: /x }, deny: true } ]', backends.servers[0]!.address);
+    const limitsOnly = await startService(backends.servers[0]!.address, '    rateLimit: { maxConnectionsPerClient: 5 }\n');
+    const withRules = await startService(backends.servers[0]!.address, '    rules: [ { name: r, match: { path: /x }, deny: true } ]\n');
     try {
       assert.equal(limitsOnly.frontEnd.chain.empty, true);
       assert.deepEqual(withRules.frontEnd.chain.requestHeaders.map((f) => f.name), ['rules']);
