@@ -34,7 +34,10 @@ export type Peer =
   | 'pebble'
   | 'pebble-challtestsrv'
   // HTTP/2: nghttp (nghttp2-client) shows the frames
-  | 'nghttp';
+  | 'nghttp'
+  // the management plane: Prometheus's linter for GET /metrics, and the browser the console tests drive
+  | 'promtool'
+  | 'chromium';
 
 // nginx, haproxy, vsftpd and unbound install to /usr/sbin, which a non-root PATH often lacks.
 const extraDirs = ['/usr/sbin', '/usr/bin', '/sbin', '/bin', '/usr/local/sbin', '/usr/local/bin'];

@@ -49,6 +49,10 @@ declare -A PEERS=(
   [testssl]=testssl.sh
   [pebble]=pebble
   [h2o]=h2o
+  # The console's browser tests (interop/console.test.ts): playwright-core drives Debian's Chromium.
+  [chromium]=chromium
+  # `promtool check metrics` on GET /metrics (interop/metrics-promtool.test.ts).
+  [promtool]=prometheus
 )
 
 have() {
@@ -113,7 +117,7 @@ rm -f "$log"
 
 # Belt and braces: if a service got started anyway (a policy-rc.d that was already there and allows
 # it, or systemd), stop it so that it holds no port and writes no pid file we could trip over.
-for svc in nginx haproxy vsftpd unbound; do
+for svc in nginx haproxy vsftpd unbound prometheus; do
   if [[ -f /run/$svc.pid ]] && kill -0 "$(cat "/run/$svc.pid")" 2>/dev/null; then
     if command -v service >/dev/null 2>&1; then
       $SUDO service "$svc" stop >/dev/null 2>&1 || $SUDO kill "$(cat "/run/$svc.pid")" || true

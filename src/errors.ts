@@ -33,6 +33,22 @@ export const ErrorCode = {
   TLS_KEY_MISMATCH: 'FULCRUM_ERR_TLS_KEY_MISMATCH',
   /** A CRL file (tls.clientAuth.crl) holds no CRL, or one OpenSSL cannot parse. */
   TLS_CRL: 'FULCRUM_ERR_TLS_CRL',
+  /** Admin API: no credentials, or wrong ones (401). */
+  ADMIN_UNAUTHENTICATED: 'FULCRUM_ERR_ADMIN_UNAUTHENTICATED',
+  /** Admin API: the role does not allow this (403). */
+  ADMIN_FORBIDDEN: 'FULCRUM_ERR_ADMIN_FORBIDDEN',
+  /** Admin API: a cookie-authenticated write without the session's X-CSRF-Token (403). */
+  ADMIN_CSRF: 'FULCRUM_ERR_ADMIN_CSRF',
+  /** Admin API: too many failed logins for this user or address; retry after the time given (429). */
+  ADMIN_RATE_LIMITED: 'FULCRUM_ERR_ADMIN_RATE_LIMITED',
+  /** Admin API: If-Match names a version that is no longer current (412). */
+  ADMIN_PRECONDITION: 'FULCRUM_ERR_ADMIN_PRECONDITION',
+  /** Admin API: the item exists already (409). */
+  ADMIN_EXISTS: 'FULCRUM_ERR_ADMIN_EXISTS',
+  /** Admin API: the item is still used (a pool a virtual service routes to) (409). */
+  ADMIN_IN_USE: 'FULCRUM_ERR_ADMIN_IN_USE',
+  /** The admin plane's state database (users, tokens, audit, history) cannot be opened or written. */
+  STATE_DATABASE: 'FULCRUM_ERR_STATE_DATABASE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

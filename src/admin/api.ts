@@ -1,185 +1,209 @@
 /**
- * The admin API's routes: JSON in, JSON out, errors as `{ "error": { code, message } }` with the
- * stable codes of src/errors.ts. It runs in the supervisor, off the data path; node:http is the
- * right tool for a control plane that serves a few requests a minute.
+ * The admin listener's HTTP: every request is checked in this order, then handed to its route's
+ * handler (src/admin/handlers) by the route table (route-table.ts, which the OpenAPI document is
+ * made from, so the two cannot disagree):
  *
- *   GET /api/v1/status
- *   PUT /api/v1/pools/{pool}/real-servers/{address}/state               {"state": "drain"}
- *   PUT /api/v1/virtual-services/{name}/real-servers/{address}/state   (the virtual service's pool)
- *   PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state                    {"state": "enabled"}
+ * 1. Host: an IP address, localhost or one of admin.allowedHosts, else 421 (DNS rebinding: a
+ *    page on the attacker's name that resolves to us must not become same-origin with the API);
+ * 2. the route: 404, 405 with Allow, 400 for a broken percent-encoding;
+ * 3. who is asking (authenticate.ts): a Bearer token, the session cookie, or on an API without
+ *    users a loopback client; 401 otherwise;
+ * 4. CSRF: a cookie-authenticated write must echo the session's X-CSRF-Token (403);
+ * 5. the role: 403, and an audit line for a refused write.
+ *
+ * Paths outside /api and /metrics are the web console's. No CORS headers are ever sent: another
+ * origin's page cannot read an answer. It runs in the supervisor, off the data path; node:http
+ * is the right tool for a control plane that serves a few requests a second.
  */
 import { isIP } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REAL_SERVER_STATES, type RealServerState } from '../config/schema.ts';
-import { suggest } from '../config/suggest.ts';
-import { ErrorCode } from '../errors.ts';
-import type { AdminBackend, ApiFailure, SiteState } from './types.ts';
+import { ErrorCode, FulcrumError } from '../errors.ts';
+import { matchRoute, type RouteSpec } from './route-table.ts';
+import { allows, type Principal } from './roles.ts';
+import type { Authenticator } from './auth/authenticate.ts';
+import type { AuditLog } from './audit.ts';
+import { failureAnswer, type Answer, type BodyResult, type Handler, type RequestContext } from './handlers/context.ts';
+import type { ApiFailure } from './types.ts';
+import type { ChangeSource } from '../store/config-store.ts';
 
-/** A state change body is a few bytes; anything near this is not one. */
-const MAX_BODY_BYTES = 16 * 1024;
-const STATUS_PATH = '/api/v1/status';
-const STATE_PATH = /^\/api\/v1\/(virtual-services|pools)\/([^/]+)\/real-servers\/([^/]+)\/state$/;
-const SITE_STATE_PATH = /^\/api\/v1\/gslb\/fqdns\/([^/]+)\/sites\/([^/]+)\/state$/;
+/** A whole config (thousands of virtual services) fits; a stranger cannot make us hold more. */
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Who a public route's handler sees (it checks nothing by role). */
+const ANONYMOUS: Principal = { user: 'anonymous', role: 'viewer', via: 'loopback' };
 
-/** What a state body may hold, and the words of its errors. */
-interface StateKind<S extends string> {
-  allowed: readonly S[];
-  noun: string;
-  example: S;
+export interface ApiEnv {
+  auth: Authenticator;
+  audit: AuditLog;
+  handlers: Readonly<Record<string, Handler>>;
+  /** admin.allowedHosts, lower case. */
+  allowedHosts: () => readonly string[];
+  /** admin.metrics.public. */
+  metricsPublic: () => boolean;
+  /** Over TLS (cookies get Secure). */
+  secure: () => boolean;
+  /** The console's files; false when `req` is not for one. */
+  console: (req: IncomingMessage, res: ServerResponse) => boolean;
+  log: (fields: Record<string, unknown>, message: string) => void;
 }
-const REAL_SERVER_STATE: StateKind<RealServerState> = { allowed: REAL_SERVER_STATES, noun: 'real server', example: 'drain' };
-/** What an operator sets on a GSLB site (runtime only: the config file is not written). */
-const SITE_STATE: StateKind<SiteState> = { allowed: ['enabled', 'disabled'], noun: 'GSLB site', example: 'enabled' };
 
-export function createAdminHandler(backend: AdminBackend): (req: IncomingMessage, res: ServerResponse) => void {
+export function createAdminHandler(env: ApiEnv): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    handle(backend, req, res).catch((error: unknown) => {
-      send(res, 500, { error: { code: ErrorCode.ADMIN_INTERNAL, message: `internal error: ${error instanceof Error ? error.message : String(error)}` } });
+    handle(env, req, res).catch((error: unknown) => {
+      // The detail goes to the log; the client learns only that it failed.
+      env.log({ method: req.method, url: req.url, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'admin API request failed');
+      if (error instanceof FulcrumError && error.code === ErrorCode.STATE_DATABASE) {
+        send(res, { status: 503, body: { error: { code: error.code, message: 'the state database cannot be used now; the log of the load balancer has the details' } } });
+        return;
+      }
+      send(res, { status: 500, body: { error: { code: ErrorCode.ADMIN_INTERNAL, message: 'internal error; the log of the load balancer has the details' } } });
     });
   };
 }
 
-async function handle(backend: AdminBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const hostProblem = checkHost(req.headers.host);
-  if (hostProblem !== null) return failure(res, hostProblem);
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+async function handle(env: ApiEnv, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const hostProblem = checkHost(req.headers.host, env.allowedHosts());
+  if (hostProblem !== null) return send(res, failureAnswer(hostProblem));
+  const url = new URL(req.url ?? '/', 'http://admin');
+  const path = url.pathname;
+  if (!path.startsWith('/api/') && path !== '/metrics' && env.console(req, res)) return;
 
-  if (path === STATUS_PATH) {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
-    return send(res, 200, await backend.status());
+  const match = matchRoute(req.method ?? 'GET', path);
+  if (match === null) return send(res, failureAnswer({ status: 404, code: ErrorCode.ADMIN_NOT_FOUND, message: `no endpoint ${path}; the API is described at /api/v1/openapi.json` }));
+  if ('allow' in match) {
+    return send(res, { ...failureAnswer({ status: 405, code: ErrorCode.ADMIN_METHOD, message: `${path} takes ${match.allow.join(', ')}` }), headers: { allow: match.allow.join(', ') } });
+  }
+  if ('malformed' in match) return send(res, failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' }));
+  const { route, params } = match;
+  const address = normalise(req.socket.remoteAddress ?? '');
+  // A browser sends Origin with every write; another origin's page (a CSRF attempt, even against
+  // an API without users on loopback) is refused. Scripts and the CLI send none.
+  const origin = req.headers.origin;
+  if (UNSAFE.has(req.method ?? '') && origin !== undefined && !sameOrigin(origin, req.headers.host)) {
+    return send(res, failureAnswer({ status: 403, code: ErrorCode.ADMIN_CSRF, message: `a write from the page of another origin (${origin}) is refused` }));
   }
 
-  const match = STATE_PATH.exec(path);
-  if (match !== null) {
-    if (req.method !== 'PUT') return methodNotAllowed(res, 'PUT');
-    const kind = match[1] === 'pools' ? 'pool' : 'virtual-service';
-    const name = decode(match[2] ?? '');
-    const address = decode(match[3] ?? '');
-    if (name === null || address === null) {
-      return failure(res, { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' });
+  let principal = ANONYMOUS;
+  const open = route.permission === 'public' || (route.id === 'metrics.get' && env.metricsPublic());
+  if (!open) {
+    const who = env.auth.authenticate(req, { loopbackOpen: true });
+    if (!who.ok) return send(res, failureAnswer(who.failure));
+    principal = who.principal;
+    const csrf = env.auth.checkCsrf(req, principal);
+    if (csrf !== null) return send(res, failureAnswer(csrf));
+    if (!permitted(route, principal)) {
+      if (UNSAFE.has(req.method ?? '')) env.audit.append({ user: principal.user, address, action: route.id, target: path, outcome: 'denied', detail: `role ${principal.role}` });
+      return send(res, failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: `the role ${principal.role} cannot ${route.summary.charAt(0).toLowerCase()}${route.summary.slice(1)} (${req.method} ${route.path}); it needs ${needed(route)}` }));
     }
-    const body = await readJson(req, REAL_SERVER_STATE.example);
-    if (!body.ok) return failure(res, body.failure);
-    const state = parseStateBody(body.value, REAL_SERVER_STATE);
-    if (!state.ok) return failure(res, state.failure);
-    const outcome = await backend.setState({ kind, name }, address, state.value);
-    if (!outcome.ok) return failure(res, outcome.failure);
-    const answer = { ...(kind === 'virtual-service' ? { virtualService: name } : {}), pool: outcome.pool, realServer: outcome.realServer, generation: outcome.generation, changed: outcome.changed };
-    return send(res, 200, answer);
   }
 
-  const siteMatch = SITE_STATE_PATH.exec(path);
-  if (siteMatch !== null) {
-    if (req.method !== 'PUT') return methodNotAllowed(res, 'PUT');
-    const fqdn = decode(siteMatch[1] ?? '');
-    const site = decode(siteMatch[2] ?? '');
-    if (fqdn === null || site === null) {
-      return failure(res, { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the path has a malformed percent-encoding' });
-    }
-    const body = await readJson(req, SITE_STATE.example);
-    if (!body.ok) return failure(res, body.failure);
-    const state = parseStateBody(body.value, SITE_STATE);
-    if (!state.ok) return failure(res, state.failure);
-    const outcome = await backend.setSiteState(fqdn, site, state.value);
-    if (!outcome.ok) return failure(res, outcome.failure);
-    const { ok: _ok, ...answer } = outcome;
-    return send(res, 200, answer);
-  }
+  const handler = env.handlers[route.id];
+  if (handler === undefined) return send(res, failureAnswer({ status: 501, code: ErrorCode.ADMIN_NOT_FOUND, message: `${route.id} is not served by this node` }));
+  const ifMatch = req.headers['if-match'];
+  const dryRun = url.searchParams.get('dryRun');
+  if (dryRun !== null && dryRun !== 'true' && dryRun !== 'false') return send(res, failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'dryRun is true or false' }));
+  if (dryRun === 'true' && route.dryRun !== true) return send(res, failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `${req.method} ${route.path} has no dry run` }));
+  let body: Promise<BodyResult> | null = null;
+  const ctx: RequestContext = {
+    req,
+    params,
+    query: url.searchParams,
+    principal,
+    address,
+    dryRun: dryRun === 'true',
+    ifMatch: typeof ifMatch === 'string' ? ifMatch.trim() : undefined,
+    source: sourceOf(req),
+    body: () => (body ??= readBody(req)),
+    secure: env.secure(),
+  };
+  send(res, await handler(ctx));
+}
 
-  return failure(res, {
-    status: 404,
-    code: ErrorCode.ADMIN_NOT_FOUND,
-    message:
-      `no endpoint ${path}; the API has GET ${STATUS_PATH}, PUT /api/v1/pools/{pool}/real-servers/{address}/state, PUT /api/v1/virtual-services/{name}/real-servers/{address}/state` +
-      ' and PUT /api/v1/gslb/fqdns/{fqdn}/sites/{site}/state',
-  });
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+function permitted(route: RouteSpec, principal: Principal): boolean {
+  if (route.permission === 'public' || route.permission === 'authenticated') return true;
+  return allows(principal.role, route.permission);
+}
+
+function needed(route: RouteSpec): string {
+  return route.permission === 'administer' ? 'admin' : route.permission === 'operate' ? 'operator or admin' : 'any role';
+}
+
+function sourceOf(req: IncomingMessage): ChangeSource {
+  const client = req.headers['x-fulcrum-client'];
+  return client === 'console' ? 'console' : client === 'cli' ? 'cli' : 'api';
 }
 
 /**
- * The API has no authentication yet, so a web page must not reach it through DNS rebinding (a
- * name of the attacker's that resolves to 127.0.0.1 makes the browser treat the API as the
- * page's own origin). Such a request carries the attacker's host name; an IP address or
- * localhost is what an administrator uses.
+ * Browsers always send Host; a name other than an IP address, localhost or a configured one is a
+ * page that rebound its own name to our address. HTTP/1.0 scripts may send none.
  */
-function checkHost(host: string | undefined): ApiFailure | null {
-  if (host === undefined) return null; // HTTP/1.0 clients (scripts) send none; browsers always do
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
-  if (isIP(name) !== 0 || name.toLowerCase() === 'localhost') return null;
+function checkHost(host: string | undefined, allowed: readonly string[]): ApiFailure | null {
+  if (host === undefined) return null;
+  const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')).toLowerCase();
+  if (isIP(name) !== 0 || name === 'localhost' || allowed.includes(name)) return null;
   return {
     status: 421,
     code: ErrorCode.ADMIN_HOST,
-    message: `the admin API answers requests addressed to an IP address or localhost, not to "${name}" (a guard against DNS rebinding from web pages); use the address of admin.listen`,
+    message: `the admin API answers requests addressed to an IP address, localhost or a name in admin.allowedHosts, not to "${name}" (a guard against DNS rebinding from web pages)`,
   };
 }
 
-/** `{"state": ...}` with one of the states `kind` allows (a real server's, or a GSLB site's). */
-function parseStateBody<S extends string>(body: unknown, kind: StateKind<S>): { ok: true; value: S } | { ok: false; failure: ApiFailure } {
-  const { allowed, noun, example } = kind;
-  const bad = (message: string, suggestion?: string): { ok: false; failure: ApiFailure } => {
-    const failure: ApiFailure = { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message, allowed };
-    if (suggestion !== undefined) failure.suggestion = suggestion;
-    return { ok: false, failure };
-  };
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return bad(`the body must be a JSON object such as {"state": "${example}"}`);
-  const extra = Object.keys(body).filter((k) => k !== 'state');
-  if (extra.length > 0) return bad(`unknown key ${JSON.stringify(extra[0])} in the body; it takes only "state"`, suggest(extra[0]!, ['state']));
-  const state = (body as { state?: unknown }).state;
-  if (state === undefined) return bad(`the body has no "state"; send {"state": ${allowed.map((a) => `"${a}"`).join(' | ')}}`);
-  if (typeof state !== 'string' || !(allowed as readonly string[]).includes(state)) {
-    const suggestion = typeof state === 'string' ? suggest(state, allowed) : undefined;
-    const text = `${JSON.stringify(state)} is not a ${noun} state`;
-    return bad(`${text}${suggestion === undefined ? ';' : `; did you mean "${suggestion}"?`} allowed: ${allowed.join(', ')}`, suggestion);
-  }
-  return { ok: true, value: state as S };
-}
-
-async function readJson(req: IncomingMessage, example: string): Promise<{ ok: true; value: unknown } | { ok: false; failure: ApiFailure }> {
+async function readBody(req: IncomingMessage): Promise<BodyResult> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      return { ok: false, failure: { status: 413, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body is larger than ${MAX_BODY_BYTES} bytes` } };
-    }
+    if (size > MAX_BODY_BYTES) return { ok: false, failure: { status: 413, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body is larger than ${MAX_BODY_BYTES} bytes` } };
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');
+  // What an HTML form can send: refused, so no page of another site can post a body we would read.
+  if (type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data' || type === 'text/plain') {
+    return { ok: false, failure: { status: 415, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body must be JSON (Content-Type: application/json)${type === 'text/plain' ? ' or YAML (application/yaml)' : ''}, not ${type}` } };
+  }
+  if (type === 'application/yaml' || type === 'text/yaml' || type === 'application/x-yaml') return { ok: true, value: text, contentType: 'yaml' };
+  if (text.trim() === '') return { ok: false, failure: { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'the body is empty; send JSON with Content-Type: application/json' } };
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: JSON.parse(text) as unknown, contentType: 'json' };
   } catch (error) {
-    const reason = text.trim() === '' ? 'the body is empty' : `the body is not JSON (${error instanceof Error ? error.message : String(error)})`;
-    return { ok: false, failure: { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `${reason}; send {"state": "${example}"} with Content-Type: application/json` } };
+    return { ok: false, failure: { status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body is not JSON (${error instanceof Error ? error.message : String(error)}); send JSON with Content-Type: application/json` } };
   }
 }
 
-function decode(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
+function normalise(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
-function methodNotAllowed(res: ServerResponse, allow: string): void {
-  res.setHeader('allow', allow === 'GET' ? 'GET, HEAD' : allow);
-  failure(res, { status: 405, code: ErrorCode.ADMIN_METHOD, message: `this endpoint takes ${allow}` });
-}
-
-function failure(res: ServerResponse, f: ApiFailure): void {
-  const { status, ...error } = f;
-  send(res, status, { error });
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, answer: Answer): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const text = `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
+  const headers: Record<string, string | string[] | number> = {
     'cache-control': 'no-store',
-  });
-  res.end(res.req.method === 'HEAD' ? undefined : text);
+    'x-content-type-options': 'nosniff',
+    ...answer.headers,
+  };
+  let data: string | undefined;
+  if (answer.text !== undefined) {
+    headers['content-type'] = answer.text.contentType;
+    data = answer.text.data;
+  } else if (answer.body !== undefined && answer.status !== 204) {
+    headers['content-type'] = 'application/json; charset=utf-8';
+    data = `${JSON.stringify(answer.body, null, 2)}\n`;
+  }
+  if (data !== undefined) headers['content-length'] = Buffer.byteLength(data);
+  // Bearer, never Basic: a Basic challenge would make browsers open a password dialog over the console.
+  if (answer.status === 401) headers['www-authenticate'] = 'Bearer realm="fulcrum"';
+  res.writeHead(answer.status, headers);
+  res.end(res.req.method === 'HEAD' ? undefined : data);
 }

@@ -6,8 +6,6 @@ import type { ErrorCode } from '../errors.ts';
 import type { RealServerState } from '../config/schema.ts';
 import type { ServerHealthStatus } from '../health/index.ts';
 import type { ServerAgentStatus } from '../agent/index.ts';
-import type { LoadResult } from '../config/load.ts';
-import type { PoolTarget } from './config-edit.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
 import type { FqdnCheckStatus, SiteCheckStatus } from '../gslb/check-driver.ts';
 import type { OcspCertificateStatus } from '../tls/ocsp.ts';
@@ -199,15 +197,6 @@ export type ReloadOutcome =
   | { ok: true; generation: number }
   | { ok: false; reason: string; shuttingDown?: boolean };
 
-/** What the admin API needs from the process that hosts it (the supervisor). */
-export interface AdminBackend {
-  status(): Promise<StatusDocument>;
-  /** Change a real server's state in the config file and reload; see state-change.ts. */
-  setState(target: PoolTarget, address: string, state: RealServerState): Promise<SetStateOutcome>;
-  /** Put a GSLB site back or take it out: runtime state, not written to the config file (src/gslb/check-driver.ts). */
-  setSiteState(fqdn: string, site: string, state: SiteState): Promise<SetSiteStateOutcome>;
-}
-
 /** What an operator sets on a GSLB site: enabled (back in, a manual hold released) or disabled (out, whatever its checks say). */
 export type SiteState = 'enabled' | 'disabled';
 
@@ -225,10 +214,3 @@ export type SetSiteStateOutcome =
       events: string[];
     }
   | { ok: false; failure: ApiFailure };
-
-export type SetStateOutcome =
-  | { ok: true; virtualService?: string; pool: string; realServer: RealServerStatus; generation: number; changed: boolean }
-  | { ok: false; failure: ApiFailure };
-
-/** The reload path SIGHUP runs, given an already loaded config (the one just written). */
-export type Reload = (loaded: Extract<LoadResult, { ok: true }>) => Promise<ReloadOutcome>;

@@ -1,133 +1,65 @@
 /**
- * The `fulcrum` command: check a config, start the load balancer with it, or talk to a running
- * one through its admin API (status, rs, gslb).
+ * The `fulcrum` command: check a config, start the load balancer with it, manage its users, or
+ * talk to a running one through its admin API (status, rs, gslb, config, token, backup, restore).
  * Exit codes: 0 success, 1 config problems, a failed start or a failed API request, 2 a usage error.
+ *
+ * Every command's module is imported when that command runs and not before: --version and --help
+ * load nothing but this file, and the API commands never load the config schema (zod and the
+ * validators, about 0.3 s on a 2-core machine), which only check and start need.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { formatProblems } from '../config/format.ts';
-import { loadConfigFile } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { gslbCommand, rsCommand, statusCommand, type CommandResult } from './admin-commands.ts';
+import { splitArguments, type GlobalOptions } from './arguments.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandResult } from './command.ts';
+import { USAGE } from './usage.ts';
 
-const EXIT_OK = 0;
-const EXIT_FAILED = 1;
-const EXIT_USAGE = 2;
+/** Which global options a command reads: the others would be silently ignored, so they are errors. */
+type Scope = 'file' | 'user' | 'api';
 
-const USAGE = `Usage: fulcrum <command> -c FILE [options]
-       fulcrum status|rs|gslb ... --admin URL   (the admin API's address instead of a config file)
+const COMMANDS: Record<string, { scope: Scope; load: () => Promise<Command> }> = {
+  check: { scope: 'file', load: async () => (await import('./config-file-commands.ts')).checkCommand },
+  start: { scope: 'file', load: async () => (await import('./config-file-commands.ts')).startCommand },
+  user: { scope: 'user', load: loadUserCommand },
+  status: { scope: 'api', load: async () => (await import('./admin-commands.ts')).statusCommand },
+  rs: { scope: 'api', load: async () => (await import('./admin-commands.ts')).rsCommand },
+  gslb: { scope: 'api', load: async () => (await import('./admin-commands.ts')).gslbCommand },
+  config: { scope: 'api', load: async () => (await import('./config-commands.ts')).configCommand },
+  token: { scope: 'api', load: async () => (await import('./token-commands.ts')).tokenCommand },
+  backup: { scope: 'api', load: async () => (await import('./backup-commands.ts')).backupCommand },
+  restore: { scope: 'api', load: async () => (await import('./backup-commands.ts')).restoreCommand },
+};
 
-Commands:
-  check -c FILE        Validate a config file and report every problem with its line (exit 0 valid, 1 invalid)
-  start -c FILE        Start the load balancer (SIGHUP reloads the config, SIGTERM drains and stops)
-  status               Show every virtual service (its pool, its rules and their hits), every pool
-                       (who uses it) and real server: state, health and why, active requests; with
-                       GSLB, every FQDN's answers now and each site's health and why
-  rs drain|enable|disable POOL ADDRESS
-                       Set a real server's state in a pool (a pool's name, or a virtual service's
-                       for its pool): drain takes no new clients while the current ones
-                       finish (wait for ACTIVE 0 in status before maintenance), disable takes no
-                       traffic, enable takes traffic again. The change is written to the config
-                       file, so it survives a reload and a restart.
-  gslb site enable|disable FQDN SITE
-                       Put a GSLB site back into the DNS answers (a site held down for manual
-                       recovery, or one disabled) or take it out whatever its checks say. A
-                       runtime change: the config file is not written, so a restart starts over.
+async function loadUserCommand(): Promise<Command> {
+  const { userCommand } = await import('./user-command.ts');
+  return (args, global) => userCommand(args, { config: global.config, json: global.json });
+}
 
-Options:
-  -c, --config FILE    Config file (YAML or JSON); see docs/configuration.md
-      --admin URL      Admin API of a running fulcrum (status, rs, gslb), e.g. 127.0.0.1:9090;
-                       default: admin.listen in the -c FILE
-      --json           status, rs, gslb: print the API's JSON answer
-  -h, --help           Show this help
-  -v, --version        Print the version
-
-Examples:
-  fulcrum check -c examples/sample.yaml
-  fulcrum start -c /etc/fulcrum/fulcrum.yaml
-  fulcrum status -c /etc/fulcrum/fulcrum.yaml
-  fulcrum rs drain web 10.0.0.11:80 --admin 127.0.0.1:9090
-  fulcrum gslb site enable www.example.com primary -c /etc/fulcrum/fulcrum.yaml
-`;
-
-async function main(argv: readonly string[]): Promise<number | undefined> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        admin: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
-    });
-  } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = parsed;
-  if (values.help === true) {
+async function main(argv: readonly string[]): Promise<CommandResult> {
+  const split = splitArguments(argv);
+  if (!split.ok) return { usage: split.message };
+  const { command, args, global } = split;
+  if (global.help === true) {
     process.stdout.write(USAGE);
     return EXIT_OK;
   }
-  if (values.version === true) {
+  if (global.version === true) {
     process.stdout.write(`fulcrum ${version()}\n`);
     return EXIT_OK;
   }
-
-  const [command, ...extra] = positionals;
-  if (command === undefined) return usageError('no command given');
-  const adminCommand = command === 'status' ? statusCommand : command === 'rs' ? rsCommand : command === 'gslb' ? gslbCommand : undefined;
-  if (adminCommand !== undefined) {
-    return commandResult(await adminCommand(extra, { config: values.config, admin: values.admin, json: values.json }));
-  }
-  if (command !== 'check' && command !== 'start') return usageError(`unknown command "${command}"`);
-  if (values.admin !== undefined || values.json !== undefined) return usageError(`--admin and --json apply to status, rs and gslb, not to ${command}`);
-  if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`);
-  const configPath = values.config;
-  if (configPath === undefined || configPath === '') return usageError(`${command} needs a config file: -c FILE`);
-
-  const loaded = await loadConfigFile(configPath);
-  if (!loaded.ok) {
-    const count = loaded.problems.length;
-    process.stderr.write(`${formatProblems(loaded.problems)}\n${configPath}: ${count} ${count === 1 ? 'problem' : 'problems'}\n`);
-    return EXIT_FAILED;
-  }
-  const { config } = loaded;
-  if (command === 'check') {
-    process.stdout.write(`${configPath}: OK (${checkSummary(config)})\n`);
-    return EXIT_OK;
-  }
-
-  const { runSupervisor } = await import('../supervisor/supervisor.ts');
-  // The supervisor keeps the process alive and sets process.exitCode itself when it stops.
-  await runSupervisor({ configPath, config });
-  return undefined;
+  if (command === undefined) return { usage: 'no command given' };
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (entry === undefined) return { usage: `unknown command "${command}"` };
+  const misplaced = misplacedOptions(entry.scope, global);
+  if (misplaced !== undefined) return { usage: `${misplaced} ${misplaced.includes(' ') ? 'apply' : 'applies'} to the commands that talk to the admin API, not to ${command}` };
+  const run = await entry.load();
+  return run(args, global);
 }
 
-/** "2 virtual services", "1 virtual service, 2 pools, 4 rules", "0 virtual services, 2 GSLB FQDNs in 1 zone". */
-function checkSummary(config: Config): string {
-  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
-  const parts = [count(config.virtualServices.length, 'virtual service', 'virtual services')];
-  const shared = config.pools.filter((pool) => !pool.inline).length;
-  if (shared > 0) parts.push(count(shared, 'pool', 'pools'));
-  const rules = config.virtualServices.reduce((n, vs) => n + (vs.protocol === 'http' || vs.protocol === 'https' ? vs.rules.length : 0), 0);
-  if (rules > 0) parts.push(count(rules, 'rule', 'rules'));
-  if (config.gslb !== undefined) {
-    parts.push(`${count(config.gslb.fqdns.length, 'GSLB FQDN', 'GSLB FQDNs')} in ${count(config.gslb.zones.length, 'zone', 'zones')}`);
-  }
-  return parts.join(', ');
-}
-
-function commandResult(result: CommandResult): number {
-  return typeof result === 'number' ? result : usageError(result.usage);
-}
-
-function usageError(reason: string): number {
-  process.stderr.write(`fulcrum: ${reason}\n\n${USAGE}`);
-  return EXIT_USAGE;
+function misplacedOptions(scope: Scope, global: GlobalOptions): string | undefined {
+  if (scope === 'api') return undefined;
+  const given = (['admin', 'token', 'ca'] as const).filter((name) => global[name] !== undefined).map((name) => `--${name}`);
+  // user list --json prints JSON; check and start print no document.
+  if (scope === 'file' && global.json !== undefined) given.push('--json');
+  return given.length === 0 ? undefined : given.join(', ');
 }
 
 function version(): string {
@@ -135,9 +67,17 @@ function version(): string {
   return (JSON.parse(packageJson) as { version: string }).version;
 }
 
+/** The reason, then the usage lines; the whole help is one --help away, not 60 lines after every typo. */
+function usageError(reason: string): number {
+  const synopsis = USAGE.slice(0, USAGE.indexOf('\n\n'));
+  process.stderr.write(`fulcrum: ${reason}\n\n${synopsis}\nRun fulcrum --help for every command and option.\n`);
+  return EXIT_USAGE;
+}
+
 try {
-  const code = await main(process.argv.slice(2));
-  if (code !== undefined) process.exitCode = code;
+  const result = await main(process.argv.slice(2));
+  if (typeof result === 'number') process.exitCode = result;
+  else if (result !== undefined) process.exitCode = usageError(result.usage);
 } catch (error) {
   // Config problems never get here; this is a bug or a failure of the host (e.g. out of file descriptors).
   process.stderr.write(`fulcrum: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -6,7 +6,14 @@
  * DNS server answers now, then one line per site.
  */
 import type { GslbFqdnStatus, GslbSiteStatus, GslbStatus, StatusDocument } from '../admin/types.ts';
-import { NOT_CHECKED } from '../gslb/site-probe.ts';
+import { minutes } from './output.ts';
+import { columnWidths, line, table } from './table.ts';
+
+/**
+ * What a GSLB site without a check reports (src/gslb/site-probe.ts NOT_CHECKED; a test keeps the
+ * two equal). A copy, not an import: site-probe loads every health probe, 40 ms of `fulcrum status`.
+ */
+export const NOT_CHECKED = 'not checked (check type none)';
 
 const SERVICE_HEADER = ['VIRTUAL SERVICE', 'LISTEN', 'PROTOCOL', 'POOL', 'CONNECTIONS'] as const;
 const RULE_HEADER = ['VIRTUAL SERVICE', 'RULE', 'ACTION', 'POOL', 'HITS'] as const;
@@ -97,11 +104,6 @@ function ocspRows(doc: StatusDocument): string[][] {
   );
 }
 
-/** "2026-12-06 10:41" (UTC) from ISO 8601; "-" for none. */
-function minutes(iso: string | null): string {
-  return iso === null ? '-' : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
-}
-
 /** The issuer's CN (or its whole name when it has none): "Fulcrum Test Intermediate CA". */
 function issuerName(issuer: string): string {
   return /(?:^|\n)CN=([^\n]*)/.exec(issuer)?.[1] ?? issuer.replace(/\n/g, ', ');
@@ -162,21 +164,4 @@ export function formatAnswers(answers: GslbFqdnStatus['answers']): string {
     parts.push(`${type} ${text}`);
   }
   return parts.length === 0 ? 'nothing' : parts.join(', ');
-}
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const widths = columnWidths(header, rows);
-  return [line(header, widths), ...rows.map((row) => line(row, widths))];
-}
-
-function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
-  return header.map((title, i) => Math.max(title.length, ...rows.map((r) => r[i]!.length)));
-}
-
-/** The last cell is not padded: it is the long one. */
-function line(cells: readonly string[], widths: readonly number[]): string {
-  return cells
-    .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
-    .join('  ')
-    .trimEnd();
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AdaptiveSchema, checkAdaptiveScheduler } from './adaptive.ts';
+import { AdminSchema } from './admin.ts';
 import { ADDRESS_PATTERN, parseHostPort } from './address.ts';
 import { GslbSchema } from './gslb.ts';
 import { HealthCheckSpecSchema } from './health-check.ts';
@@ -127,13 +128,6 @@ const AccessLogSchema = z.strictObject({
   format: field(z.enum(['json']).default('json'), 'Line format; one JSON object per request.', { noun: 'an access log format' }),
 });
 
-const AdminSchema = z.strictObject({
-  listen: field(
-    parsedString((text) => parseHostPort(text, { wildcard: true }), ADDRESS_PATTERN),
-    'Address and port of the admin API (JSON over HTTP), e.g. 127.0.0.1:9090. It has no authentication yet: listen on loopback or a management network only, never where clients reach it.',
-    { noun: 'an admin listen address', allowed: 'host:port, e.g. 127.0.0.1:9090, [::1]:9090' },
-  ),
-});
 
 const ConfigObjectSchema = z.strictObject({
   workers: field(
@@ -158,7 +152,7 @@ const ConfigObjectSchema = z.strictObject({
   ),
   admin: field(
     AdminSchema.optional(),
-    'The admin API (GET /api/v1/status, PUT .../real-servers/ADDRESS/state; `fulcrum status` and `fulcrum rs` use it). Off when absent. No authentication yet: keep it on loopback or a management network.',
+    'The admin listener: the REST API (/api/v1, described at /api/v1/openapi.json), the web console (/) and Prometheus metrics (/metrics); `fulcrum status`, `rs`, `config` and the console use it. Off when absent. Users and API tokens guard it; without any user it answers only on loopback.',
   ),
 });
 

@@ -9,6 +9,7 @@
 import type { AuthorityEngine } from './authority.ts';
 import { ParsedQuery, parseQuery, udpLimit } from './query.ts';
 import { MAX_MESSAGE_SIZE, QueryVerdict } from './types.ts';
+import { FqdnMeters, OTHER_FQDN } from '../metrics/dns-meters.ts';
 
 /** The worker's DNS counters since it started (summed over workers by the admin API). */
 export interface DnsCounters {
@@ -22,6 +23,17 @@ export interface DnsCounters {
   dropped: number;
   /** TCP connections accepted. */
   tcpConnections: number;
+  /**
+   * Per GSLB FQDN of the config: responses by RCODE name and answers by site (`none`: an answer
+   * with no site's addresses); one entry named `other` for every query that reached no FQDN.
+   */
+  fqdns?: FqdnDnsCounters[];
+}
+
+export interface FqdnDnsCounters {
+  name: string;
+  responses: Record<string, number>;
+  answersBySite: Record<string, number>;
 }
 
 const RCODE_NAMES: Record<number, string> = { 0: 'NOERROR', 1: 'FORMERR', 2: 'SERVFAIL', 3: 'NXDOMAIN', 4: 'NOTIMP', 5: 'REFUSED', 16: 'BADVERS' };
@@ -36,9 +48,12 @@ export class DnsAnswerer {
   truncated = 0;
   dropped = 0;
   tcpConnections = 0;
+  /** Per-FQDN counters; the engines this answerer runs must be built with the same (AuthorityOptions.meters). */
+  readonly meters: FqdnMeters;
 
-  constructor(engine: AuthorityEngine) {
+  constructor(engine: AuthorityEngine, meters: FqdnMeters = new FqdnMeters()) {
     this.engine = engine;
+    this.meters = meters;
   }
 
   /** The datagram to send back to `message` from `clientAddress`, or null: send nothing. */
@@ -63,11 +78,9 @@ export class DnsAnswerer {
   }
 
   counters(): DnsCounters {
-    const responses: Record<string, number> = {};
-    this.#byRcode.forEach((count, rcode) => {
-      if (count > 0) responses[RCODE_NAMES[rcode] ?? `RCODE${rcode}`] = count;
-    });
-    return { queries: this.queries, responses, truncated: this.truncated, dropped: this.dropped, tcpConnections: this.tcpConnections };
+    const fqdns: FqdnDnsCounters[] = [...this.meters.values()].map((m) => ({ name: m.name, responses: byRcodeName(m.byRcode), answersBySite: m.answersBySite() }));
+    fqdns.push({ name: OTHER_FQDN, responses: byRcodeName(this.meters.otherByRcode), answersBySite: {} });
+    return { queries: this.queries, responses: byRcodeName(this.#byRcode), truncated: this.truncated, dropped: this.dropped, tcpConnections: this.tcpConnections, fqdns };
   }
 
   #answer(message: Buffer, clientAddress: string, udp: boolean): number {
@@ -81,7 +94,9 @@ export class DnsAnswerer {
       return length;
     }
     const buf = engine.buf;
-    this.#byRcode[verdict === QueryVerdict.BADVERS ? 16 : buf[3]! & 0x0f]!++;
+    const rcode = verdict === QueryVerdict.BADVERS ? 16 : buf[3]! & 0x0f;
+    this.#byRcode[rcode]!++;
+    (engine.lastMeter?.byRcode ?? this.meters.otherByRcode)[rcode]!++;
     return length;
   }
 }
@@ -93,7 +108,29 @@ export function addDnsCounters(into: DnsCounters, from: DnsCounters): DnsCounter
   into.dropped += from.dropped;
   into.tcpConnections += from.tcpConnections;
   for (const [name, count] of Object.entries(from.responses)) into.responses[name] = (into.responses[name] ?? 0) + count;
+  if (from.fqdns !== undefined) {
+    const fqdns = (into.fqdns ??= []);
+    for (const fqdn of from.fqdns) {
+      let sum = fqdns.find((f) => f.name === fqdn.name);
+      if (sum === undefined) fqdns.push((sum = { name: fqdn.name, responses: {}, answersBySite: {} }));
+      addCounts(sum.responses, fqdn.responses);
+      addCounts(sum.answersBySite, fqdn.answersBySite);
+    }
+  }
   return into;
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [name, count] of Object.entries(from)) into[name] = (into[name] ?? 0) + count;
+}
+
+/** Counts by RCODE slot, by RCODE name (those with a count only). */
+function byRcodeName(byRcode: Float64Array): Record<string, number> {
+  const named: Record<string, number> = {};
+  byRcode.forEach((count, rcode) => {
+    if (count > 0) named[RCODE_NAMES[rcode] ?? `RCODE${rcode}`] = count;
+  });
+  return named;
 }
 
 export function emptyDnsCounters(): DnsCounters {

@@ -31,6 +31,7 @@ import { ResponseWriter, verdictRcode } from './response.ts';
 import { answerFromTemplate, buildTemplate, type AnswerTemplate } from './template.ts';
 import { EcsFamily, QueryVerdict, RRClass, RRType, Rcode, type DnsRecord } from './types.ts';
 import { buildZoneIndex, type NameNode, type ZoneIndex } from './zone-index.ts';
+import { FqdnMeters, type FqdnMeter } from '../metrics/dns-meters.ts';
 
 export interface AuthorityOptions {
   zones: GslbConfig['zones'];
@@ -40,6 +41,8 @@ export interface AuthorityOptions {
   locations: LocationTable;
   /** The SOA serial: the server raises it on every config change. */
   serial: number;
+  /** Per-FQDN counters (src/metrics/dns-meters.ts), kept by the DNS runtime across engines; fresh ones when omitted. */
+  meters?: FqdnMeters;
 }
 
 /** The answers to one FQDN family at one name: the name's CNAMEs, then the selector's pick. */
@@ -50,6 +53,7 @@ interface GslbAnswer {
   readonly selector: FqdnSelector;
   readonly fqdn: string;
   readonly ttl: number;
+  readonly meter: FqdnMeter;
   /** The CNAME chain from qname to the FQDN; empty at the FQDN itself. */
   readonly chain: readonly DnsRecord[];
   readonly negativeSoa: DnsRecord;
@@ -75,8 +79,12 @@ export class AuthorityEngine {
   readonly #locations: LocationTable;
   readonly #writer = new ResponseWriter();
   readonly #none: Located = { location: null, scope: 0 };
+  readonly #meters: FqdnMeters;
+  /** The FQDN the last answer() reached (its meter), or null: the answerer counts its RCODE there. */
+  lastMeter: FqdnMeter | null = null;
 
   constructor(options: AuthorityOptions) {
+    this.#meters = options.meters ?? new FqdnMeters();
     this.#index = buildZoneIndex(options.zones, options.fqdns, options.serial);
     this.#selectors = options.selectors;
     this.#locations = options.locations;
@@ -97,6 +105,7 @@ export class AuthorityEngine {
    * over UDP, 65535 over TCP). Returns its length in `buf`, or -1: send nothing.
    */
   answer(query: ParsedQuery, message: Buffer, verdict: QueryVerdict, clientAddress: string, limit: number): number {
+    this.lastMeter = null;
     if (verdict !== QueryVerdict.OK) {
       if (verdict === QueryVerdict.DROP) return -1;
       return this.#empty(query, message, verdictRcode(verdict), limit);
@@ -120,6 +129,8 @@ export class AuthorityEngine {
     const selector = gslb.selector;
     const located = selector.usesLocation ? this.#locate(query, clientAddress) : this.#none;
     const answer = selector.select(gslb.family, located.location);
+    gslb.meter.answered(selector, answer);
+    this.lastMeter = gslb.meter;
     const template = gslb.templates[answer.key] ?? this.#gslbTemplate(gslb, answer);
     return answerFromTemplate(template, query, message, this.#writer.buf, limit, answerScope(selector.usesLocation, located));
   }
@@ -153,6 +164,9 @@ export class AuthorityEngine {
     const scope = answerScope(selector.usesLocation, located);
     let answer = selector.select(resolution.family === 6 ? 6 : 4, located.location);
     if (resolution.family === 0 && answer.addresses.length === 0) answer = selector.select(6, located.location);
+    const meter = this.#meters.fqdn(node.fqdn!.name);
+    meter.answered(selector, answer);
+    this.lastMeter = meter;
     if (answer.addresses.length > 0) {
       resolution.answer.push(...addresses(node.name, node.fqdn!.ttl, answer));
     } else if (resolution.family === 0 && anyRRset(node) !== undefined) {
@@ -194,6 +208,7 @@ export class AuthorityEngine {
           selector: this.#selectors.get(fqdn.name)!,
           fqdn: fqdn.name,
           ttl: fqdn.ttl,
+          meter: this.#meters.fqdn(fqdn.name),
           chain: resolution.answer,
           negativeSoa: resolution.fqdn.zone.negativeSoa,
           templates: [],

@@ -107,6 +107,8 @@ export class Exchange implements PickRequest, RequestKeys {
   /** The internal detail of a failure (addresses, errno): access log and operational log only. */
   error = '';
   readonly startedAt: number;
+  /** When the real server's response head arrived (performance.now()); 0: none did. For the upstream-time histogram (src/metrics). */
+  responseHeadAt = 0;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -287,6 +289,7 @@ export class Exchange implements PickRequest, RequestKeys {
   onResponseHead(res: UpstreamResponseHead): FilterStatus {
     this.#stage = ExchangeStage.RESPONSE_HEADERS;
     this.status = res.head.status;
+    this.responseHeadAt = performance.now();
     const filters = this.frontEnd.chain.responseHeaders;
     if (filters.length === 0) {
       const edits = this.responseEdits;

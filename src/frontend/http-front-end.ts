@@ -22,6 +22,7 @@ import type { RequestHead } from '../http/request-head.ts';
 import { CidrSet } from '../ip/cidr-set.ts';
 import { parseIpInto } from '../ip/bytes.ts';
 import { clientFromForwardedFor } from '../limits/forwarded-for.ts';
+import type { ServiceMeter } from '../metrics/meters.ts';
 
 const TEXT_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Content-Type', 'text/plain; charset=utf-8'],
@@ -38,6 +39,8 @@ export class HttpFrontEnd {
   readonly limits: HttpServiceConfig['limits'];
   readonly retries: number;
   readonly policy: ForwardingPolicy;
+  /** This virtual service's metrics counters (the worker's, kept across reloads by name). */
+  readonly meter: ServiceMeter;
   chain: FilterChain = FilterChain.NONE;
   /** Where clients' countries come from (the config's GeoIP database); null: none known. */
   countries: CountrySource | null = null;
@@ -57,6 +60,7 @@ export class HttpFrontEnd {
     this.timeouts = config.timeouts;
     this.limits = config.limits;
     this.retries = config.retries;
+    this.meter = ctx.metrics.service(config.name);
     this.policy = { ...config.forwardedHeaders, proto: config.protocol };
     this.notAvailable = notAvailableAnswer(config.notAvailable, this);
     this.#trusted = config.trustedProxies.length === 0 ? null : new CidrSet(config.trustedProxies);
@@ -119,6 +123,7 @@ export class HttpFrontEnd {
 
   /** A request head refused before it made an exchange (parse errors, 408): still one log line. */
   logRefusal(client: string, status: number, reason: string, termination: string, bytesIn: number, bytesOut: number, durationMs: number): void {
+    this.meter.refusal(status, termination, bytesIn, bytesOut);
     this.ctx.accessLog?.log({
       client,
       virtualService: this.name,
@@ -138,9 +143,10 @@ export class HttpFrontEnd {
 
   /** The exchange's access-log line (its duration runs to now). */
   log(ex: Exchange): void {
+    const durationMs = performance.now() - ex.startedAt;
+    this.meter.exchange(ex, durationMs);
     const sink = this.ctx.accessLog;
     if (sink === null) return;
-    const durationMs = performance.now() - ex.startedAt;
     sink.log({
       client: ex.clientAddress,
       virtualService: this.name,

@@ -82,6 +82,7 @@ export class Listener implements ServiceSource, ServiceListener {
   }
 
   readonly #onConnection = (socket: Socket): void => {
+    this.service.meter.accepted();
     // Read per connection: a reload may turn it on or off.
     if ((this.service.config as HttpServiceConfig).acceptProxyProtocol) return this.#acceptProxy(socket);
     this.#admit(socket, null, null);

@@ -21,6 +21,7 @@ import { ACME_TLS_ALPN, AcmeChallengeStore } from '../acme/challenge-store.ts';
 import { loadClientAuth } from '../tls/client-auth-files.ts';
 import { readClientCertificate, setClientCertificate } from '../tls/client-certificate.ts';
 import { OcspStaples, staplingServers, type StaplingServer } from '../tls/ocsp-staples.ts';
+import type { ServiceMeter } from '../metrics/meters.ts';
 
 const EMPTY = Buffer.alloc(0);
 const ignore = (): void => {};
@@ -47,6 +48,8 @@ export class TlsFrontEnd {
   readonly #acme: AcmeChallengeStore | null;
   /** tls.ocsp: each context's stapling `server` for its TLSSockets (src/tls/ocsp-staples.ts); null when off. */
   readonly #stapling: Map<SecureContext, StaplingServer> | null;
+  /** Counts handshakes and their failures (set by the VirtualService that serves this front end); null: not counted. */
+  meter: ServiceMeter | null = null;
 
   /**
    * The same front end, its certificate contexts built a slice at a time so that a worker that
@@ -115,6 +118,8 @@ export class TlsFrontEnd {
     const finish = (error: Error | null, timedOut = false, reset = false): void => {
       if (done) return;
       done = true;
+      // An ACME tls-alpn-01 validation is closed on purpose once the CA has seen its certificate: not a client's handshake.
+      if (!challenge) this.meter?.handshake(error === null);
       clearTimeout(timer);
       socket.removeListener('data', onHello);
       socket.removeListener('end', onEndBeforeHello);

@@ -12,6 +12,7 @@ import { HttpFrontEnd } from './http-front-end.ts';
 import { buildFilters } from './filter-chain.ts';
 import { ConnectionGate } from '../filters/connection-gate.ts';
 import { TlsFrontEnd } from './tls-front-end.ts';
+import type { ServiceMeter } from '../metrics/meters.ts';
 
 export class VirtualService {
   readonly name: string;
@@ -24,6 +25,8 @@ export class VirtualService {
   readonly gate: ConnectionGate | null;
   /** TLS termination (protocol https): certificates by SNI, the handshake; null: clear text. */
   readonly tls: TlsFrontEnd | null;
+  /** Its metrics counters (the worker's, kept across reloads by name): the listeners count connections and their ends here. */
+  readonly meter: ServiceMeter;
 
   /** `tls`: the front end's TLS termination when already built (the runtime builds it first, where a failure changes nothing). */
   constructor(config: VirtualServiceConfig, pools: PoolSet, ctx: EngineContext, tls: TlsFrontEnd | null = null) {
@@ -32,6 +35,8 @@ export class VirtualService {
     this.pool = pools.require(config.pool);
     const tlsConfig = config.protocol === 'https' || config.protocol === 'tcp' ? config.tls : undefined;
     this.tls = tlsConfig === undefined ? null : (tls ?? new TlsFrontEnd(tlsConfig, ctx.ticketSecret, config.name));
+    this.meter = ctx.metrics.service(config.name);
+    if (this.tls !== null) this.tls.meter = this.meter;
     this.http = config.protocol === 'http' || config.protocol === 'https' ? new HttpFrontEnd(config, this.pool, pools, ctx) : null;
     if (this.http !== null) {
       this.http.countries = ctx.countries;

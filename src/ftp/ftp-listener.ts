@@ -198,6 +198,7 @@ export class FtpListener implements ServiceListener, SessionHost {
 
   /** One access-log line: a session that ended, or (session null) a connection refused before it had one. */
   #log(client: string, server: string, termination: Termination, error: string, session: FtpSession | null, durationMs: number): void {
+    this.service.meter.connection(termination, session?.bytesIn ?? 0, session?.bytesOut ?? 0, session?.pool.name ?? this.service.pool.name, session?.server ?? null);
     this.env.ctx.accessLog?.logConnection({
       protocol: 'ftp',
       client,
@@ -220,6 +221,7 @@ export class FtpListener implements ServiceListener, SessionHost {
       socket.destroy();
       return;
     }
+    this.service.meter.accepted();
     const gate = this.service.gate;
     if (gate === null) return this.#open(socket);
     // The access list and the connection limits first: a refused client is closed at once.

@@ -133,6 +133,7 @@ export class Http2Connection implements StreamHost {
   #onStream(stream: ServerHttp2Stream, flags: number, raw: string[]): void {
     if (this.#guarded.sealed) return;
     const fe = this.#frontEnd();
+    fe.meter.http2Stream();
     this.#lastStream = Math.max(this.#lastStream, stream.id ?? 0);
     const h2 = new H2Stream(stream, this, fe);
     this.#streams.add(h2);

@@ -95,6 +95,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     }
     const conn = new TcpConnection(socket, this);
     this.connections.add(conn);
+    this.service.meter.accepted();
     conn.deadline = Date.now() + HANDSHAKE_MS;
     if (!this.config.acceptProxyProtocol) return this.#afterProxy(conn);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -279,6 +280,7 @@ export class TcpListener implements ServiceListener, TcpConnectionHost {
     this.connections.delete(conn);
     conn.onFinish?.();
     conn.onFinish = null;
+    this.service.meter.connection(termination, conn.relay?.bytesIn ?? 0, conn.relay?.bytesOut ?? 0, conn.pool?.name ?? this.service.pool.name, conn.server ?? conn.relayServer);
     const sink = this.#env.ctx.accessLog;
     if (sink === null) return;
     sink.logConnection({

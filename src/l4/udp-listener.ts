@@ -311,6 +311,7 @@ export class UdpListener implements ServiceListener {
     }
     this.#service.pool.take(server);
     this.counters.sessionsCreated++;
+    this.#service.meter.accepted();
     this.#sessions.add(session);
     return session;
   }
@@ -387,6 +388,7 @@ export class UdpListener implements ServiceListener {
     else if (why === 'evicted') counters.sessionsEvicted++;
     else if (why === 'unavailable') counters.sessionsMoved++;
     else if (why === 'failed') counters.sessionsFailed++;
+    this.#service.meter.connection(termination, session.bytesIn, session.bytesOut, this.#service.pool.name, session.server);
     this.#env.ctx.accessLog?.logConnection({
       protocol: 'udp',
       client: session.clientIp,
@@ -412,6 +414,7 @@ export class UdpListener implements ServiceListener {
 
   /** A line for datagrams that opened no session (udp-refusals.ts decides when). */
   readonly #writeRefusal: RefusalLineWriter = (entry, datagrams, bytes, durationMs) => {
+    this.#service.meter.refusedDatagrams(entry.termination, datagrams, bytes);
     this.#env.ctx.accessLog?.logConnection({
       protocol: 'udp',
       client: entry.client,

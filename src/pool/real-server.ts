@@ -1,6 +1,7 @@
 import type { RealServerState } from '../config/schema.ts';
 import type { ConnectionPool } from '../upstream/connection-pool.ts';
 import type { UpstreamTls } from '../upstream/upstream-tls.ts';
+import type { ServerMeter } from '../metrics/meters.ts';
 
 /**
  * A real server (RS) as the data path sees it: its address, its weight and state, and the live
@@ -55,6 +56,8 @@ export class RealServer {
   requests = 0;
   /** Idle HTTP keep-alive connections to it (made by the first HTTP exchange that needs one). */
   connections: ConnectionPool | null = null;
+  /** Its worker's metrics counters (src/metrics), attached at its first exchange or connection. */
+  meter: ServerMeter | null = null;
 
   // ---- adaptive scheduling: what the server's agent reports (src/scheduling/adaptive.ts) --------
   /** The agent reports the server down (LoadMaster 101; HAProxy down, fail, stopped or maint): no traffic, persisted clients move. */

@@ -39,6 +39,11 @@ export function certificateFilesOf(config: Config): string[] {
   }
   // Pools' CAs and client certificates towards the real servers: a renewed one is used from that reload on.
   for (const file of upstreamTlsFiles(config.pools)) files.add(file);
+  // The admin listener's own (admin.tls): a renewed one is served from that reload on.
+  for (const c of config.admin?.tls?.certificates ?? []) {
+    files.add(c.cert);
+    files.add(c.key);
+  }
   return [...files];
 }
 

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadConfigFile, type LoadResult } from '../config/load.ts';
+import { loadConfigFile, loadConfigText, type LoadResult } from '../config/load.ts';
 import { formatProblems } from '../config/format.ts';
 import type { Config } from '../config/schema.ts';
 import { listenKeys, probeAddresses } from './address-probe.ts';
@@ -12,12 +12,15 @@ import { createLogger, type Logger } from '../log/logger.ts';
 import { ErrorCode } from '../errors.ts';
 import type { FromWorker, ToWorker } from '../worker/messages.ts';
 import { AdminServer, adminKey } from '../admin/server.ts';
-import { changeRealServerState } from '../admin/state-change.ts';
-import { apiSiteStatus, buildStatus, findRealServer } from '../admin/status.ts';
-import type { AdminBackend, CertificateStatus, ReloadOutcome, SetSiteStateOutcome, SetStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
+import { apiSiteStatus, buildStatus } from '../admin/status.ts';
+import type { CertificateStatus, ReloadOutcome, SetSiteStateOutcome, SiteState, StatusDocument } from '../admin/types.ts';
 import { StatsCollector } from '../admin/worker-stats.ts';
-import type { RealServerState } from '../config/schema.ts';
-import { canonicalAddress, type PoolTarget } from '../admin/config-edit.ts';
+import { AdminPlane } from '../admin/plane.ts';
+import { buildAdminTls, type AdminTls } from '../admin/admin-tls.ts';
+import { aggregateMetrics } from '../metrics/aggregate.ts';
+import { PrometheusExporter } from '../metrics/prometheus.ts';
+import { StatsHistory } from '../metrics/history.ts';
+import type { MetricsSnapshot } from '../metrics/types.ts';
 import { GslbCheckDriver } from '../gslb/check-driver.ts';
 import { nextSerial } from '../gslb/serial.ts';
 import { formatAddress } from '../config/address.ts';
@@ -100,11 +103,13 @@ class Supervisor {
    * background; each good response goes to every worker, which staples it from memory.
    */
   readonly #ocsp: OcspManager;
-  readonly #adminBackend: AdminBackend = {
-    status: () => this.#status(),
-    setState: (target, address, state) => this.#setState(target, address, state),
-    setSiteState: (fqdn, site, state) => this.#setSiteState(fqdn, site, state),
-  };
+  /** The management plane (src/admin/plane.ts): made when the config first has an admin section. */
+  #plane: AdminPlane | null = null;
+  /** Prometheus text of the aggregated worker counters (src/metrics). */
+  readonly #exporter = new PrometheusExporter();
+  /** The console's charts: 1 s points for 10 minutes, 1 min points for 24 h (in the state database). */
+  #history: StatsHistory | null = null;
+  #historyTimer: NodeJS.Timeout | null = null;
 
   constructor(configPath: string, config: Config, log: Logger) {
     this.#configPath = configPath;
@@ -173,7 +178,10 @@ class Supervisor {
     // The admin API binds before any worker starts: a taken admin address fails the start cleanly.
     if (this.#config.admin !== undefined) {
       try {
-        this.#admin = await AdminServer.open(this.#config.admin.listen, this.#adminBackend);
+        const plane = this.#openPlane();
+        const prepared = await plane.prepare(process.env);
+        if (!prepared.ok) throw new Error(prepared.message);
+        this.#admin = await this.#openAdmin(this.#config);
       } catch (error) {
         startupDone();
         this.#log.fatal({ error: String(error) }, `start failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -214,6 +222,97 @@ class Supervisor {
     this.#certificates.set(certificateFilesOf(this.#config));
     this.#loadCertificateStatus(this.#config);
     this.#applyAcme(this.#config);
+    void this.#plane?.remember('start');
+  }
+
+  // ---- the management plane (src/admin/plane.ts) ----------------------------------------------
+
+  /** SIGHUP's read: through the config store when the plane has one (the same text the API edits). */
+  async #readConfig(): Promise<LoadResult> {
+    if (this.#plane === null) return loadConfigFile(this.#configPath);
+    try {
+      const stored = await this.#plane.store.read();
+      return loadConfigText(stored.text, this.#configPath);
+    } catch {
+      // Unreadable: the loader's own message names the file and the reason.
+      return loadConfigFile(this.#configPath);
+    }
+  }
+
+  /** The plane and its database, once: a reload that adds an admin section opens it then. */
+  #openPlane(): AdminPlane {
+    if (this.#plane !== null) return this.#plane;
+    const log = this.#log;
+    this.#plane = new AdminPlane({
+      configPath: this.#configPath,
+      running: () => this.#config,
+      status: () => this.#status(),
+      reload: (loaded) => this.#reload(loaded),
+      serially: (task) => this.#serially(task),
+      setSiteState: (fqdn, site, state) => this.#setSiteState(fqdn, site, state),
+      metrics: () => this.#metricsText(),
+      history: () => this.#history,
+      log: { info: (f, m) => log.info(f, m), warn: (f, m) => log.warn(f, m), error: (f, m) => log.error(f, m) },
+    });
+    this.#history = new StatsHistory(this.#plane.db.sql);
+    // Once a second, off the data path: one stats round trip to the workers (a few ms).
+    this.#historyTimer = setInterval(() => void this.#sampleHistory(), 1000);
+    this.#historyTimer.unref();
+    return this.#plane;
+  }
+
+  /** Bind the admin listener of `config` (HTTPS with admin.tls). */
+  async #openAdmin(config: Config): Promise<AdminServer> {
+    const admin = config.admin!;
+    const plane = this.#openPlane();
+    const tls = this.#adminTls(config);
+    const server = await AdminServer.open(admin.listen, plane.handler, tls);
+    plane.secure = tls !== null;
+    return server;
+  }
+
+  #adminTls(config: Config): AdminTls | null {
+    const tls = config.admin?.tls;
+    if (tls === undefined) return null;
+    const built = buildAdminTls(tls);
+    if (!built.ok) throw new Error(built.message);
+    return built;
+  }
+
+  /** Worker counters and the status built from the same collection, so the two agree. */
+  async #observe(): Promise<{ status: StatusDocument; metrics: MetricsSnapshot }> {
+    const live = this.#workers.filter((w) => w !== undefined && !w.exited);
+    const health = this.#health.status();
+    const agents = this.#agents.status();
+    const { stats, missing } = await this.#stats.collect(live.map((w) => w.child));
+    const status = buildStatus({
+      config: this.#config,
+      health,
+      agents,
+      stats,
+      workers: live.map((w) => w.child.pid ?? 0),
+      workersNotAnswering: missing,
+      generation: this.#generation,
+      certificates: this.#certificateStatus,
+      acme: this.#acme.status(),
+      ocsp: this.#ocsp.status(),
+      ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
+    });
+    return { status, metrics: aggregateMetrics(stats.map((s) => s.metrics)) };
+  }
+
+  async #metricsText(): Promise<string> {
+    return this.#exporter.render(await this.#observe());
+  }
+
+  async #sampleHistory(): Promise<void> {
+    if (this.#stopping || this.#history === null) return;
+    try {
+      const { status, metrics } = await this.#observe();
+      this.#history.sample(Date.now(), metrics, status);
+    } catch (error) {
+      this.#log.warn({ error: String(error) }, 'statistics history: a sample failed');
+    }
   }
 
   /** Orders start once the listeners are up: the http-01 and tls-alpn-01 challenges arrive on them. */
@@ -343,7 +442,7 @@ class Supervisor {
    */
   async #reload(given?: LoadResult): Promise<ReloadOutcome> {
     if (this.#stopping) return { ok: false, reason: 'the load balancer is shutting down', shuttingDown: true };
-    const result = given ?? (await loadConfigFile(this.#configPath));
+    const result = given ?? (await this.#readConfig());
     if (!result.ok) {
       const text = formatProblems(result.problems);
       this.#log.error({ file: this.#configPath, problems: result.problems, text }, 'reload failed');
@@ -363,11 +462,23 @@ class Supervisor {
       return { ok: false, reason: conflicts.join('; ') };
     }
     // A moved (or new) admin API binds first, so that a taken address fails the reload as a whole.
-    const adminMoves = adminKey(next.admin?.listen) !== adminKey(this.#admin?.address);
+    const adminMoves = adminKey(next.admin?.listen, next.admin?.tls !== undefined) !== adminKey(this.#admin?.address, this.#admin?.secure);
     let nextAdmin: AdminServer | null = adminMoves ? null : this.#admin;
+    let adminTls: AdminTls | null = null;
+    try {
+      if (next.admin !== undefined) {
+        const refusal = this.#openPlane().listenRefusal(next);
+        if (refusal !== null) throw new Error(refusal);
+        adminTls = this.#adminTls(next);
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#log.error({ file: this.#configPath, problems: [reason] }, 'reload failed');
+      return { ok: false, reason };
+    }
     if (adminMoves && next.admin !== undefined) {
       try {
-        nextAdmin = await AdminServer.open(next.admin.listen, this.#adminBackend);
+        nextAdmin = await this.#openAdmin(next);
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         this.#log.error({ file: this.#configPath, problems: [reason] }, 'reload failed');
@@ -398,6 +509,8 @@ class Supervisor {
     if (adminMoves) {
       void this.#admin?.close();
       this.#admin = nextAdmin;
+    } else if (adminTls !== null) {
+      this.#admin?.updateCertificates(adminTls);
     }
     this.#config = next;
     this.#generation = generation;
@@ -420,31 +533,17 @@ class Supervisor {
     }
     await this.#resize(workerCount(next));
     this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
+    // A reload of the file (SIGHUP, a changed certificate) is a version too; the API records its own.
+    if (given === undefined) void this.#plane?.remember('sighup');
     return { ok: true, generation };
   }
 
   // ---- the admin API (src/admin) ---------------------------------------------------------------
 
   async #status(): Promise<StatusDocument> {
-    const live = this.#workers.filter((w) => w !== undefined && !w.exited);
-    // Health first: IPC keeps order, so every verdict in this snapshot reaches a worker before the
-    // stats request does, and the counters can never be older than the health they sit beside.
-    const health = this.#health.status();
-    const agents = this.#agents.status();
-    const { stats, missing } = await this.#stats.collect(live.map((w) => w.child));
-    return buildStatus({
-      config: this.#config,
-      health,
-      agents,
-      stats,
-      workers: live.map((w) => w.child.pid ?? 0),
-      workersNotAnswering: missing,
-      generation: this.#generation,
-      certificates: this.#certificateStatus,
-      acme: this.#acme.status(),
-      ocsp: this.#ocsp.status(),
-      ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
-    });
+    // Health first (inside #observe): IPC keeps order, so every verdict in this snapshot reaches a
+    // worker before the stats request does, and the counters are never older than the health beside them.
+    return (await this.#observe()).status;
   }
 
   /**
@@ -459,26 +558,6 @@ class Supervisor {
     this.#log.info({ fqdn: outcome.fqdn, site: outcome.site, state }, `GSLB site "${outcome.site}" of ${outcome.fqdn} set to ${state} through the admin API`);
     const answers = this.#gslb.state(outcome.fqdn)!.status().answers;
     return { ok: true, fqdn: outcome.fqdn, site: outcome.site, status: apiSiteStatus(outcome.status), answers, events: outcome.events.map((e) => e.message) };
-  }
-
-  /** PUT .../state: write the state into the config file and reload, one change at a time (state-change.ts). */
-  #setState(target: PoolTarget, address: string, state: RealServerState): Promise<SetStateOutcome> {
-    return this.#serially(async (): Promise<SetStateOutcome> => {
-      if (this.#stopping) return { ok: false, failure: { status: 503, code: ErrorCode.ADMIN_UNAVAILABLE, message: 'the load balancer is shutting down' } };
-      const env = { configPath: this.#configPath, running: this.#config, reload: (loaded: LoadResult) => this.#reload(loaded) };
-      const result = await changeRealServerState(env, target, address, state);
-      if (!result.ok) return result;
-      const pool = result.pool;
-      if (result.changed) {
-        this.#log.info({ pool, realServer: address, state, file: this.#configPath }, `real server ${address} in pool "${pool}" set to ${state} through the admin API`);
-      }
-      const status = await this.#status();
-      const realServer = findRealServer(status, pool, canonicalAddress(address));
-      if (realServer === undefined) {
-        return { ok: false, failure: { status: 500, code: ErrorCode.ADMIN_INTERNAL, message: `real server ${address} is missing from the status after the change` } };
-      }
-      return { ok: true, ...(target.kind === 'virtual-service' ? { virtualService: target.name } : {}), pool, realServer, generation: status.generation, changed: result.changed };
-    });
   }
 
   async #resize(count: number): Promise<void> {
@@ -535,6 +614,7 @@ class Supervisor {
     this.#health.stop();
     this.#agents.stop();
     this.#gslb.stop();
+    if (this.#historyTimer !== null) clearInterval(this.#historyTimer);
     await Promise.all(this.#workers.map((w) => this.#drainWorker(w, graceMs)));
   }
 }

@@ -16,6 +16,7 @@ import { DnsUdpServer } from '../dns/udp-server.ts';
 import { locationTableOf, startsUp, toGslbFqdn } from '../gslb/from-config.ts';
 import { FqdnSelector } from '../gslb/select.ts';
 import type { SiteReport } from '../gslb/types.ts';
+import { FqdnMeters } from '../metrics/dns-meters.ts';
 
 
 interface Servers {
@@ -44,6 +45,8 @@ export class DnsRuntime {
   /** Servers whose address left the config: TCP clients finish their queries. */
   readonly #retired = new Set<Servers>();
   #selectors = new Map<string, KeptSelector>();
+  /** Per-FQDN DNS counters, handed to every engine so they outlive reloads. */
+  readonly #meters = new FqdnMeters();
   /** Shut down: a config applied late (its binds were in flight) must not open servers again. */
   #closing = false;
   /** The latest report per FQDN and site, applied to selectors a later config builds. */
@@ -77,8 +80,9 @@ export class DnsRuntime {
             selectors: new Map([...selectors].map(([name, kept]) => [name, kept.selector])),
             locations: locationTableOf(gslb),
             serial,
+            meters: this.#meters,
           });
-    const answerer = engine === null ? this.#answerer : (this.#answerer ?? new DnsAnswerer(engine));
+    const answerer = engine === null ? this.#answerer : (this.#answerer ?? new DnsAnswerer(engine, this.#meters));
     const opened = new Map<string, Servers>();
     try {
       for (const address of gslb?.listen ?? []) {

@@ -4,6 +4,7 @@ import type { CountrySource } from '../filters/match-input.ts';
 import type { AcmeChallengeStore } from '../acme/challenge-store.ts';
 import { LimitAuthority, LimitClient, LocalLink } from '../limits/index.ts';
 import type { AccessLogSink } from '../log/access-log.ts';
+import { MetricsRecorder } from '../metrics/recorder.ts';
 
 /**
  * Every socket read hands us a freshly allocated buffer of up to 64 KiB, and V8 frees those only
@@ -42,6 +43,8 @@ export class EngineContext {
   readonly http2Events = new Map<string, Http2Events>();
   /** virtual service → rule name → times it decided, kept across reloads while the names stay. */
   readonly ruleHits = new Map<string, Map<string, number>>();
+  /** Requests, connections, bytes and latencies per virtual service and real server, kept across reloads while the names stay (src/metrics). */
+  readonly metrics = new MetricsRecorder();
   /**
    * The secret TLS session ticket keys are derived from (src/tls/ticket-keys.ts): the
    * supervisor's, the same in every worker (FULCRUM_TICKET_SECRET), so a ticket from one worker

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.ts';
 import type { DnsCounters } from '../dns/answerer.ts';
 import type { SiteReport } from '../gslb/types.ts';
 import type { LimitsToAuthority, LimitsToWorker } from '../limits/protocol.ts';
+import type { MetricsSnapshot } from '../metrics/types.ts';
 
 /** Supervisor → worker. */
 export type ToWorker =
@@ -42,6 +43,8 @@ export interface WorkerStats {
   pools: WorkerPoolStats[];
   /** The DNS server's counters; null without a gslb section. */
   dns: DnsCounters | null;
+  /** Requests, connections, bytes and latency histograms per virtual service and real server (src/metrics); the supervisor sums them (aggregateMetrics). */
+  metrics?: MetricsSnapshot;
 }
 
 export interface WorkerServiceStats {

@@ -285,7 +285,7 @@ export class WorkerRuntime {
     }
     const pools: WorkerPoolStats[] = [];
     for (const pool of this.#pools.values()) pools.push(poolStats(pool));
-    return { virtualServices: [...services.values()], pools, dns: this.#dns.counters() };
+    return { virtualServices: [...services.values()], pools, dns: this.#dns.counters(), metrics: this.ctx.metrics.snapshot() };
   }
 
   get connectionCount(): number {

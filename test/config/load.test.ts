@@ -163,7 +163,7 @@ describe('loading valid files', () => {
     assert.equal(second?.healthCheck.host, 'www.surveyor.lab', 'the per-server override wins');
     assert.equal(second?.healthCheck.interval, 2_000, 'and the rest comes from the virtual service');
     assert.equal(third?.state, 'drain');
-    assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9090 } });
+    assert.deepEqual(config.admin, { listen: { host: '127.0.0.1', port: 9090 }, allowedHosts: [], metrics: { public: false } });
   });
 
   it('defaults each nested key on its own', () => {

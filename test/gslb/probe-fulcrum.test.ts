@@ -9,9 +9,10 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { describe, it } from 'node:test';
 import { AdminServer } from '../../src/admin/server.ts';
-import type { AdminBackend, StatusDocument } from '../../src/admin/types.ts';
+import type { StatusDocument } from '../../src/admin/types.ts';
 import { formatAddress } from '../../src/config/address.ts';
 import { type FulcrumLookup, judge, probeFulcrum } from '../../src/gslb/probe-fulcrum.ts';
+import { backendHandler } from '../admin/helpers.ts';
 import { closedPort } from '../health/servers.ts';
 import { freePort } from '../helpers/processes.ts';
 import { startStatusServer, statusDoc } from './check-driver-helpers.ts';
@@ -135,12 +136,8 @@ describe('probeFulcrum', () => {
 
   it('a target by host name: resolved first, and the real admin API (which refuses non-IP hosts with 421) answers it', async () => {
     const port = await freePort();
-    const backend: AdminBackend = {
-      status: async () => statusDoc('ntrip', 2, 0, 8) as StatusDocument,
-      setState: async () => ({ ok: false, failure: { status: 404, code: 'FULCRUM_ERR_ADMIN_NOT_FOUND', message: 'not in this test' } }),
-      setSiteState: async () => ({ ok: false, failure: { status: 404, code: 'FULCRUM_ERR_ADMIN_NOT_FOUND', message: 'not in this test' } }),
-    };
-    const admin = await AdminServer.open({ host: '127.0.0.1', port }, backend);
+    const { handler } = backendHandler({ status: async () => statusDoc('ntrip', 2, 0, 8) as StatusDocument });
+    const admin = await AdminServer.open({ host: '127.0.0.1', port }, handler);
     try {
       const resolver = names({ 'east.gslb.test': '127.0.0.1' });
       const result = await probeFulcrum({ host: 'east.gslb.test', port }, NTRIP, 1000, undefined, { lookup: resolver });

@@ -1,0 +1,26 @@
+// Types of schema.js for the Node tests (test/console); the browser loads the .js as is.
+export type Json = any;
+export type PathKey = string | number;
+export type Kind = 'object' | 'map' | 'list' | 'choice' | 'enum' | 'boolean' | 'number' | 'string' | 'json';
+export function resolve(schema: Json, root: Json): Json;
+export function typesOf(schema: Json): string[];
+export function variantsOf(schema: Json, root: Json): Json[] | null;
+export function discriminatorOf(variants: Json[]): string | null;
+export function allowedValues(schema: Json, root: Json): unknown[] | null;
+export function kindOf(schema: Json, root: Json): Kind;
+export function chooseVariant(variants: Json[], value: unknown): number;
+export function variantLabel(variant: Json, discriminator: string | null): string;
+export function initialValue(schema: Json, root: Json): unknown;
+export function switchVariant(value: unknown, variant: Json, root: Json): unknown;
+export function getIn(value: unknown, path: PathKey[]): unknown;
+export function setIn(value: unknown, path: PathKey[], next: unknown): any;
+export function removeAt(value: unknown, path: PathKey[], index: number): any;
+export function renameKey(value: unknown, path: PathKey[], from: string, to: string): any;
+export function parseInput(schema: Json, text: string): unknown;
+export function formatInput(value: unknown): string;
+export function placeholderOf(schema: Json): string;
+export function helpText(schema: Json, root: Json): string;
+export function localProblem(schema: Json, value: unknown): string | null;
+export function isRequired(schema: Json, key: string): boolean;
+export function jsonPath(path: PathKey[]): string;
+export function parseJsonPath(text: unknown): PathKey[] | null;
