@@ -120,6 +120,7 @@ export const UserUpdateSchema = named(
   z.strictObject({
     role: RoleSchema.optional().describe('A new role (admin only; the last admin cannot lose the role).'),
     password: PasswordSchema.optional(),
+    currentPassword: z.string().max(1024).optional().describe('Your current password: required when you change your own without the admin role (logged in to the console; a token cannot).'),
   }),
 );
 

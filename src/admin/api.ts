@@ -26,8 +26,20 @@ import { failureAnswer, type Answer, type BodyResult, type Handler, type Request
 import type { ApiFailure } from './types.ts';
 import type { ChangeSource } from '../store/config-store.ts';
 
-/** A whole config (thousands of virtual services) fits; a stranger cannot make us hold more. */
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/**
+ * Body limits by route: a whole config (thousands of virtual services) or a backup fits in
+ * 8 MiB, a certificate with its chain and key in 4; everything else (a login, a token, one item)
+ * in 1 MiB at most, and 16 KiB before anyone is authenticated.
+ */
+const BODY_LIMITS: Readonly<Record<string, number>> = {
+  'config.replace': 8 * 1024 * 1024,
+  'restore.create': 8 * 1024 * 1024,
+  'certificates.create': 4 * 1024 * 1024,
+  'session.create': 16 * 1024,
+};
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Requests in progress at once; past it 503 (a control plane serves a few a second; this bounds what slow clients hold). */
+const MAX_CONCURRENT = 64;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** Who a public route's handler sees (it checks nothing by role). */
 const ANONYMOUS: Principal = { user: 'anonymous', role: 'viewer', via: 'loopback' };
@@ -48,7 +60,14 @@ export interface ApiEnv {
 }
 
 export function createAdminHandler(env: ApiEnv): (req: IncomingMessage, res: ServerResponse) => void {
+  let inProgress = 0;
   return (req, res) => {
+    if (inProgress >= MAX_CONCURRENT) {
+      send(res, { status: 503, headers: { 'retry-after': '1', connection: 'close' }, body: { error: { code: ErrorCode.ADMIN_UNAVAILABLE, message: 'too many admin requests at once; retry in a second' } } });
+      return;
+    }
+    inProgress++;
+    res.once('close', () => inProgress--);
     handle(env, req, res).catch((error: unknown) => {
       // The detail goes to the log; the client learns only that it failed.
       env.log({ method: req.method, url: req.url, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 'admin API request failed');
@@ -113,7 +132,7 @@ async function handle(env: ApiEnv, req: IncomingMessage, res: ServerResponse): P
     dryRun: dryRun === 'true',
     ifMatch: typeof ifMatch === 'string' ? ifMatch.trim() : undefined,
     source: sourceOf(req),
-    body: () => (body ??= readBody(req)),
+    body: () => (body ??= readBody(req, BODY_LIMITS[route.id] ?? DEFAULT_BODY_LIMIT)),
     secure: env.secure(),
   };
   send(res, await handler(ctx));
@@ -156,13 +175,15 @@ function checkHost(host: string | undefined, allowed: readonly string[]): ApiFai
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<BodyResult> {
+async function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return { ok: false, failure: { status: 413, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body is larger than ${MAX_BODY_BYTES} bytes` } };
+    if (size > limit) {
+      return { ok: false, failure: { status: 413, code: ErrorCode.ADMIN_BAD_REQUEST, message: `the body is larger than ${limit} bytes` } };
+    }
     chunks.push(chunk);
   }
   const text = Buffer.concat(chunks).toString('utf8');

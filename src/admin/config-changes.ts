@@ -97,8 +97,16 @@ export class ConfigChanges {
 
   apply(request: ChangeRequest): Promise<ChangeResult> {
     return this.#env.serially(async () => {
-      const result = await this.#apply(request);
-      if (!request.dryRun && (!result.ok || result.changed)) {
+      let result: ChangeResult;
+      try {
+        result = await this.#apply(request);
+      } catch (error) {
+        // A bug or a failure of the host (out of file descriptors) between write and apply: the
+        // change is recorded as failed, and the caller gets a 500 (the log has the detail).
+        this.#env.audit.append({ user: request.principal.user, address: request.address, action: request.action, target: request.target, outcome: 'failed', detail: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+      if (!request.dryRun && (!result.ok || result.changed || result.generation !== null)) {
         this.#env.audit.append({
           user: request.principal.user,
           address: request.address,
@@ -135,7 +143,13 @@ export class ConfigChanges {
       return { ok: false, failure: { status: before.ok ? 400 : 409, code: ErrorCode.CONFIG_INVALID, message, problems: loaded.problems.map(problemLine), apiProblems } };
     }
     const changed = edit.text !== current.text;
-    const diff = changed ? createTwoFilesPatch(basename(store.location), basename(store.location), current.text, edit.text, 'running', 'after this change', { context: 3 }) : '';
+    // The file may hold edits made by hand and not reloaded yet: they go into service with this
+    // change (as a SIGHUP would apply them), so the diff starts from what runs, and says so.
+    const running = store.versions()[0];
+    const runningText = running !== undefined && running.revision !== current.revision ? (store.version(running.id)?.text ?? null) : null;
+    const base = runningText ?? current.text;
+    const name = basename(store.location);
+    const diff = edit.text !== base ? createTwoFilesPatch(name, name, base, edit.text, runningText === null ? 'running' : 'running (the file has edits not yet reloaded: they are in this diff)', 'after this change', { context: 3 }) : '';
     if (request.dryRun) return { ok: true, dryRun: true, changed, diff, revision: current.revision, generation: null, version: null };
     if (!changed && edit.reloadAnyway !== true) return { ok: true, dryRun: false, changed: false, diff: '', revision: current.revision, generation: null, version: null };
 

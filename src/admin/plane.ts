@@ -6,7 +6,8 @@
  * path) through PlaneHost; nothing here touches the data path.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { createTwoFilesPatch } from 'diff';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadResult } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -86,9 +87,9 @@ export class AdminPlane {
       ...collection(ZONES, 'zones'),
       ...collection(SITES, 'sites'),
       ...configHandlers(this.store, changes),
-      ...stateHandlers({ changes, running: host.running, status: host.status, setSiteState: host.setSiteState, log: host.log.info }),
+      ...stateHandlers({ changes, running: host.running, status: host.status, setSiteState: host.setSiteState, log: host.log.info, audit: auditEntry }),
       ...certificateHandlers({ folder: join(dirname(this.db.path), 'certificates'), status: host.status, running: host.running, audit: auditEntry }),
-      ...backupHandlers({ db: this.db, store: this.store, changes, version: packageVersion(), usersReplaced: () => {} }),
+      ...backupHandlers({ db: this.db, store: this.store, changes, version: packageVersion(), usersReplaced: () => {}, audit: auditEntry, log: host.log.error }),
       ...observationHandlers({ status: host.status, metrics: host.metrics, history: host.history, audit: this.audit }),
     };
     const assets = createConsoleAssets();
@@ -132,7 +133,14 @@ export class AdminPlane {
   async remember(source: ChangeSource, user = 'system'): Promise<void> {
     try {
       const stored = await this.store.read();
-      this.store.remember(stored, { user, source, summary: source === 'start' ? 'in service at start' : source === 'sighup' ? 'reloaded from the file (SIGHUP)' : source });
+      const previous = this.store.versions()[0];
+      const version = this.store.remember(stored, { user, source, summary: source === 'start' ? 'in service at start' : source === 'sighup' ? 'reloaded from the file (SIGHUP)' : source });
+      // An edit by hand, put into service by SIGHUP, is a change like any other: it gets its audit line and diff.
+      if (version !== null && source === 'sighup') {
+        const before = previous === undefined ? '' : (this.store.version(previous.id)?.text ?? '');
+        const name = basename(this.store.location);
+        this.audit.append({ user, address: '', action: 'config.reload', target: 'SIGHUP', outcome: 'ok', diff: createTwoFilesPatch(name, name, before, stored.text, `version ${previous?.id ?? 0}`, `version ${version.id}`) });
+      }
     } catch (error) {
       this.#host.log.warn({ error: String(error) }, 'could not record the config version');
     }

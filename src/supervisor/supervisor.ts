@@ -110,6 +110,10 @@ class Supervisor {
   /** The console's charts: 1 s points for 10 minutes, 1 min points for 24 h (in the state database). */
   #history: StatsHistory | null = null;
   #historyTimer: NodeJS.Timeout | null = null;
+  #sampling = false;
+  /** Each live worker's last metrics snapshot, by pid; and the sum of those of exited workers. */
+  readonly #lastMetrics = new Map<number, MetricsSnapshot>();
+  #retiredMetrics: MetricsSnapshot | undefined = undefined;
 
   constructor(configPath: string, config: Config, log: Logger) {
     this.#configPath = configPath;
@@ -182,6 +186,7 @@ class Supervisor {
         const prepared = await plane.prepare(process.env);
         if (!prepared.ok) throw new Error(prepared.message);
         this.#admin = await this.#openAdmin(this.#config);
+        this.#plane!.secure = this.#admin.secure;
       } catch (error) {
         startupDone();
         this.#log.fatal({ error: String(error) }, `start failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -200,6 +205,8 @@ class Supervisor {
     this.#gslb.apply(this.#config.gslb);
     const count = workerCount(this.#config);
     const started = await Promise.allSettled(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
+    // Before the first API change can run (they wait for the startup): the version in service at start.
+    await this.#plane?.remember('start');
     startupDone();
     const failed = started.find((r) => r.status === 'rejected');
     if (failed !== undefined) {
@@ -222,7 +229,6 @@ class Supervisor {
     this.#certificates.set(certificateFilesOf(this.#config));
     this.#loadCertificateStatus(this.#config);
     this.#applyAcme(this.#config);
-    void this.#plane?.remember('start');
   }
 
   // ---- the management plane (src/admin/plane.ts) ----------------------------------------------
@@ -266,9 +272,7 @@ class Supervisor {
     const admin = config.admin!;
     const plane = this.#openPlane();
     const tls = this.#adminTls(config);
-    const server = await AdminServer.open(admin.listen, plane.handler, tls);
-    plane.secure = tls !== null;
-    return server;
+    return AdminServer.open(admin.listen, plane.handler, tls);
   }
 
   #adminTls(config: Config): AdminTls | null {
@@ -298,7 +302,23 @@ class Supervisor {
       ocsp: this.#ocsp.status(),
       ...(this.#config.gslb !== undefined ? { gslb: { serial: this.#dnsSerial, fqdns: this.#gslb.status() } } : {}),
     });
-    return { status, metrics: aggregateMetrics(stats.map((s) => s.metrics)) };
+    // Counters must never go down (Prometheus reads a drop as a reset, and charts a spike): a
+    // worker that did not answer in time counts with its last snapshot, and one that has exited
+    // with the snapshot it left (#retiredMetrics). What a dead worker counted after its last
+    // snapshot (at most a second's worth while the history samples) is lost.
+    const snapshots: Array<MetricsSnapshot | undefined> = [this.#retiredMetrics];
+    let answered = 0;
+    for (const worker of live) {
+      const pid = worker.child.pid ?? 0;
+      if (missing.includes(pid)) {
+        snapshots.push(this.#lastMetrics.get(pid));
+        continue;
+      }
+      const metrics = stats[answered++]?.metrics;
+      if (metrics !== undefined) this.#lastMetrics.set(pid, metrics);
+      snapshots.push(metrics);
+    }
+    return { status, metrics: aggregateMetrics(snapshots) };
   }
 
   async #metricsText(): Promise<string> {
@@ -306,12 +326,16 @@ class Supervisor {
   }
 
   async #sampleHistory(): Promise<void> {
-    if (this.#stopping || this.#history === null) return;
+    // A sample waits up to the 1 s stats timeout for a stuck worker: the next tick is skipped, not stacked.
+    if (this.#stopping || this.#history === null || this.#sampling) return;
+    this.#sampling = true;
     try {
       const { status, metrics } = await this.#observe();
       this.#history.sample(Date.now(), metrics, status);
     } catch (error) {
       this.#log.warn({ error: String(error) }, 'statistics history: a sample failed');
+    } finally {
+      this.#sampling = false;
     }
   }
 
@@ -509,6 +533,8 @@ class Supervisor {
     if (adminMoves) {
       void this.#admin?.close();
       this.#admin = nextAdmin;
+      // Cookies say Secure once the HTTPS listener is the one in service, never before the reload commits.
+      if (this.#plane !== null) this.#plane.secure = nextAdmin?.secure ?? false;
     } else if (adminTls !== null) {
       this.#admin?.updateCertificates(adminTls);
     }
@@ -534,7 +560,8 @@ class Supervisor {
     await this.#resize(workerCount(next));
     this.#log.info({ file: this.#configPath, generation, workers: this.#workers.map((w) => w.child.pid) }, 'reloaded');
     // A reload of the file (SIGHUP, a changed certificate) is a version too; the API records its own.
-    if (given === undefined) void this.#plane?.remember('sighup');
+    // Inside the serialised reload: an API change that follows cannot be recorded as this one.
+    if (given === undefined) await this.#plane?.remember('sighup');
     return { ok: true, generation };
   }
 
@@ -568,6 +595,11 @@ class Supervisor {
 
   #onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
     worker.exited = true;
+    const last = this.#lastMetrics.get(worker.child.pid ?? 0);
+    if (last !== undefined) {
+      this.#retiredMetrics = aggregateMetrics([this.#retiredMetrics, last]);
+      this.#lastMetrics.delete(worker.child.pid ?? 0);
+    }
     // Its leased tokens are spent; its connection slots are free again.
     if (this.#workers[worker.slot] === worker) this.#limits.workerGone(worker.slot);
     if (this.#stopping || this.#workers[worker.slot] !== worker) return;

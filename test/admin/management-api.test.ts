@@ -261,7 +261,9 @@ describe('management API: one node with users', () => {
     const vera = caller(adminPort, await login(adminPort, 'vera', PASSWORD));
     expectError(await vera.call('PUT', '/api/v1/users/vera', { role: 'admin' }), 403, 'FULCRUM_ERR_ADMIN_FORBIDDEN');
     expectError(await vera.call('PUT', '/api/v1/users/otto', { password: 'another long password' }), 403, 'FULCRUM_ERR_ADMIN_FORBIDDEN');
-    const own = await vera.call('PUT', '/api/v1/users/vera', { password: 'a new passphrase for vera' });
+    // Her own password, logged in, with the current one (a token or a stolen cookie alone cannot).
+    expectError(await vera.call('PUT', '/api/v1/users/vera', { password: 'a new passphrase for vera' }), 403, 'FULCRUM_ERR_ADMIN_FORBIDDEN', /currentPassword/);
+    const own = await vera.call('PUT', '/api/v1/users/vera', { password: 'a new passphrase for vera', currentPassword: PASSWORD });
     assert.equal(own.status, 200, own.text);
     expectError(await vera.call('GET', '/api/v1/session'), 401, 'FULCRUM_ERR_ADMIN_UNAUTHENTICATED', /expired or was ended/);
     await login(adminPort, 'vera', 'a new passphrase for vera');

@@ -7,7 +7,7 @@ import { ErrorCode, FulcrumError } from '../../errors.ts';
 import type { AuditLog } from '../audit.ts';
 import type { Authenticator } from '../auth/authenticate.ts';
 import type { SessionStore } from '../auth/sessions.ts';
-import type { TokenStore } from '../auth/tokens.ts';
+import { DEFAULT_EXPIRES_IN, parseExpiresIn, type TokenStore } from '../auth/tokens.ts';
 import type { UserStore } from '../auth/users.ts';
 import { allows, atMost, isRole, ROLES, type Role } from '../roles.ts';
 import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
@@ -57,6 +57,17 @@ export function authHandlers(env: AuthEnv): Record<string, Handler> {
   };
   const bad = (message: string, path: string): Answer => failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message, problems: [`${path}: ${message}`] });
 
+  /** Locked-out attempts cost us no hashing, so a stranger can send thousands a second: one audit line per user and address a minute, not one each. */
+  const deniedLogged = new Map<string, number>();
+  const firstDenialThisMinute = (key: string): boolean => {
+    const now = Date.now();
+    const last = deniedLogged.get(key);
+    if (last !== undefined && now - last < 60_000) return false;
+    if (deniedLogged.size >= 1000) deniedLogged.clear();
+    deniedLogged.set(key, now);
+    return true;
+  };
+
   const login: Handler = async (ctx) => {
     const body = await objectBody(ctx);
     if (!body.ok) return body.answer;
@@ -64,7 +75,10 @@ export function authHandlers(env: AuthEnv): Record<string, Handler> {
     if (typeof user !== 'string' || typeof password !== 'string') return bad('send {"user": NAME, "password": PASSWORD}', '$');
     const result = await auth.login(user.slice(0, 64), password.slice(0, 1024), ctx.address);
     if (!result.ok) {
-      audit.append({ user: user.slice(0, 64), address: ctx.address, action: 'login', target: user.slice(0, 64), outcome: result.failure.status === 429 ? 'denied' : 'failed', detail: result.failure.message });
+      const denied = result.failure.status === 429;
+      if (!denied || firstDenialThisMinute(`${user.slice(0, 64)}\n${ctx.address}`)) {
+        audit.append({ user: user.slice(0, 64), address: ctx.address, action: 'login', target: user.slice(0, 64), outcome: denied ? 'denied' : 'failed', detail: result.failure.message });
+      }
       const headers = result.failure.retryAfterSeconds !== undefined ? { 'retry-after': String(result.failure.retryAfterSeconds) } : undefined;
       const { retryAfterSeconds: _r, ...failure } = result.failure;
       return { ...failureAnswer(failure), ...(headers !== undefined ? { headers } : {}) };
@@ -107,11 +121,20 @@ export function authHandlers(env: AuthEnv): Record<string, Handler> {
     const name = ctx.params.name ?? '';
     const body = await objectBody(ctx);
     if (!body.ok) return body.answer;
-    const { role, password } = body.value;
-    const self = ctx.principal.user === name && ctx.principal.via !== 'loopback';
-    if (!allows(ctx.principal.role, 'administer') && (!self || role !== undefined)) {
-      record(ctx, 'user.update', name, 'denied');
-      return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: 'only an admin changes users; you may change your own password' });
+    const { role, password, currentPassword } = body.value;
+    const admin = allows(ctx.principal.role, 'administer');
+    if (!admin) {
+      // Your own password, logged in as yourself, knowing the current one: a token (any role, and a
+      // leaked viewer token is the likely case) or a stolen cookie must not become the account.
+      const self = ctx.principal.user === name && ctx.principal.via === 'session';
+      if (!self || role !== undefined) {
+        record(ctx, 'user.update', name, 'denied');
+        return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: 'only an admin changes users; you may change your own password, logged in to the console, with your current one' });
+      }
+      if (typeof currentPassword !== 'string' || (await auth.login(name, currentPassword.slice(0, 1024), ctx.address)).ok !== true) {
+        record(ctx, 'user.update', name, 'denied', 'wrong current password');
+        return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: 'send your current password as currentPassword to change it' });
+      }
     }
     if (role !== undefined && !isRole(role)) return bad(`role must be one of ${ROLES.join(', ')}`, '$.role');
     if (password !== undefined && typeof password !== 'string') return bad('password must be a string', '$.password');
@@ -147,6 +170,20 @@ export function authHandlers(env: AuthEnv): Record<string, Handler> {
     if (!atMost(role, ctx.principal.role)) {
       record(ctx, 'token.create', name, 'denied', `role ${role} above ${ctx.principal.role}`);
       return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: `a ${ctx.principal.role} cannot create a token with the role ${role}` });
+    }
+    if (ctx.principal.via === 'token' && ctx.principal.tokenId !== undefined) {
+      // A token may make tokens (a script rotating its own), but none that outlives it: a leaked one-hour token must not mint a year.
+      const caller = tokens.get(ctx.principal.tokenId);
+      let wanted: number;
+      try {
+        wanted = Date.now() + parseExpiresIn(typeof expiresIn === 'string' ? expiresIn : DEFAULT_EXPIRES_IN);
+      } catch (error) {
+        return bad(error instanceof Error ? error.message : String(error), '$.expiresIn');
+      }
+      if (caller === undefined || wanted > Date.parse(caller.expiresAt)) {
+        record(ctx, 'token.create', name, 'denied', 'outlives the token that asked');
+        return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: `a token cannot create a token that outlives it (this one expires ${caller?.expiresAt ?? 'now'}); ask for a shorter expiresIn, or create it logged in` });
+      }
     }
     if (ctx.principal.via === 'loopback') return failureAnswer({ status: 409, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'tokens belong to users, and there are none yet: create the first admin with `fulcrum user add NAME --role admin -c CONFIG`' });
     return attempt(ctx, 'token.create', name, () => {

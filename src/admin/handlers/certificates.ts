@@ -4,15 +4,24 @@
  * folder beside the state database (key files 0600). An uploaded certificate is checked exactly
  * as a configured one is (src/tls/certificate-file.ts: chain, key match, dates) before it is kept;
  * a virtual service then names its files in tls.certificates. One still named there cannot be deleted.
+ *
+ * One uploaded certificate answers an ETag, a hash of its two files' bytes, and DELETE honours
+ * If-Match with it. Not etagOf(the description): that holds daysLeft, which ticks over every 24
+ * hours, and usedBy, which follows the config; a tag that moves while the files do not would make
+ * a careful client's DELETE fail for nothing.
+ *
+ * The absolute file paths are for admins (they write them into tls.certificates); other roles
+ * see the file names only, as they need not learn the layout of the node's disk.
  */
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../atomic-write.ts';
 import { loadCertificate } from '../../tls/certificate-file.ts';
 import type { Config } from '../../config/schema.ts';
 import { ErrorCode } from '../../errors.ts';
 import type { StatusDocument } from '../types.ts';
-import { failureAnswer, type Handler } from './context.ts';
+import { failureAnswer, type Handler, type RequestContext } from './context.ts';
 import { notFound } from './items.ts';
 import { readdirSync } from 'node:fs';
 
@@ -53,8 +62,16 @@ export function certificateHandlers(env: CertificateEnv): Record<string, Handler
     };
   };
 
+  /** The ETag of an uploaded certificate: its cert and key files as they are on disk ("" for a file that is gone). */
+  const tagOf = async (name: string): Promise<string> => {
+    const { cert, key } = paths(name);
+    const hash = createHash('sha256');
+    for (const file of [cert, key]) hash.update(createHash('sha256').update(await readFile(file).catch(() => Buffer.alloc(0))).digest());
+    return `"${hash.digest('base64url').slice(0, 22)}"`;
+  };
+
   /** One entry per certificate file: those in service (with the virtual services that serve each), then the uploaded ones not in service. */
-  const list: Handler = async () => {
+  const list: Handler = async (ctx) => {
     const status = await env.status();
     const byFile = new Map<string, Record<string, unknown> & { usedBy: string[] }>();
     const names = new Map(uploaded().map((name) => [paths(name).cert, name]));
@@ -70,13 +87,13 @@ export function certificateHandlers(env: CertificateEnv): Record<string, Handler
       }
     }
     const spare = uploaded().filter((name) => !byFile.has(paths(name).cert)).map((name) => ({ ...describe(name), uploaded: true }));
-    return { status: 200, body: [...byFile.values(), ...spare] };
+    return { status: 200, body: [...byFile.values(), ...spare].map((entry) => forCaller(ctx, entry)) };
   };
 
   const get: Handler = async (ctx) => {
     const name = ctx.params.name ?? '';
     if (!uploaded().includes(name)) return failureAnswer(notFound('uploaded certificate', name, uploaded()));
-    return { status: 200, body: describe(name) };
+    return { status: 200, headers: { etag: await tagOf(name) }, body: forCaller(ctx, describe(name)) };
   };
 
   const create: Handler = async (ctx) => {
@@ -114,7 +131,7 @@ export function certificateHandlers(env: CertificateEnv): Record<string, Handler
       await unlink(staged.key).catch(() => {});
     }
     env.audit({ user: ctx.principal.user, address: ctx.address, action: 'certificate.create', target: name, outcome: 'ok' });
-    return { status: 201, headers: { location: `/api/v1/certificates/${encodeURIComponent(name)}` }, body: describe(name) };
+    return { status: 201, headers: { location: `/api/v1/certificates/${encodeURIComponent(name)}`, etag: await tagOf(name) }, body: forCaller(ctx, describe(name)) };
   };
 
   const remove: Handler = async (ctx) => {
@@ -122,6 +139,12 @@ export function certificateHandlers(env: CertificateEnv): Record<string, Handler
     if (!uploaded().includes(name)) return failureAnswer(notFound('uploaded certificate', name, uploaded()));
     const { cert, key } = paths(name);
     const users = [...new Set([...usedBy(cert), ...usedBy(key)])];
+    if (ctx.ifMatch !== undefined && ctx.ifMatch !== '*') {
+      const current = await tagOf(name);
+      if (!ctx.ifMatch.split(',').map((tag) => tag.trim()).includes(current)) {
+        return failureAnswer({ status: 412, code: ErrorCode.ADMIN_PRECONDITION, message: `the certificate ${JSON.stringify(name)} changed since it was read (If-Match ${ctx.ifMatch}, now ${current}); read it again and retry` });
+      }
+    }
     if (users.length > 0) return failureAnswer({ status: 409, code: ErrorCode.ADMIN_IN_USE, message: `certificate ${JSON.stringify(name)} is in service on ${users.join(', ')}; take it out of their tls.certificates first` });
     if (ctx.dryRun) return { status: 200, body: { dryRun: true } };
     await unlink(cert).catch(() => {});
@@ -131,4 +154,21 @@ export function certificateHandlers(env: CertificateEnv): Record<string, Handler
   };
 
   return { 'certificates.list': list, 'certificates.get': get, 'certificates.create': create, 'certificates.delete': remove };
+}
+
+/**
+ * An entry as `ctx`'s caller may see it: all of it for an admin; for other roles, file names
+ * instead of absolute paths, in the fields and in the messages that quote them.
+ */
+function forCaller<T extends Record<string, unknown>>(ctx: RequestContext, entry: T): T {
+  if (ctx.principal.role === 'admin') return entry;
+  const files = [entry.certFile, entry.keyFile].filter((f): f is string => typeof f === 'string');
+  const shorten = (text: string): string => files.reduce((t, file) => t.replaceAll(file, basename(file)), text);
+  const shown: Record<string, unknown> = { ...entry };
+  for (const key of ['certFile', 'keyFile'] as const) if (typeof entry[key] === 'string') shown[key] = basename(entry[key]);
+  for (const key of ['warnings', 'problems'] as const) {
+    const messages = entry[key];
+    if (Array.isArray(messages)) shown[key] = messages.map((m) => (typeof m === 'string' ? shorten(m) : m));
+  }
+  return shown as T;
 }

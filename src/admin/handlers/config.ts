@@ -11,6 +11,7 @@ import type { ConfigStore, StoredConfig } from '../../store/config-store.ts';
 import type { ConfigChanges, EditOutcome } from '../config-changes.ts';
 import { parseConfigDocument, render, setSection, toJs } from '../collections/yaml-list.ts';
 import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
+import { mayReadSecrets, redactFor } from '../redact.ts';
 
 export function configHandlers(store: ConfigStore, changes: ConfigChanges): Record<string, Handler> {
   const etag = (stored: StoredConfig): string => `"${stored.revision}"`;
@@ -33,15 +34,18 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
     const stored = await store.read();
     const headers = { etag: etag(stored) };
     const format = ctx.query.get('format');
-    if (format === 'yaml') return { status: 200, headers, text: { contentType: 'application/yaml; charset=utf-8', data: stored.text } };
+    if (format === 'yaml') {
+      if (!mayReadSecrets(ctx.principal)) return textForAdmins();
+      return { status: 200, headers, text: { contentType: 'application/yaml; charset=utf-8', data: stored.text } };
+    }
     if (ctx.query.get('effective') === 'true') {
       const loaded = loadConfigText(stored.text, store.location);
       if (!loaded.ok) return failureAnswer({ status: 409, code: ErrorCode.CONFIG_INVALID, message: `the stored config has problems: ${loaded.problems[0]?.message ?? ''}` });
-      return { status: 200, headers, body: loaded.config };
+      return { status: 200, headers, body: redactFor(ctx.principal, loaded.config) };
     }
     const parsed = parseConfigDocument(stored.text);
     if (!parsed.ok) return failureAnswer({ status: 409, code: ErrorCode.CONFIG_INVALID, message: `the stored config does not parse: ${parsed.message}` });
-    return { status: 200, headers, body: toJs(parsed.doc, []) ?? {} };
+    return { status: 200, headers, body: redactFor(ctx.principal, toJs(parsed.doc, []) ?? {}) };
   };
 
   const replace: Handler = async (ctx) => {
@@ -72,6 +76,7 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
   const version: Handler = async (ctx) => {
     const found = versionOf(store, ctx.params.id);
     if ('status' in found) return found;
+    if (!mayReadSecrets(ctx.principal)) return textForAdmins();
     const current = await store.read();
     const diff = found.revision === current.revision ? '' : createTwoFilesPatch(`version ${found.id}`, 'current', found.text, current.text, found.createdAt, 'now');
     return { status: 200, body: { ...found, current: found.revision === current.revision, diffToCurrent: diff } };
@@ -93,13 +98,13 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
     );
   };
 
-  const gslbGet: Handler = async () => {
+  const gslbGet: Handler = async (ctx) => {
     const stored = await store.read();
     const parsed = parseConfigDocument(stored.text);
     if (!parsed.ok) return failureAnswer({ status: 409, code: ErrorCode.CONFIG_INVALID, message: `the stored config does not parse: ${parsed.message}` });
     const gslb = toJs(parsed.doc, ['gslb']);
     if (gslb === undefined) return failureAnswer({ status: 404, code: ErrorCode.ADMIN_NOT_FOUND, message: 'the config has no gslb section; PUT /api/v1/gslb creates one' });
-    return { status: 200, headers: { etag: etag(stored) }, body: gslb };
+    return { status: 200, headers: { etag: etag(stored) }, body: redactFor(ctx.principal, gslb) };
   };
 
   const gslbReplace: Handler = async (ctx) => {
@@ -129,6 +134,11 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
   };
 
   return { 'config.get': get, 'config.replace': replace, 'versions.list': versions, 'versions.get': version, 'versions.restore': restore, 'gslb.get': gslbGet, 'gslb.replace': gslbReplace };
+}
+
+/** The config's text may hold secrets (cookie secrets, credentials in headers) that no redaction of text can find reliably. */
+function textForAdmins(): Answer {
+  return failureAnswer({ status: 403, code: ErrorCode.ADMIN_FORBIDDEN, message: 'the config file\'s text is for admins (it may hold secrets); GET /api/v1/config answers it as JSON with the secrets hidden' });
 }
 
 function versionOf(store: ConfigStore, idText: string | undefined): (ReturnType<ConfigStore['version']> & object) | Answer {

@@ -12,6 +12,7 @@ import { suggest } from '../../config/suggest.ts';
 import type { StoredConfig } from '../../store/config-store.ts';
 import { append, etagOf, focusOf, idsOf, indexOf, items, parseConfigDocument, removeAt, render, replaceAt, type ListSpec } from '../collections/yaml-list.ts';
 import type { ApiFailure } from '../types.ts';
+import { redactFor } from '../redact.ts';
 import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
 
 export interface Collection {
@@ -143,7 +144,7 @@ export function collectionHandlers(collection: Collection, changes: ConfigChange
   const list: Handler = async (ctx) => {
     const opened = await open(ctx);
     if (!opened.ok) return opened.answer;
-    return { status: 200, body: items(opened.doc, opened.spec), headers: { etag: `"${opened.revision}"` } };
+    return { status: 200, body: redactFor(ctx.principal, items(opened.doc, opened.spec)), headers: { etag: `"${opened.revision}"` } };
   };
 
   const get: Handler = async (ctx) => {
@@ -153,7 +154,7 @@ export function collectionHandlers(collection: Collection, changes: ConfigChange
     const index = indexOf(opened.doc, opened.spec, id);
     if (index < 0) return failureAnswer(notFound(collection.noun, id, idsOf(opened.doc, opened.spec)));
     const item = items(opened.doc, opened.spec)[index];
-    return { status: 200, body: item, headers: { etag: etagOf(item) } };
+    return { status: 200, body: redactFor(ctx.principal, item), headers: { etag: etagOf(item) } };
   };
 
   /** An edit of the stored text for this collection: `change` gets the document, the list and the item's index (-1 when absent). */

@@ -21,6 +21,8 @@ export interface StateEnv {
   status: () => Promise<StatusDocument>;
   setSiteState: (fqdn: string, site: string, state: SiteState) => Promise<SetSiteStateOutcome>;
   log: (fields: Record<string, unknown>, message: string) => void;
+  /** The audit log (a site's state is runtime state: not a config change, so recorded here). */
+  audit?: (entry: { user: string; address: string; action: string; target: string; outcome: 'ok' | 'failed'; detail?: string }) => void;
 }
 
 export function stateHandlers(env: StateEnv): Record<string, Handler> {
@@ -68,6 +70,8 @@ export function stateHandlers(env: StateEnv): Record<string, Handler> {
     if (!state.ok) return state.answer;
     if (ctx.dryRun) return failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'a GSLB site state is runtime state; there is no dry run of it' });
     const outcome = await env.setSiteState(ctx.params.fqdn ?? '', ctx.params.site ?? '', state.value);
+    const target = `${ctx.params.fqdn ?? ''} ${ctx.params.site ?? ''} ${state.value}`;
+    env.audit?.({ user: ctx.principal.user, address: ctx.address, action: 'site.state', target, outcome: outcome.ok ? 'ok' : 'failed', ...(outcome.ok ? { detail: outcome.events.join('; ') } : { detail: outcome.failure.message }) });
     if (!outcome.ok) return failureAnswer(outcome.failure);
     const { ok: _ok, ...answer } = outcome;
     return { status: 200, body: answer };
