@@ -82,17 +82,8 @@ export interface AuditLogOptions {
   maxRows?: number;
 }
 
-interface AuditRow {
-  id: number;
-  at: number;
-  user: string;
-  address: string;
-  action: string;
-  target: string;
-  outcome: AuditOutcome;
-  detail: string | null;
-  diff: string | null;
-}
+/** An entry as stored: its time in milliseconds since the epoch. */
+type AuditRow = Omit<AuditEntry, 'at'> & { at: number };
 
 export class AuditLog {
   readonly #db: StateDatabase;

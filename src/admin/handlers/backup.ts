@@ -17,7 +17,7 @@ import type { ConfigChanges } from '../config-changes.ts';
 import type { StateDatabase } from '../state/database.ts';
 import { userNameProblem } from '../auth/users.ts';
 import { isRole, ROLES } from '../roles.ts';
-import { failureAnswer, type Handler } from './context.ts';
+import { failureAnswer, type Handler, requestOf } from './context.ts';
 
 export const BACKUP_FORMAT = 'fulcrum-backup';
 const BACKUP_VERSION = 1;
@@ -100,12 +100,7 @@ export function backupHandlers(env: BackupEnv): Record<string, Handler> {
     if (!checked.ok) return failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: `not restored, nothing changed: ${checked.problems[0]!}`, problems: checked.problems });
     const { config, users, tokens } = checked.backup;
     const result = await changes.apply({
-      principal: ctx.principal,
-      address: ctx.address,
-      source: 'restore',
-      action: 'backup.restore',
-      target: 'config',
-      dryRun: ctx.dryRun,
+      ...requestOf(ctx, 'backup.restore', 'config', 'restore'),
       edit: () => ({ ok: true, text: config.text, summary: 'restored from a backup' }),
     });
     if (!result.ok) return failureAnswer(result.failure);

@@ -10,7 +10,7 @@ import { ErrorCode } from '../../errors.ts';
 import type { ConfigStore, StoredConfig } from '../../store/config-store.ts';
 import type { ConfigChanges, EditOutcome } from '../config-changes.ts';
 import { parseConfigDocument, render, setSection, toJs } from '../collections/yaml-list.ts';
-import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
+import { failureAnswer, type Answer, type Handler, type RequestContext, requestOf } from './context.ts';
 import { mayReadSecrets, redactFor } from '../redact.ts';
 
 export function configHandlers(store: ConfigStore, changes: ConfigChanges): Record<string, Handler> {
@@ -57,12 +57,7 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
     else return failureAnswer({ status: 400, code: ErrorCode.ADMIN_BAD_REQUEST, message: 'send the config as YAML (Content-Type: application/yaml) or as a JSON object' });
     return writeAnswer(
       await changes.apply({
-        principal: ctx.principal,
-        address: ctx.address,
-        source: ctx.source,
-        action: 'config.replace',
-        target: 'config',
-        dryRun: ctx.dryRun,
+        ...requestOf(ctx, 'config.replace', 'config'),
         edit: (current) => revisionGuard(ctx, current) ?? { ok: true, text, summary: 'config replaced' },
       }),
     );
@@ -87,12 +82,7 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
     if ('status' in found) return found;
     return writeAnswer(
       await changes.apply({
-        principal: ctx.principal,
-        address: ctx.address,
-        source: 'restore',
-        action: 'config.restore',
-        target: `version ${found.id}`,
-        dryRun: ctx.dryRun,
+        ...requestOf(ctx, 'config.restore', `version ${found.id}`, 'restore'),
         edit: (current) => revisionGuard(ctx, current) ?? { ok: true, text: found.text, summary: `restored version ${found.id} (${found.createdAt}, ${found.user})` },
       }),
     );
@@ -115,12 +105,7 @@ export function configHandlers(store: ConfigStore, changes: ConfigChanges): Reco
     }
     return writeAnswer(
       await changes.apply({
-        principal: ctx.principal,
-        address: ctx.address,
-        source: ctx.source,
-        action: 'gslb.replace',
-        target: 'gslb',
-        dryRun: ctx.dryRun,
+        ...requestOf(ctx, 'gslb.replace', 'gslb'),
         edit: (current): EditOutcome => {
           const guard = revisionGuard(ctx, current);
           if (guard !== null) return guard;

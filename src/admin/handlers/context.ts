@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ApiFailure } from '../types.ts';
 import type { Principal } from '../roles.ts';
 import type { ChangeSource } from '../../store/config-store.ts';
+import type { ChangeRequest } from '../config-changes.ts';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -56,4 +57,9 @@ export function failureAnswer(failure: ApiFailure & { apiProblems?: readonly obj
 function problemObject(line: string): { path: string; message: string } {
   const match = /^(\$[^:\s]*): (.*)$/s.exec(line);
   return match === null ? { path: '$', message: line } : { path: match[1]!, message: match[2]! };
+}
+
+/** Who asks for a config change, from where, as what (the audit's action and target): all of a ChangeRequest but its edit. */
+export function requestOf(ctx: RequestContext, action: string, target: string, source: ChangeSource = ctx.source): Omit<ChangeRequest, 'edit'> {
+  return { principal: ctx.principal, address: ctx.address, source, action, target, dryRun: ctx.dryRun };
 }

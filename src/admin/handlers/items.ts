@@ -13,7 +13,7 @@ import type { StoredConfig } from '../../store/config-store.ts';
 import { append, etagOf, focusOf, idsOf, indexOf, items, parseConfigDocument, removeAt, render, replaceAt, type ListSpec } from '../collections/yaml-list.ts';
 import type { ApiFailure } from '../types.ts';
 import { redactFor } from '../redact.ts';
-import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
+import { failureAnswer, type Answer, type Handler, type RequestContext, requestOf } from './context.ts';
 
 export interface Collection {
   /** "virtual service": for messages and the audit log. */
@@ -162,12 +162,7 @@ export function collectionHandlers(collection: Collection, changes: ConfigChange
     let etag: string | undefined;
     let focus: string | undefined;
     const result = await changes.apply({
-      principal: ctx.principal,
-      address: ctx.address,
-      source: ctx.source,
-      action: `${collection.action}.${verb}`,
-      target: id,
-      dryRun: ctx.dryRun,
+      ...requestOf(ctx, `${collection.action}.${verb}`, id),
       edit: (current): EditOutcome => {
         const parsed = parseConfigDocument(current.text);
         if (!parsed.ok) return { ok: false, failure: { status: 409, code: ErrorCode.CONFIG_INVALID, message: `the stored config does not parse: ${parsed.message}` } };

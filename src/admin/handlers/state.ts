@@ -13,7 +13,7 @@ import { canonicalAddress, editRealServerState, type PoolTarget } from '../confi
 import type { ConfigChanges } from '../config-changes.ts';
 import { findRealServer } from '../status.ts';
 import type { ApiFailure, SetSiteStateOutcome, SiteState, StatusDocument } from '../types.ts';
-import { failureAnswer, type Answer, type Handler, type RequestContext } from './context.ts';
+import { failureAnswer, type Answer, type Handler, type RequestContext, requestOf } from './context.ts';
 
 export interface StateEnv {
   changes: ConfigChanges;
@@ -33,12 +33,7 @@ export function stateHandlers(env: StateEnv): Record<string, Handler> {
     if (!state.ok) return state.answer;
     let pool = '';
     const result = await env.changes.apply({
-      principal: ctx.principal,
-      address: ctx.address,
-      source: ctx.source,
-      action: 'realServer.state',
-      target: `${name} ${address} ${state.value}`,
-      dryRun: ctx.dryRun,
+      ...requestOf(ctx, 'realServer.state', `${name} ${address} ${state.value}`),
       edit: (current) => {
         const edit = editRealServerState(current.text, { kind, name }, address, state.value);
         if (!edit.ok) {
