@@ -13,7 +13,7 @@ import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, type Command, type CommandResult } fr
 import { USAGE } from './usage.ts';
 
 /** Which global options a command reads: the others would be silently ignored, so they are errors. */
-type Scope = 'file' | 'user' | 'api';
+type Scope = 'file' | 'user' | 'api' | 'local';
 
 const COMMANDS: Record<string, { scope: Scope; load: () => Promise<Command> }> = {
   check: { scope: 'file', load: async () => (await import('./config-file-commands.ts')).checkCommand },
@@ -26,6 +26,8 @@ const COMMANDS: Record<string, { scope: Scope; load: () => Promise<Command> }> =
   token: { scope: 'api', load: async () => (await import('./token-commands.ts')).tokenCommand },
   backup: { scope: 'api', load: async () => (await import('./backup-commands.ts')).backupCommand },
   restore: { scope: 'api', load: async () => (await import('./backup-commands.ts')).restoreCommand },
+  // Windows NLB migration tools: arithmetic and text on this machine, no config, no API.
+  nlb: { scope: 'local', load: async () => (await import('./nlb-command.ts')).nlbCommand },
 };
 
 async function loadUserCommand(): Promise<Command> {
@@ -59,6 +61,7 @@ function misplacedOptions(scope: Scope, global: GlobalOptions): string | undefin
   const given = (['admin', 'token', 'ca'] as const).filter((name) => global[name] !== undefined).map((name) => `--${name}`);
   // user list --json prints JSON; check and start print no document.
   if (scope === 'file' && global.json !== undefined) given.push('--json');
+  if (scope === 'local' && global.config !== undefined) given.push('-c');
   return given.length === 0 ? undefined : given.join(', ');
 }
 

@@ -33,13 +33,27 @@ Running load balancer, through its admin API (-c FILE for its admin.listen, or -
                        changes) when the config changed since it was read
   config history       The last config versions: id, when, who, from where, what
   config restore ID    Make an earlier version current again (validated and applied)
-  token create NAME --role admin|operator|viewer [--expires 30d]
-                       Create an API token (printed once, on stdout); --expires: 90m, 12h, 365d
+  token create NAME --role admin|operator|viewer [--expires 30d] [--user NAME]
+                       Create an API token (printed once, on stdout); --expires: 90m, 12h, 365d;
+                       --user logs in with that user's password (standard input) for a first token
   token list           The tokens (an admin sees everyone's), never their secrets
   token revoke ID      Revoke a token
   backup [-o FILE]     Save the config, users and tokens (hashed) as JSON; -o writes FILE with
                        mode 0600, atomically (default: standard output)
   restore FILE         Put a backup back: the config (validated and applied), users and tokens
+
+Moving off Windows NLB (on this machine; docs/migrating-from-windows-nlb.md):
+  nlb ip2mac VIP [--mode unicast|multicast|igmp]
+                       The cluster MAC NLB uses for VIP (Windows, Cisco and colon forms) and the
+                       IGMP group, as Windows' nlb ip2mac printed them
+  nlb switch-config VIP --mode MODE --vendor cisco|dell|hp --vlan N --ports P1,P2
+                       The switch lines that make NLB's multicast modes work, and those that
+                       remove them after the migration
+  nlb import FILE... [--address NODE=IP ...] [--ports LIST]
+                       A Fulcrum config from Get-NlbCluster, Get-NlbClusterNode,
+                       Get-NlbClusterNodeDip and Get-NlbClusterPortRule output (table, list or
+                       JSON), on standard output
+  nlb help             The nlb commands in detail
 
 Options:
   -c, --config FILE    Config file (YAML or JSON); see docs/configuration.md
@@ -68,4 +82,6 @@ Examples:
   fulcrum config diff new.yaml -c /etc/fulcrum/fulcrum.yaml && fulcrum config apply new.yaml -c /etc/fulcrum/fulcrum.yaml
   fulcrum config history --admin https://lb1.example.com:9443 --ca lb-ca.pem
   fulcrum backup -o fulcrum-backup.json --admin 127.0.0.1:9090
+  fulcrum nlb ip2mac 172.31.1.232 --mode multicast
+  fulcrum nlb import cluster.txt portrules.txt --address WEB3=10.0.0.13 > fulcrum.yaml
 `;
