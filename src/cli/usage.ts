@@ -83,5 +83,5 @@ Examples:
   fulcrum config history --admin https://lb1.example.com:9443 --ca lb-ca.pem
   fulcrum backup -o fulcrum-backup.json --admin 127.0.0.1:9090
   fulcrum nlb ip2mac 172.31.1.232 --mode multicast
-  fulcrum nlb import cluster.txt portrules.txt --address WEB3=10.0.0.13 > fulcrum.yaml
+  fulcrum nlb import nlb-*.txt --address WEB3=10.0.0.13 > fulcrum.yaml
 `;

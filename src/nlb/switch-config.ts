@@ -273,6 +273,7 @@ function ciscoIgmp(f: Facts): { add: ConfigBlock[]; remove: ConfigBlock[] } {
           `Snooping learns the members from their answers to IGMP queries: when no multicast router`,
           `queries VLAN ${f.vlan}, this switch does (from the VLAN's interface address; give it one with`,
           `"ip igmp snooping querier address A.B.C.D" if VLAN ${f.vlan} has none).`,
+          `Global: affects every VLAN, not only VLAN ${f.vlan} (the querier runs on each VLAN with snooping on).`,
         ],
         commands: ['ip igmp snooping querier'],
       },
@@ -330,7 +331,7 @@ function dellGroupRemoval(f: Facts, kept: string): ConfigBlock[] {
 
 const DELL_FILTERING = [
   'Multicast filtering: while it is off, the switch floods every multicast frame to the whole VLAN,',
-  'static groups included.',
+  'static groups included. Global: affects every VLAN, not only this one.',
 ];
 
 function dellMulticast(f: Facts): { add: ConfigBlock[]; remove: ConfigBlock[] } {

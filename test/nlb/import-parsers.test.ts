@@ -8,6 +8,7 @@ import { decodeText } from '../../src/nlb/import/decode.ts';
 import { readPowerShellOutput } from '../../src/nlb/import/powershell-output.ts';
 import { NlbImportCode } from '../../src/nlb/import/problems.ts';
 import type { RawRecord } from '../../src/nlb/import/raw-record.ts';
+import { MAX_VALUE_DEPTH, textOf } from '../../src/nlb/import/values.ts';
 
 const FIXTURES = new URL('./fixtures/powershell/', import.meta.url);
 
@@ -119,6 +120,22 @@ describe('nlb import: the ConvertTo-Json form', () => {
     assert.equal(output.problems.length, 1);
     assert.equal(output.problems[0]?.code, NlbImportCode.FORMAT);
     assert.match(output.problems[0]?.message ?? '', /^bad\.json:3: not valid JSON/);
+  });
+});
+
+describe('nlb import: values nested too deep', () => {
+  it('a JSON document 5,000 levels deep is a FORMAT problem, and textOf stops at MAX_VALUE_DEPTH instead of overflowing', () => {
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const output = readPowerShellOutput(deep, 'deep.json');
+    assert.deepEqual(output.records, []);
+    assert.equal(output.problems[0]?.code, NlbImportCode.FORMAT);
+    assert.match(output.problems[0]?.message ?? '', /^deep\.json:1: this JSON nests 5000 levels deep, more than the 64 read here/);
+    const nested = JSON.parse(`${'['.repeat(5000)}"x"${']'.repeat(5000)}`) as unknown;
+    assert.equal(textOf(nested), undefined);
+    const object = JSON.parse(deep) as unknown;
+    assert.equal(textOf(object), undefined);
+    const shallow = JSON.parse(`${'['.repeat(MAX_VALUE_DEPTH)}"x"${']'.repeat(MAX_VALUE_DEPTH)}`) as unknown;
+    assert.equal(textOf(shallow), 'x');
   });
 });
 

@@ -88,6 +88,41 @@ describe('nlb import: the webfarm cluster from the default table output', () => 
     assert.deepEqual(service(config, 'webfarm-10.0.0.100-tcp-8002').realServers, [{ address: '10.0.0.11:8002' }, { address: '10.0.0.12:8002' }, { address: '10.0.0.13:8002' }]);
   });
 
+  it('warns that Single or Network affinity no longer spans the ports of a rule that became several services', async () => {
+    const { text, warnings } = await imported(webfarm('table'));
+    const affinity = warnings.filter((warning) => /keeps its own persistence table/.test(warning));
+    // 8000-8003 Single becomes 4 services; 443 Single and 53 Network are one service each.
+    assert.deepEqual(affinity, [
+      'port rule All 8000-8003 Tcp: NLB affinity Single keeps a client on one node for every port of the rule; here it becomes 4 virtual services, and each Fulcrum virtual service keeps its own persistence table, so a client may reach different real servers on different ports',
+    ]);
+    assert.match(text, /^# {3}port rule All 8000-8003 Tcp: NLB affinity Single keeps a client on one node for every port of the rule;$/m);
+    const both = [
+      'IPAddress State     Start     End       Protocol  Mode      Affinity  Timeout',
+      '--------- -----     -----     ---       --------  ----      --------  -------',
+      'All       Enabled   5060      5060      Both      Multiple  Network   0',
+    ].join('\n');
+    const sip = await imported([fixture('webfarm-cluster.table.txt'), fixture('webfarm-dips.table.txt'), inline('sip.txt', both)]);
+    assert.ok(sip.warnings.some((warning) => /^port rule All 5060 Both: NLB affinity Network .* becomes 2 virtual services/.test(warning)));
+  });
+
+  it('port 21 on TCP: a warning and a comment on the service pointing to protocol: ftp and its passive ports', async () => {
+    const { text, warnings } = await imported(webfarm('list'));
+    assert.ok(warnings.some((warning) => /^port rule 10\.0\.0\.101 21 Tcp: port 21 \(FTP\) is written as protocol tcp/.test(warning)));
+    assert.match(text, /^ {2}# FTP: as protocol tcp, data connections break; change it to protocol: ftp with ftp: \{ mode: alg,$/m);
+    assert.match(text, /# FTP: .*\n(?: {2}#.*\n)* {2}- name: webfarm-10\.0\.0\.101-tcp-21\n/);
+  });
+
+  it('warns that All rules cover only the addresses it knows when Get-NlbClusterVip output is missing', async () => {
+    const { warnings, text } = await imported(webfarm('table'));
+    const expected =
+      'port rules All 80 Tcp; All 443 Tcp; All 3389 Tcp; All 53 Udp; All 5060 Both; All 8000-8003 Tcp apply to every cluster IP address, and without Get-NlbClusterVip output the import knows only 10.0.0.100 (the cluster IP and those named in specific rules); include the output of Get-NlbClusterVip to cover every cluster address';
+    assert.ok(warnings.includes(expected));
+    assert.match(text, /^# {3}port rules All 80 Tcp; .* apply to$/m);
+    const vip = ['IPAddress        SubnetMask', '---------        ----------', '10.0.0.100       255.255.255.0'].join('\n');
+    const withVips = await imported([...webfarm('table'), inline('vips.txt', vip)]);
+    assert.ok(!withVips.warnings.some((warning) => /Get-NlbClusterVip/.test(warning)));
+  });
+
   it('says in the file what it did not import, and why', async () => {
     const { text, warnings } = await imported(webfarm('table'));
     assert.match(text, /^# Not imported:\n# {3}All 135-139 Both: filtering mode Disabled \(NLB drops this traffic; nothing listens for it here\)$/m);
@@ -189,13 +224,16 @@ describe('nlb import: affinity and filtering modes', () => {
 });
 
 describe('nlb import: health checks', () => {
-  it('HTTP on 80 and HTTPS on 443 with the host-header advice, TCP elsewhere, DNS on UDP 53, TCP for the UDP side of Both', async () => {
+  it('HTTP on 80 and HTTPS on 443 with the host-header advice, TCP elsewhere, DNS on UDP 53, none for the UDP side of Both', async () => {
     const { config, text } = await imported(webfarm('table'));
     assert.deepEqual(service(config, 'webfarm-10.0.0.100-tcp-80').healthCheck, { type: 'http', path: '/' });
     assert.deepEqual(service(config, 'webfarm-10.0.0.100-tcp-443').healthCheck, { type: 'https', path: '/' });
     assert.deepEqual(service(config, 'webfarm-10.0.0.100-tcp-3389').healthCheck, { type: 'tcp' });
     assert.deepEqual(service(config, 'webfarm-10.0.0.100-udp-53').healthCheck, { type: 'dns' });
-    assert.deepEqual(service(config, 'webfarm-10.0.0.100-udp-5060').healthCheck, { type: 'tcp' });
+    // SIP, syslog and RADIUS often listen on no TCP port: a TCP check would mark every server down.
+    assert.equal(service(config, 'webfarm-10.0.0.100-udp-5060').healthCheck, undefined);
+    assert.deepEqual(service(config, 'webfarm-10.0.0.100-tcp-5060').healthCheck, { type: 'tcp' });
+    assert.match(text, /webfarm-10\.0\.0\.100-udp-5060\n(?: {4}.*\n)*? {4}# No health check: a UDP service has no connection to test\./);
     assert.match(
       text,
       /# If the site is bound to host names \(IIS host-header bindings\), a request for the bare IP gets 400 or 404\n {4}# and every server is marked down: add host: www\.example\.com \(httpVersion "1\.1", the default, sends it\)\.\n {4}healthCheck: \{ type: http, path: \/ \}\n/,
@@ -378,7 +416,28 @@ describe('nlb import: the command', () => {
     const document = JSON.parse(out()) as { config: ConfigDraft; warnings: string[] };
     assert.deepEqual(Object.keys(document), ['config', 'warnings']);
     assert.equal(document.config.virtualServices.length, 8);
-    assert.deepEqual(document.warnings, []);
+    // The specific rule for 10.0.0.101 21 Tcp (FTP), and All rules without Get-NlbClusterVip output.
+    assert.equal(document.warnings.length, 2);
+    assert.match(document.warnings[0] ?? '', /^port rule 10\.0\.0\.101 21 Tcp: port 21 \(FTP\) is written as protocol tcp, .*protocol: ftp with ftp: \{ mode: alg, passivePorts: FIRST-LAST \}/);
+    assert.match(document.warnings[1] ?? '', /^port rules All 80 Tcp; .* the import knows only 10\.0\.0\.100, 10\.0\.0\.101 \(.*Get-NlbClusterVip/);
+  });
+
+  it('a bug or a JSON document 5,000 levels deep is one line on stderr and exit 1, never a stack trace', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fulcrum-nlb-deep-'));
+    try {
+      const deep = join(dir, 'deep.json');
+      await writeFile(deep, `${'['.repeat(5000)}1${']'.repeat(5000)}\n`);
+      const { io, err } = capture();
+      assert.equal(await importCommand([deep], {}, io), 1);
+      assert.match(err(), /^fulcrum: .*deep\.json:1: this JSON nests 5000 levels deep, more than the 64 read here: it is not an NLB cmdlet's ConvertTo-Json output\n$/);
+
+      const broken = capture();
+      const failing = { stdout: () => { throw new RangeError('Maximum call stack size exceeded'); }, stderr: broken.io.stderr };
+      assert.equal(await importCommand(['webfarm-cluster.json', 'webfarm-nodes.json', 'webfarm-dips.json', 'webfarm-portrules.json'].map(fixturePath), {}, failing), 1);
+      assert.equal(broken.err(), 'fulcrum: nlb import: RangeError: Maximum call stack size exceeded (a bug in the import; please report it with the input)\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('--address and --ports as flags; a missing address exits 1 with the node and the flag on stderr', async () => {

@@ -25,6 +25,17 @@ const PROCESS_IO: ImportIo = {
 };
 
 export async function importCommand(args: readonly string[], global: { json?: boolean | undefined }, io: ImportIo = PROCESS_IO): Promise<number | { usage: string }> {
+  try {
+    return await runImport(args, global, io);
+  } catch (error) {
+    // A bug (or an input no check foresaw) is one line naming the command, not a stack trace.
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    io.stderr(`fulcrum: nlb import: ${reason.replace(/\s+/g, ' ')} (a bug in the import; please report it with the input)\n`);
+    return EXIT_FAILED;
+  }
+}
+
+async function runImport(args: readonly string[], global: { json?: boolean | undefined }, io: ImportIo): Promise<number | { usage: string }> {
   let parsed;
   try {
     parsed = parseArgs({

@@ -6,10 +6,10 @@
  *   HTTPS one, since those ports almost always carry web sites (IIS), where a page tells more
  *   than an open port. A site bound to host names answers a bare-IP request with 400 or 404
  *   (README, "Worked example: the IIS site that every check marked down"), hence the note.
- * - udp: a DNS query on 53; otherwise none, since a datagram service has no connection to test,
- *   unless the rule is Both: then the same port on TCP tells whether the server is there.
+ * - udp: a DNS query on 53; otherwise none, since a datagram service has no connection to test.
+ *   Not even when the rule is Both: NLB rules say Both by default, and many UDP services (SIP,
+ *   syslog, RADIUS) listen on no TCP port, where a TCP check would mark every server down.
  */
-import type { PortRuleProtocol } from './model.ts';
 import type { HealthCheckDraft } from './plan.ts';
 
 export interface HealthSuggestion {
@@ -24,7 +24,7 @@ function hostHeaderNote(tls: boolean): string[] {
   ];
 }
 
-export function suggestHealthCheck(transport: 'tcp' | 'udp', port: number, ruleProtocol: PortRuleProtocol): HealthSuggestion {
+export function suggestHealthCheck(transport: 'tcp' | 'udp', port: number): HealthSuggestion {
   if (transport === 'tcp') {
     if (port === 80) return { check: { type: 'http', path: '/' }, notes: ['HTTP GET / on each real server; up on 2xx, 301, 302 or 401.', ...hostHeaderNote(false)] };
     if (port === 443) {
@@ -34,9 +34,6 @@ export function suggestHealthCheck(transport: 'tcp' | 'udp', port: number, ruleP
   }
   if (port === 53) {
     return { check: { type: 'dns' }, notes: ['A DNS query (NS of the root) to each real server; for an authoritative server set query: a name in its zone.'] };
-  }
-  if (ruleProtocol === 'both') {
-    return { check: { type: 'tcp' }, notes: [`NLB's rule covers TCP too: a TCP connection to port ${port} tells whether each real server is there.`] };
   }
   return {
     check: undefined,

@@ -16,6 +16,11 @@ import { NlbImportCode, problem, type ImportProblem } from './problems.ts';
 import { scheduleRule, type RuleScheduling } from './scheduling.ts';
 import { suggestHealthCheck } from './health.ts';
 
+/** FTP's control port: as protocol tcp its data connections (PASV ports, PORT) are not followed. */
+const FTP_PORT = 21;
+const FTP_ADVICE =
+  'change it to protocol: ftp with ftp: { mode: alg, passivePorts: FIRST-LAST } (port-following for explicit FTPS; activeMode proxy or refuse), and remove the tcp services written for the servers\' passive port range';
+
 /** 64 virtual services are still a file a person reads through; a wider range is rarely all in use. */
 export const MAX_RANGE_PORTS = 64;
 
@@ -67,6 +72,9 @@ export function planImport(exported: NlbExport, options: ImportOptions, inputWar
   const listeners = new Map<string, string>();
   const fellBack = { multiple: [] as string[], single: [] as string[] };
   const coveredPorts = new Set<number>();
+  const allRulesApplied: string[] = [];
+  /** Said after the fallbacks above, which concern most rules at once. */
+  const ruleWarnings: string[] = [];
   for (const rule of exported.portRules) {
     const label = ruleLabel(rule);
     if (rule.mode === 'disabled') {
@@ -85,6 +93,16 @@ export function planImport(exported: NlbExport, options: ImportOptions, inputWar
     problems.push(...scheduling.problems);
     warnings.push(...scheduling.warnings);
     if (scheduling.fellBack) fellBack[rule.mode === 'single' ? 'single' : 'multiple'].push(label);
+    if (rule.vip === 'all') allRulesApplied.push(label);
+    const perVip = ports.length * transportsOf(rule).length;
+    if (scheduling.persistence !== undefined && perVip > 1) {
+      ruleWarnings.push(
+        `port rule ${label}: NLB affinity ${rule.affinity === 'network' ? 'Network' : 'Single'} keeps a client on one node for every port of the rule; here it becomes ${perVip} virtual services, and each Fulcrum virtual service keeps its own persistence table, so a client may reach different real servers on different ports`,
+      );
+    }
+    if (transportsOf(rule).includes('tcp') && ports.includes(FTP_PORT)) {
+      ruleWarnings.push(`port rule ${label}: port ${FTP_PORT} (FTP) is written as protocol tcp, which breaks FTP data connections; ${FTP_ADVICE}`);
+    }
     for (const vip of targets) {
       for (const port of ports) {
         for (const transport of transportsOf(rule)) {
@@ -112,7 +130,13 @@ export function planImport(exported: NlbExport, options: ImportOptions, inputWar
   if (fellBack.single.length > 0) {
     warnings.push(`port rules ${fellBack.single.join('; ')}: handling priorities taken from the nodes' host priorities (Get-NlbClusterNode), NLB's default; import Get-NlbClusterNode | Get-NlbClusterPortRule | Format-List -Property * to use the rules' own`);
   }
+  warnings.push(...ruleWarnings);
   for (const port of options.ports ?? []) if (!coveredPorts.has(port)) warnings.push(`--ports ${port}: no enabled port rule covers it`);
+  if (allRulesApplied.length > 0 && exported.vips.length === 0 && vips.length > 0) {
+    warnings.push(
+      `port rules ${allRulesApplied.join('; ')} apply to every cluster IP address, and without Get-NlbClusterVip output the import knows only ${vips.join(', ')} (the cluster IP and those named in specific rules); include the output of Get-NlbClusterVip to cover every cluster address`,
+    );
+  }
   if (problems.length === 0 && services.length === 0) {
     problems.push(problem(NlbImportCode.CLUSTER, `nothing to import: no port rule becomes a virtual service (${skipped.length > 0 ? skipped.join('; ') : 'no rules'})`));
   }
@@ -203,7 +227,7 @@ function servicePlan({ rule, label, name, vip, port, transport, nodes, schedulin
     if (share?.state !== undefined) server.state = share.state;
     return server;
   });
-  const health = suggestHealthCheck(transport, port, rule.protocol);
+  const health = suggestHealthCheck(transport, port);
   // Keys in the order a person reads them; render.ts writes them in this order.
   const service: VirtualServiceDraft = {
     name,
@@ -221,6 +245,7 @@ function servicePlan({ rule, label, name, vip, port, transport, nodes, schedulin
   if (rule.protocol === 'both') note += `, its ${transport.toUpperCase()} side`;
   const notes = [`${note}.`];
   if (rule.protocol === 'both' && transport === 'udp') notes.push(`NLB rules say Both by default: remove this service if nothing uses UDP on port ${port}.`);
+  if (transport === 'tcp' && port === FTP_PORT) notes.push(`FTP: as protocol tcp, data connections break; ${FTP_ADVICE}.`);
   const keyNotes: ServicePlan['keyNotes'] = { scheduler: scheduling.schedulerNotes, healthCheck: health.notes };
   if (scheduling.persistence !== undefined) keyNotes.persistence = scheduling.persistenceNotes;
   return { service, notes, keyNotes, serverNotes: scheduling.servers.map((share) => share.note) };

@@ -6,6 +6,7 @@
  */
 import { problem, NlbImportCode, type ImportProblem } from './problems.ts';
 import type { RawRecord } from './raw-record.ts';
+import { MAX_VALUE_DEPTH } from './values.ts';
 
 export function isJsonStart(line: string): boolean {
   const first = line.trimStart()[0];
@@ -21,6 +22,13 @@ export function readJson(lines: readonly string[], index: number, file: string):
   const endLine = index + countNewlines(text, scan.end);
   if (!scan.closed) {
     return { ok: false, problem: problem(NlbImportCode.FORMAT, `${file}:${index + 1}: the JSON that starts here never ends (an unclosed bracket or string); copy the whole ConvertTo-Json output`), next: lines.length };
+  }
+  if (scan.maxDepth > MAX_VALUE_DEPTH) {
+    return {
+      ok: false,
+      problem: problem(NlbImportCode.FORMAT, `${file}:${index + 1}: this JSON nests ${scan.maxDepth} levels deep, more than the ${MAX_VALUE_DEPTH} read here: it is not an NLB cmdlet's ConvertTo-Json output`),
+      next: endLine + 1,
+    };
   }
   let value: unknown;
   try {
@@ -49,9 +57,10 @@ function unwrap(value: unknown): unknown[] {
   return [value];
 }
 
-/** Where the first JSON value in `text` ends, and where each element of a top-level array starts. */
-function scanDocument(text: string): { end: number; closed: boolean; objectStarts: number[] } {
+/** Where the first JSON value in `text` ends, how deep it nests, and where each element of a top-level array starts. */
+function scanDocument(text: string): { end: number; closed: boolean; objectStarts: number[]; maxDepth: number } {
   let depth = 0;
+  let maxDepth = 0;
   let inString = false;
   const objectStarts: number[] = [];
   const topIsArray = text.trimStart().startsWith('[');
@@ -65,12 +74,13 @@ function scanDocument(text: string): { end: number; closed: boolean; objectStart
     } else if (char === '{' || char === '[') {
       if (depth === (topIsArray ? 1 : 0) && char === '{') objectStarts.push(i);
       depth++;
+      maxDepth = Math.max(maxDepth, depth);
     } else if (char === '}' || char === ']') {
       depth--;
-      if (depth === 0) return { end: i + 1, closed: true, objectStarts };
+      if (depth === 0) return { end: i + 1, closed: true, objectStarts, maxDepth };
     }
   }
-  return { end: text.length, closed: false, objectStarts };
+  return { end: text.length, closed: false, objectStarts, maxDepth };
 }
 
 function countNewlines(text: string, end: number): number {

@@ -11,9 +11,16 @@ export function truncatedPrefix(value: string): string | undefined {
   return undefined;
 }
 
-/** The value as one line of text; undefined for empty and null. */
-export function textOf(value: unknown): string | undefined {
-  if (value === null || value === undefined) return undefined;
+/**
+ * How deep a value may nest. The NLB cmdlets' objects nest two or three levels (an IPAddress in a
+ * property, ConvertTo-Json's default -Depth is 2); a document deeper than this is not an NLB
+ * output, and walking it without a bound would overflow the stack.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/** The value as one line of text; undefined for empty and null, and for what nests deeper than MAX_VALUE_DEPTH. */
+export function textOf(value: unknown, depth = 0): string | undefined {
+  if (value === null || value === undefined || depth > MAX_VALUE_DEPTH) return undefined;
   if (typeof value === 'string') {
     const trimmed = value.trim();
     return trimmed === '' ? undefined : trimmed;
@@ -21,7 +28,7 @@ export function textOf(value: unknown): string | undefined {
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (Array.isArray(value)) {
-    const items = value.map(textOf).filter((item) => item !== undefined);
+    const items = value.map((item) => textOf(item, depth + 1)).filter((item) => item !== undefined);
     return items.length === 0 ? undefined : items.join(', ');
   }
   if (typeof value === 'object') {
@@ -29,9 +36,16 @@ export function textOf(value: unknown): string | undefined {
     if (ip !== undefined) return ip;
     const name = (value as { Name?: unknown }).Name;
     if (typeof name === 'string' && name.trim() !== '') return name.trim();
-    return JSON.stringify(value);
+    return nestedDeeperThan(value, MAX_VALUE_DEPTH - depth) ? undefined : JSON.stringify(value);
   }
   return String(value);
+}
+
+/** Whether the value nests more than `levels` objects or arrays deep; stops at the first level past it. */
+export function nestedDeeperThan(value: unknown, levels: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (levels <= 0) return true;
+  return Object.values(value).some((item) => nestedDeeperThan(item, levels - 1));
 }
 
 /**
