@@ -2,49 +2,26 @@
 // after real traffic, checked by Prometheus's own linter: `promtool check metrics` (Debian package
 // prometheus) must accept it as it is, and the counters must hold the requests of both workers.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { configYaml, freePort, startFulcrum, type Fulcrum } from '../test/helpers/fulcrum.ts';
-import { startProcess, teardown } from '../test/helpers/processes.ts';
+import { startProcess } from '../test/helpers/processes.ts';
+import { get, startMetricsNode, type MetricsNode } from '../test/metrics/metrics-node.ts';
 import { peer } from './peers.ts';
 
 const N = 100;
 
-function get(port: number, path: string): Promise<{ status: number; body: string; type: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), type: String(res.headers['content-type']) }));
-      })
-      .on('error', reject);
-  });
-}
 
 describe('promtool check metrics on GET /metrics', { timeout: 90_000 }, () => {
-  let backend: http.Server;
-  let fulcrum: Fulcrum | undefined;
+  let node: MetricsNode | undefined;
   let vsPort = 0;
   let adminPort = 0;
 
   before(async () => {
     peer('promtool');
-    backend = http.createServer((_req, res) => res.end('ok\n'));
-    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-    vsPort = await freePort();
-    adminPort = await freePort();
-    fulcrum = await startFulcrum({
-      config: configYaml({
-        workers: 2,
-        admin: { listen: `127.0.0.1:${adminPort}` },
-        virtualServices: [{ name: 'web', listen: `127.0.0.1:${vsPort}`, realServers: [`127.0.0.1:${(backend.address() as AddressInfo).port}`] }],
-      }),
-    });
+    node = await startMetricsNode();
+    ({ vsPort, adminPort } = node);
   });
 
-  after(() => teardown(() => fulcrum?.stop(), () => new Promise((resolve) => backend.close(resolve))));
+  after(() => node?.stop());
 
   it('is accepted by promtool, and counts every request of both workers', async () => {
     for (let i = 0; i < N; i++) assert.equal((await get(vsPort, `/item/${i}`)).status, 200);

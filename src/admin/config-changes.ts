@@ -15,6 +15,7 @@
  */
 import { basename } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { formatProblems } from '../config/format.ts';
 import { loadConfigText } from '../config/load.ts';
 import type { ConfigProblem } from '../config/problem.ts';
 import type { LoadResult } from '../config/load.ts';
@@ -201,8 +202,9 @@ function jsonPath(path: string): string {
   return path.startsWith('[') ? `$${path}` : `$.${path}`;
 }
 
+/** The compiler-style line `fulcrum check` prints for it (src/config/format.ts). */
 function problemLine(p: ConfigProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`;
+  return formatProblems([p]);
 }
 
 function fail(status: number, code: ErrorCode, message: string): ChangeResult {

@@ -89,7 +89,7 @@ export class AdminPlane {
       ...configHandlers(this.store, changes),
       ...stateHandlers({ changes, running: host.running, status: host.status, setSiteState: host.setSiteState, log: host.log.info, audit: auditEntry }),
       ...certificateHandlers({ folder: join(dirname(this.db.path), 'certificates'), status: host.status, running: host.running, audit: auditEntry }),
-      ...backupHandlers({ db: this.db, store: this.store, changes, version: packageVersion(), usersReplaced: () => {}, audit: auditEntry, log: host.log.error }),
+      ...backupHandlers({ db: this.db, store: this.store, changes, version: packageVersion(), audit: auditEntry, log: host.log.error }),
       ...observationHandlers({ status: host.status, metrics: host.metrics, history: host.history, audit: this.audit }),
     };
     const assets = createConsoleAssets();

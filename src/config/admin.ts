@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ADDRESS_PATTERN, parseHostPort, type HostPort } from './address.ts';
 import { field, parsedString } from './schema-builders.ts';
+import { isLoopbackAddress } from '../ip/loopback.ts';
 import { StreamTlsSchema } from './tls.ts';
 
 const MetricsSchema = z.strictObject({
@@ -53,6 +54,5 @@ export type AdminConfig = z.output<typeof AdminSchema>;
 
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export function isLoopback(address: HostPort): boolean {
-  const host = address.host.toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';
+  return address.host.toLowerCase() === 'localhost' || isLoopbackAddress(address.host);
 }

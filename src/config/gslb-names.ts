@@ -50,6 +50,11 @@ export function parseNameServerName(text: string, zone: string): ParseResult<str
 }
 
 /** True when `name` is `zone` or a name below it. */
+/** A name as the config and the API compare FQDNs: lower case, no final dot. */
+export function fqdnKey(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
 export function isInZone(name: string, zone: string): boolean {
   return zone === '' || name === zone || name.endsWith(`.${zone}`);
 }

@@ -33,6 +33,7 @@ import type { SiteEvent, SiteStatus } from './site-state.ts';
 import { createSiteProbe, describeSiteCheck, type SiteProbe, type SiteProbeResult } from './site-probe.ts';
 import type { SiteReport } from './types.ts';
 import { haltProbe, probeOnce, scheduleProbe } from '../health/probe-slot.ts';
+import { fqdnKey } from '../config/gslb-names.ts';
 
 export interface GslbCheckDriverOptions {
   logger: HealthLogger;
@@ -161,7 +162,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
 
   /** The live state of one FQDN (lower case, no final dot), for the DNS server. */
   state(fqdn: string): FqdnState | undefined {
-    return this.#entries.get(normalizeName(fqdn))?.state;
+    return this.#entries.get(fqdnKey(fqdn))?.state;
   }
 
   /** Every FQDN's live state, in config order. */
@@ -193,7 +194,7 @@ export class GslbCheckDriver extends EventEmitter<GslbCheckDriverEvents> {
   }
 
   #operate(fqdnName: string, siteName: string, now: number, action: 'enable' | 'disable'): SiteActionOutcome {
-    const name = normalizeName(fqdnName);
+    const name = fqdnKey(fqdnName);
     const entry = this.#entries.get(name);
     if (entry === undefined) return { ok: false, failure: notFound('FQDN', fqdnName, [...this.#entries.keys()], 'in the gslb section') };
     const run = entry.runs.find((r) => r.name === siteName);
@@ -338,10 +339,6 @@ function checkKeyOf(check: SiteCheckConfig): string {
   return JSON.stringify(check);
 }
 
-/** As the config writes FQDNs: lower case, no final dot. */
-function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/\.$/, '');
-}
 
 function formatLoad(load: number): string {
   return Number.isInteger(load) ? String(load) : load.toFixed(2);

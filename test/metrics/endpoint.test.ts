@@ -2,25 +2,11 @@
 // no users): N requests through it, then GET /metrics holds their sum over both workers, and
 // GET /api/v1/stats the 1-second history of their rate.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { configYaml, freePort, startFulcrum, type Fulcrum } from '../helpers/fulcrum.ts';
-import { teardown } from '../helpers/processes.ts';
+import { get, startMetricsNode, type MetricsNode } from './metrics-node.ts';
 
 const N = 120;
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      })
-      .on('error', reject);
-  });
-}
 
 /** Reads `path` until `ok` accepts the answer; the metrics follow the traffic by a stats round trip, the history by a sample a second. */
 async function until(port: number, path: string, ok: (body: string) => boolean, what: string): Promise<string> {
@@ -34,29 +20,19 @@ async function until(port: number, path: string, ok: (body: string) => boolean, 
 }
 
 describe('GET /metrics and /api/v1/stats of a running load balancer with 2 workers', { timeout: 90_000 }, () => {
-  let backend: http.Server;
-  let fulcrum: Fulcrum | undefined;
+  let node: MetricsNode | undefined;
   let vsPort = 0;
   let adminPort = 0;
 
   before(async () => {
-    backend = http.createServer((_req, res) => res.end('ok\n'));
-    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
-    vsPort = await freePort();
-    adminPort = await freePort();
-    fulcrum = await startFulcrum({
-      config: configYaml({
-        workers: 2,
-        admin: { listen: `127.0.0.1:${adminPort}` },
-        virtualServices: [{ name: 'web', listen: `127.0.0.1:${vsPort}`, realServers: [`127.0.0.1:${(backend.address() as AddressInfo).port}`] }],
-      }),
-    });
+    node = await startMetricsNode();
+    ({ vsPort, adminPort } = node);
   });
 
-  after(() => teardown(() => fulcrum?.stop(), () => new Promise((resolve) => backend.close(resolve))));
+  after(() => node?.stop());
 
   it('sums the requests of both workers, and charts their rate', async () => {
-    assert.equal(fulcrum!.workers.length, 2);
+    assert.equal(node!.fulcrum.workers.length, 2);
     // The history charts what comes after its first sample of the service (its baseline).
     await until(adminPort, '/api/v1/stats?range=10m&virtualService=web', (b) => (JSON.parse(b) as { t: number[] }).t.length >= 1, 'a first sample');
     for (let i = 0; i < N; i += 20) {

@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ErrorCode } from '../../errors.ts';
-import { parseIpInto } from '../../ip/bytes.ts';
+import { isLoopbackAddress } from '../../ip/loopback.ts';
 import type { Principal, Role } from '../roles.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import type { Session, SessionStore } from './sessions.ts';
@@ -157,15 +157,8 @@ export function sessionCookieValue(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** 127.0.0.0/8, ::1, or ::ffff:127.x.y.z (a dual-stack listener's view of IPv4 loopback). */
-export function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const bytes = new Uint8Array(16);
-  const family = parseIpInto(address, bytes);
-  if (family === 4) return bytes[0] === 127;
-  if (family === 6) return bytes.subarray(0, 15).every((byte) => byte === 0) && bytes[15] === 1;
-  return false;
-}
+/** Whether a client address is this machine's own (src/ip/loopback.ts). */
+export const isLoopback = isLoopbackAddress;
 
 /** Constant-time equality of two strings of any length (hashed first: timingSafeEqual needs equal lengths). */
 function equalSecrets(a: string, b: string): boolean {

@@ -63,8 +63,6 @@ export interface BackupEnv {
   store: ConfigStore;
   changes: ConfigChanges;
   version: string;
-  /** Called after users changed (sessions of removed users end). */
-  usersReplaced: () => void;
   /** The audit log: every real restore gets an entry for its users and tokens (ConfigChanges audits the config only when its text changed). */
   audit?: (entry: AuditEntry) => void;
   /** For the one failure the checks cannot rule out: the users' transaction failing after the config went in. */
@@ -117,7 +115,6 @@ export function backupHandlers(env: BackupEnv): Record<string, Handler> {
         audit({ ...who, outcome: 'failed', detail: message });
         return failureAnswer({ status: 500, code: ErrorCode.STATE_DATABASE, message });
       }
-      env.usersReplaced();
       audit({ ...who, outcome: 'ok', detail: replaced });
     }
     return { status: 200, body: { dryRun: result.dryRun, changed: result.changed, diff: result.diff, revision: result.revision, generation: result.generation, ...counts } };

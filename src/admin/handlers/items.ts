@@ -9,6 +9,7 @@ import { canonicalAddress } from '../config-edit.ts';
 import type { ConfigChanges, EditOutcome } from '../config-changes.ts';
 import { ErrorCode } from '../../errors.ts';
 import { suggest } from '../../config/suggest.ts';
+import { fqdnKey } from '../../config/gslb-names.ts';
 import type { StoredConfig } from '../../store/config-store.ts';
 import { append, etagOf, focusOf, idsOf, indexOf, items, parseConfigDocument, removeAt, render, replaceAt, type ListSpec } from '../collections/yaml-list.ts';
 import type { ApiFailure } from '../types.ts';
@@ -33,7 +34,7 @@ export interface Collection {
 }
 
 const byName = (id: string): string => id;
-const byFqdn = (id: string): string => id.toLowerCase().replace(/\.$/, '');
+const byFqdn = fqdnKey;
 
 export const VIRTUAL_SERVICES: Collection = {
   noun: 'virtual service',

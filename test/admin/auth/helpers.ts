@@ -2,6 +2,8 @@
  * Helpers for the admin state and auth tests: a real SQLite file in a fresh temporary directory,
  * and a clock the test moves by hand.
  */
+import assert from 'node:assert/strict';
+import { FulcrumError } from '../../../src/errors.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,3 +47,13 @@ export class ManualClock {
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
+
+/** For assert.throws / rejects: a FulcrumError with this code (and a message matching `pattern`). */
+export function hasCode(code: string, pattern?: RegExp): (error: unknown) => boolean {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof FulcrumError, String(error));
+    assert.equal(error.code, code);
+    if (pattern !== undefined) assert.match(error.message, pattern);
+    return true;
+  };
+}

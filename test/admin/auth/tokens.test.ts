@@ -4,19 +4,11 @@ import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { MAX_TOKENS_PER_USER, parseExpiresIn, TokenStore } from '../../../src/admin/auth/tokens.ts';
 import { UserStore } from '../../../src/admin/auth/users.ts';
-import { ErrorCode, FulcrumError } from '../../../src/errors.ts';
-import { DAY, HOUR, ManualClock, MINUTE, tempDatabase, type TempDatabase } from './helpers.ts';
+import { ErrorCode } from '../../../src/errors.ts';
+import { DAY, hasCode, HOUR, ManualClock, MINUTE, tempDatabase, type TempDatabase } from './helpers.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-function hasCode(code: string, pattern?: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof FulcrumError, String(error));
-    assert.equal(error.code, code);
-    if (pattern !== undefined) assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('parseExpiresIn', () => {
   it('reads days, hours and minutes up to 366 days', () => {

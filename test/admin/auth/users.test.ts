@@ -3,19 +3,11 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { UserStore } from '../../../src/admin/auth/users.ts';
 import { openStateDatabase } from '../../../src/admin/state/database.ts';
-import { ErrorCode, FulcrumError } from '../../../src/errors.ts';
-import { ManualClock, tempDatabase, type TempDatabase } from './helpers.ts';
+import { ErrorCode } from '../../../src/errors.ts';
+import { ManualClock, tempDatabase, type TempDatabase, hasCode } from './helpers.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-function hasCode(code: string, pattern?: RegExp) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof FulcrumError, String(error));
-    assert.equal(error.code, code);
-    if (pattern !== undefined) assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('UserStore', () => {
   let temp: TempDatabase;
