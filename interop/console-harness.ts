@@ -87,7 +87,7 @@ export interface ConsoleBench {
 /** Fails with what to do when Debian's chromium is missing. */
 export function requireChromium(): void {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the console's browser test drives Debian's chromium; install it with scripts/install-peers.sh (it needs the line [chromium]=chromium in its PEERS table)`);
+    throw new Error(`${CHROMIUM} is missing: the console's browser test drives Debian's chromium; install it with: bash scripts/install-peers.sh`);
   }
 }
 
